@@ -1,0 +1,77 @@
+//! Command-line arguments (clap derive), parsed once in `run()`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A complete local environment for a Python WSGI app in one command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dmp",
+    version,
+    about,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print nothing but results and errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// How to show progress: bars on a terminal, plain lines otherwise.
+    #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// Bars when stdout and stderr are terminals, plain lines otherwise.
+    Auto,
+    /// Always bars.
+    Tty,
+    /// Always plain lines.
+    Plain,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build dmp's base images.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// Build the base images (all five unless named), concurrently, parents first.
+    Build(ImagesBuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesBuildArgs {
+    /// Images to build: wsgi, wsgi-antivirus, http-headless, http-frontend,
+    /// http-buildstatic. The images they are built from are built first.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Build every step again instead of using the Engine's cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Build from this directory (laid out like dmp's images/) instead of the
+    /// images built into dmp.
+    #[arg(long, value_name = "DIR", env = "DMP_IMAGES_DIR")]
+    pub images_dir: Option<PathBuf>,
+
+    /// Print the results as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}

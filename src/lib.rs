@@ -1,0 +1,36 @@
+//! dmp: a complete local environment for a Python WSGI app in one command.
+//!
+//! `main.rs` only calls [`run`]; each subcommand lives in `commands/`.
+
+pub mod build_context;
+mod cli;
+mod commands;
+pub mod dockerignore;
+mod engine;
+mod error;
+mod image_build;
+pub mod images;
+mod ui;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+pub use error::Error;
+
+/// Parses the command line, runs the command and reports any error.
+pub fn run() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
+        .and_then(|runtime| runtime.block_on(commands::run(cli)));
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{:?}", miette::Report::new(error));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Terminal output: live bars on a terminal, one plain line per event
+//! otherwise (CI logs, pipes), nothing with `--quiet`. Progress goes to
+//! stderr; results go to stdout.
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::ProgressMode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// indicatif bars, redrawn in place.
+    Terminal,
+    /// One line per event.
+    Plain,
+    /// Errors only.
+    Quiet,
+}
+
+impl Mode {
+    /// Bars only when both stdout and stderr are terminals (so `dmp ... | tee`
+    /// gets plain lines) and the terminal can redraw.
+    pub fn detect(quiet: bool, requested: ProgressMode) -> Self {
+        if quiet {
+            return Self::Quiet;
+        }
+        match requested {
+            ProgressMode::Plain => Self::Plain,
+            ProgressMode::Tty => Self::Terminal,
+            ProgressMode::Auto => {
+                let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+                if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() && !dumb {
+                    Self::Terminal
+                } else {
+                    Self::Plain
+                }
+            }
+        }
+    }
+}
+
+/// A set of concurrent tasks, one line each.
+#[derive(Debug)]
+pub struct Progress {
+    mode: Mode,
+    multi: MultiProgress,
+    prefix_width: usize,
+}
+
+impl Progress {
+    pub fn new(mode: Mode, names: &[String]) -> Self {
+        let multi = MultiProgress::with_draw_target(match mode {
+            Mode::Terminal => ProgressDrawTarget::stderr(),
+            Mode::Plain | Mode::Quiet => ProgressDrawTarget::hidden(),
+        });
+        let prefix_width = names.iter().map(String::len).max().unwrap_or(0);
+        Self {
+            mode,
+            multi,
+            prefix_width,
+        }
+    }
+
+    pub fn task(&self, name: &str) -> Task {
+        let prefix = format!("{name:<width$}", width = self.prefix_width);
+        let bar = (self.mode == Mode::Terminal).then(|| {
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner:.cyan} {prefix:.bold} {elapsed:>4} {wide_msg}",
+                )
+                .expect("a valid template")
+                .tick_strings(&["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✓"]),
+            );
+            bar.set_prefix(prefix.clone());
+            bar.set_message("waiting");
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Task {
+            mode: self.mode,
+            prefix,
+            bar,
+            step: String::new(),
+            step_printed: true,
+        }
+    }
+
+    /// Prints a line above the bars (or plainly), so bars are not torn.
+    pub fn println(&self, line: &str) {
+        match self.mode {
+            Mode::Terminal => {
+                let _ = self.multi.println(line);
+            }
+            Mode::Plain => eprintln!("{line}"),
+            Mode::Quiet => {}
+        }
+    }
+}
+
+/// One line of a [`Progress`].
+#[derive(Debug)]
+pub struct Task {
+    mode: Mode,
+    prefix: String,
+    bar: Option<ProgressBar>,
+    step: String,
+    /// Plain mode prints a stage once it shows some output, so stages that
+    /// turn out to have nothing to do (cache hits) stay out of logs.
+    step_printed: bool,
+}
+
+impl Task {
+    /// A new stage (a build step): shown on the bar at once; printed as a
+    /// plain line once it shows detail.
+    pub fn stage(&mut self, text: &str) {
+        text.clone_into(&mut self.step);
+        self.step_printed = false;
+        if let Some(bar) = &self.bar {
+            bar.set_message(text.to_owned());
+        }
+    }
+
+    /// A stage printed as a plain line at once.
+    pub fn announce(&mut self, text: &str) {
+        self.stage(text);
+        self.print_step();
+    }
+
+    /// The stage had nothing to do: plain mode leaves it out.
+    pub fn skip_stage(&mut self) {
+        self.step_printed = true;
+    }
+
+    /// Detail within the stage: a terminal shows it beside the stage; plain
+    /// mode prints the stage now.
+    pub fn detail(&mut self, text: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{}  {}", self.step, console_dim(text.trim())));
+        }
+        self.print_step();
+    }
+
+    fn print_step(&mut self) {
+        if self.mode == Mode::Plain && !self.step_printed {
+            eprintln!("{} | {}", self.prefix, self.step);
+        }
+        self.step_printed = true;
+    }
+
+    pub fn finish(&self, ok: bool, summary: &str) {
+        match (&self.bar, self.mode) {
+            (Some(bar), _) => {
+                if ok {
+                    bar.finish_with_message(summary.to_owned());
+                } else {
+                    bar.set_style(
+                        ProgressStyle::with_template("{prefix:.bold.red} {elapsed:>4} {wide_msg}")
+                            .expect("a valid template"),
+                    );
+                    bar.set_prefix(format!("✗ {}", self.prefix));
+                    bar.abandon_with_message(summary.to_owned());
+                }
+            }
+            (None, Mode::Plain) => eprintln!("{} | {summary}", self.prefix),
+            _ => {}
+        }
+    }
+}
+
+fn console_dim(text: &str) -> String {
+    format!("\x1b[2m{text}\x1b[0m")
+}

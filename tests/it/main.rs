@@ -1,1 +1,8 @@
+//! dmp's integration tests: one binary (as ripgrep does), run against a real
+//! Docker Engine and the real `dmp` binary. Without an Engine, Engine tests
+//! say they are skipped, unless `CI=true` or `DMP_REQUIRE_DOCKER=1` makes that a
+//! failure.
 
+mod cli;
+mod images;
+mod support;

@@ -1,0 +1,652 @@
+//! The test harness: a real Docker Engine, the real `dmp` binary, and
+//! containers reached only through ports published on 127.0.0.1.
+//!
+//! Every container and network a test makes belongs to a [`Scope`], named
+//! `dmp-test-<pid>-<test>-…` and labelled with the test run's pid; dropping
+//! the scope (also while a failing test unwinds) removes them, and the next
+//! run sweeps what a killed run left behind.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, PortBinding,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
+    ListNetworksOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveImageOptionsBuilder, StartContainerOptions, TopOptionsBuilder,
+};
+use futures_util::StreamExt as _;
+use serde_json::Value;
+
+const TEST_LABEL: &str = "dev.dmp.test.pid";
+
+/// A connection to the Engine with a runtime of its own, so tests stay plain
+/// `#[test]` functions and cleanup can run in `Drop`.
+pub struct TestEngine {
+    runtime: tokio::runtime::Runtime,
+    pub docker: Docker,
+}
+
+impl TestEngine {
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+}
+
+static ENGINE: OnceLock<Result<TestEngine, String>> = OnceLock::new();
+
+/// Whether a missing Engine fails the run instead of skipping.
+fn engine_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("DMP_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+/// The Engine, or `None` (after saying so on the terminal) when there is none
+/// and it is not required.
+pub fn engine() -> Option<&'static TestEngine> {
+    // libtest names each test's thread after the test.
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("an Engine test");
+    match ENGINE.get_or_init(connect) {
+        Ok(engine) => Some(engine),
+        Err(why) if engine_required() => {
+            panic!(
+                "{test}: a Docker Engine is required (CI=true or DMP_REQUIRE_DOCKER=1) but: {why}"
+            )
+        }
+        Err(why) => {
+            // Straight to stderr: libtest captures only print!/eprint!.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: no Docker Engine ({why}); run scripts/test.sh, or set DMP_REQUIRE_DOCKER=1 to fail instead"
+            );
+            None
+        }
+    }
+}
+
+/// `let engine = require_engine!();` at the top of an Engine test.
+macro_rules! require_engine {
+    () => {
+        match $crate::support::engine() {
+            Some(engine) => engine,
+            None => return,
+        }
+    };
+}
+pub(crate) use require_engine;
+
+fn connect() -> Result<TestEngine, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let docker = runtime.block_on(async {
+        let docker = Docker::connect_with_defaults().map_err(|e| e.to_string())?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| e.to_string())?;
+        docker.ping().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(docker)
+    })?;
+    let engine = TestEngine { runtime, docker };
+    sweep_leftovers(&engine);
+    Ok(engine)
+}
+
+/// Removes containers, networks and images of earlier test runs whose process
+/// is gone (a killed run cannot clean up after itself).
+fn sweep_leftovers(engine: &TestEngine) {
+    let docker = &engine.docker;
+    let dead = |labels: Option<&HashMap<String, String>>| {
+        labels
+            .and_then(|l| l.get(TEST_LABEL))
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_some_and(|pid| {
+                pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+            })
+    };
+    engine.block_on(async {
+        let filters = HashMap::from([("label".to_owned(), vec![TEST_LABEL.to_owned()])]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        for container in docker
+            .list_containers(Some(options))
+            .await
+            .unwrap_or_default()
+        {
+            if dead(container.labels.as_ref()) {
+                let id = container.id.unwrap_or_default();
+                let _ = docker.remove_container(&id, Some(force_remove())).await;
+            }
+        }
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        for network in docker
+            .list_networks(Some(options))
+            .await
+            .unwrap_or_default()
+        {
+            if dead(network.labels.as_ref()) {
+                let _ = docker.remove_network(&network.id.unwrap_or_default()).await;
+            }
+        }
+        let options = bollard::query_parameters::ListImagesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        for image in docker.list_images(Some(options)).await.unwrap_or_default() {
+            if dead(Some(&image.labels)) {
+                let _ = docker
+                    .remove_image(&image.id, Some(force_remove_image()), None)
+                    .await;
+            }
+        }
+    });
+}
+
+fn force_remove() -> bollard::query_parameters::RemoveContainerOptions {
+    RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build()
+}
+
+fn force_remove_image() -> bollard::query_parameters::RemoveImageOptions {
+    RemoveImageOptionsBuilder::default().force(true).build()
+}
+
+pub fn test_label() -> (String, String) {
+    (TEST_LABEL.to_owned(), std::process::id().to_string())
+}
+
+/// Runs the `dmp` binary built for this test run.
+pub fn dmp(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dmp"));
+    command
+        .args(args)
+        .env_remove("DMP_IMAGES_DIR")
+        .env("NO_COLOR", "1");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("running dmp")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The five base images, built once per test run through `dmp images build
+/// --json`; returns its parsed report.
+pub fn base_images() -> &'static Vec<Value> {
+    static BUILT: OnceLock<Result<Vec<Value>, String>> = OnceLock::new();
+    let result = BUILT.get_or_init(|| {
+        let output = dmp(&["images", "build", "--json", "--progress", "plain"], &[]);
+        if !output.status.success() {
+            return Err(format!(
+                "dmp images build failed:\n{}\n{}",
+                text(&output.stdout),
+                text(&output.stderr)
+            ));
+        }
+        serde_json::from_slice(&output.stdout)
+            .map_err(|e| format!("bad --json output ({e}): {}", text(&output.stdout)))
+    });
+    match result {
+        Ok(report) => report,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+/// The images' version, as `images/VERSION` says.
+pub fn images_version() -> String {
+    std::fs::read_to_string(repo_path("images/VERSION"))
+        .expect("images/VERSION")
+        .trim()
+        .to_owned()
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A directory the containers' non-root users can read (and write, when
+/// `writable`): tempdirs are 0700 and owned by root here.
+pub fn shared_dir(files: &[(&str, &str)], writable: bool) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mode = if writable { 0o777 } else { 0o755 };
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).expect("chmod");
+    for (rel, contents) in files {
+        let path = dir.path().join(rel);
+        let mut parent = path.parent().expect("a parent").to_owned();
+        std::fs::create_dir_all(&parent).expect("mkdir");
+        while parent != dir.path() {
+            std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(mode))
+                .expect("chmod");
+            parent = parent.parent().expect("a parent").to_owned();
+        }
+        std::fs::write(&path, contents).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    dir
+}
+
+static SCOPES: AtomicUsize = AtomicUsize::new(0);
+
+/// Everything one test creates on the Engine, removed on drop.
+pub struct Scope {
+    pub engine: &'static TestEngine,
+    prefix: String,
+    containers: Mutex<Vec<String>>,
+    networks: Mutex<Vec<String>>,
+    images: Mutex<Vec<String>>,
+}
+
+/// What to run: the parts of a container create that tests use.
+#[derive(Default)]
+pub struct Spec<'a> {
+    pub image: &'a str,
+    pub name: &'a str,
+    pub env: Vec<String>,
+    pub cmd: Option<Vec<&'a str>>,
+    /// `host:container[:ro]`
+    pub binds: Vec<String>,
+    /// Container ports to publish on 127.0.0.1 (on a free host port).
+    pub publish: Vec<u16>,
+    pub network: Option<&'a str>,
+}
+
+impl Scope {
+    pub fn new(engine: &'static TestEngine, test: &str) -> Self {
+        let n = SCOPES.fetch_add(1, Ordering::Relaxed);
+        let prefix = format!("dmp-test-{}-{n}-{test}", std::process::id());
+        Self {
+            engine,
+            prefix,
+            containers: Mutex::default(),
+            networks: Mutex::default(),
+            images: Mutex::default(),
+        }
+    }
+
+    pub fn name(&self, part: &str) -> String {
+        format!("{}-{part}", self.prefix)
+    }
+
+    /// Removes this image (by tag) when the scope ends.
+    pub fn own_image(&self, tag: &str) {
+        self.images.lock().expect("lock").push(tag.to_owned());
+    }
+
+    pub fn network(&self) -> String {
+        let name = self.name("net");
+        let request = NetworkCreateRequest {
+            name: name.clone(),
+            labels: Some(HashMap::from([test_label()])),
+            ..Default::default()
+        };
+        self.engine
+            .block_on(self.engine.docker.create_network(request))
+            .expect("create network");
+        self.networks.lock().expect("lock").push(name.clone());
+        name
+    }
+
+    /// Creates and starts a container.
+    pub fn run(&self, spec: Spec) -> Container {
+        let name = self.name(spec.name);
+        let docker = &self.engine.docker;
+        let port_bindings = spec
+            .publish
+            .iter()
+            .map(|port| {
+                let binding = PortBinding {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(String::new()),
+                };
+                (format!("{port}/tcp"), Some(vec![binding]))
+            })
+            .collect::<HashMap<_, _>>();
+        let body = ContainerCreateBody {
+            image: Some(spec.image.to_owned()),
+            env: Some(spec.env),
+            cmd: spec.cmd.map(|c| c.into_iter().map(str::to_owned).collect()),
+            labels: Some(HashMap::from([test_label()])),
+            exposed_ports: Some(spec.publish.iter().map(|p| format!("{p}/tcp")).collect()),
+            host_config: Some(HostConfig {
+                binds: Some(spec.binds),
+                port_bindings: Some(port_bindings),
+                network_mode: spec.network.map(str::to_owned),
+                ..Default::default()
+            }),
+            networking_config: spec.network.map(|net| bollard::models::NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    net.to_owned(),
+                    EndpointSettings::default(),
+                )])),
+            }),
+            ..Default::default()
+        };
+        self.containers.lock().expect("lock").push(name.clone());
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        self.engine
+            .block_on(async {
+                docker.create_container(Some(options), body).await?;
+                docker
+                    .start_container(&name, None::<StartContainerOptions>)
+                    .await
+            })
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        Container {
+            engine: self.engine,
+            name,
+        }
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        let docker = &self.engine.docker;
+        let containers = std::mem::take(
+            &mut *self
+                .containers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let networks = std::mem::take(
+            &mut *self
+                .networks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let images = std::mem::take(
+            &mut *self
+                .images
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        self.engine.block_on(async {
+            for name in containers {
+                let _ = docker.remove_container(&name, Some(force_remove())).await;
+            }
+            for name in networks {
+                let _ = docker.remove_network(&name).await;
+            }
+            for tag in images {
+                let _ = docker
+                    .remove_image(&tag, Some(force_remove_image()), None)
+                    .await;
+            }
+        });
+    }
+}
+
+pub struct Container {
+    engine: &'static TestEngine,
+    pub name: String,
+}
+
+impl Container {
+    fn inspect(&self) -> bollard::models::ContainerInspectResponse {
+        self.engine
+            .block_on(
+                self.engine
+                    .docker
+                    .inspect_container(&self.name, None::<InspectContainerOptions>),
+            )
+            .unwrap_or_else(|e| panic!("inspecting {}: {e}", self.name))
+    }
+
+    /// The 127.0.0.1 port the container's `port` is published on.
+    pub fn host_port(&self, port: u16) -> u16 {
+        let inspect = self.inspect();
+        let ports = inspect
+            .network_settings
+            .and_then(|n| n.ports)
+            .unwrap_or_default();
+        ports
+            .get(&format!("{port}/tcp"))
+            .and_then(|b| b.as_ref())
+            .and_then(|b| b.first())
+            .and_then(|b| b.host_port.as_deref())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{}: port {port} is not published", self.name))
+    }
+
+    pub fn logs(&self) -> String {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .build();
+        self.engine.block_on(async {
+            let mut stream = self.engine.docker.logs(&self.name, Some(options));
+            let mut logs = String::new();
+            while let Some(Ok(chunk)) = stream.next().await {
+                logs.push_str(&chunk.to_string());
+            }
+            logs
+        })
+    }
+
+    /// Panics with the logs when the container is no longer running.
+    fn assert_running(&self) {
+        let state = self.inspect().state.unwrap_or_default();
+        assert!(
+            state.running == Some(true),
+            "{} exited with {:?}; its logs:\n{}",
+            self.name,
+            state.exit_code,
+            self.logs()
+        );
+    }
+
+    /// Waits until the image's HEALTHCHECK reports healthy.
+    pub fn wait_healthy(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.assert_running();
+            let health = self
+                .inspect()
+                .state
+                .and_then(|s| s.health)
+                .and_then(|h| h.status);
+            if health.map(|h| h.to_string()).as_deref() == Some("healthy") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} not healthy within {timeout:?}; logs:\n{}",
+                self.name,
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Waits for the container to exit and returns its exit code.
+    pub fn wait_exit(&self, timeout: Duration) -> i64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let state = self.inspect().state.unwrap_or_default();
+            if state.running == Some(false)
+                && state.status.map(|s| s.to_string()).as_deref() == Some("exited")
+            {
+                return state.exit_code.unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} still running after {timeout:?}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// GETs `path` on the published `port` until the server answers.
+    pub fn get(&self, port: u16, path: &str, headers: &[(&str, &str)]) -> Response {
+        let host_port = self.host_port(port);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match http_get(host_port, path, headers) {
+                Ok(response) if response.status != 502 => return response,
+                Ok(_) | Err(_) if Instant::now() < deadline => {
+                    self.assert_running();
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Ok(response) => return response,
+                Err(e) => panic!("GET {path} on {}: {e}; logs:\n{}", self.name, self.logs()),
+            }
+        }
+    }
+
+    /// `(uid, command)` of every process in the container, as the host sees them.
+    pub fn processes(&self) -> Vec<(u32, String)> {
+        let options = TopOptionsBuilder::default()
+            .ps_args("-o pid,uid,args")
+            .build();
+        let top = self
+            .engine
+            .block_on(self.engine.docker.top_processes(&self.name, Some(options)))
+            .unwrap_or_else(|e| panic!("top of {}: {e}", self.name));
+        let titles = top.titles.unwrap_or_default();
+        let uid_col = titles
+            .iter()
+            .position(|t| t == "UID")
+            .expect("a UID column");
+        let cmd_col = titles
+            .iter()
+            .position(|t| t == "COMMAND")
+            .expect("a COMMAND column");
+        top.processes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                (
+                    p[uid_col].parse().expect("a numeric uid"),
+                    p[cmd_col].clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Every process runs as a user other than root.
+    pub fn assert_non_root(&self) {
+        let processes = self.processes();
+        assert!(!processes.is_empty(), "{} runs no process", self.name);
+        let root: Vec<_> = processes.iter().filter(|(uid, _)| *uid == 0).collect();
+        assert!(
+            root.is_empty(),
+            "{} runs processes as root: {root:?}",
+            self.name
+        );
+    }
+}
+
+/// A parsed HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal HTTP/1.1 GET to 127.0.0.1, so tests see headers exactly as sent
+/// (no client-side decompression or redirects).
+pub fn http_get(port: u16, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut request = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        write!(request, "Host: 127.0.0.1:{port}\r\n").expect("writing to a String");
+    }
+    for (name, value) in headers {
+        write!(request, "{name}: {value}\r\n").expect("writing to a String");
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no end of headers"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("no status line"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        body = dechunk(&body).ok_or_else(|| bad("bad chunked body"))?;
+    }
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
+
+/// A WSGI app that reports what it received, with the health endpoints.
+pub const WSGI_APP: &str = r#"import json
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO", "/")
+    if path in ("/_status", "/healthcheck"):
+        body = {"status": "ok"}
+    else:
+        body = {"app": "dmp-test", "path": path, "host": environ.get("HTTP_HOST", "")}
+    data = json.dumps(body).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+"#;

@@ -84,7 +84,7 @@ impl BuildLog {
         self.partial.push_str(text);
         while let Some(end) = self.partial.find('\n') {
             let line: String = self.partial.drain(..=end).collect();
-            self.line(line.trim_end(), on_event);
+            self.line(strip_ansi(&line).trim_end(), on_event);
         }
     }
 
@@ -111,6 +111,12 @@ impl BuildLog {
             on_event(BuildEvent::Cached);
             return;
         }
+        // The builder's own bookkeeping says nothing about why a step failed.
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("---> ") || trimmed.starts_with("Removing intermediate container") {
+            on_event(BuildEvent::Output(line));
+            return;
+        }
         if self.tail.len() == TAIL_LINES {
             self.tail.pop_front();
         }
@@ -127,6 +133,28 @@ impl BuildLog {
             tail: self.tail.into(),
         }
     }
+}
+
+/// Drops ANSI escape sequences: the builder wraps a step's stderr in colour
+/// codes, which would show up raw in logs and error reports.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(ch) = chars.next() {
+        if ch == '\x1b' {
+            // CSI: ESC [ parameters final-byte (0x40..=0x7e)
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('\x40'..='\x7e').contains(&c) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
 }
 
 /// Builds and tags one image, reporting progress through `on_event`.
@@ -250,6 +278,18 @@ mod tests {
             (log.steps, log.uncached_kind_steps, log.cached_steps),
             (4, 2, 1)
         );
+    }
+
+    #[test]
+    fn colour_codes_and_builder_bookkeeping_stay_out_of_the_tail() {
+        let mut log = BuildLog::default();
+        log.feed(
+            "Step 2/2 : RUN apt-get install nope\n ---> Running in 25a2\n",
+            &mut |_| {},
+        );
+        log.feed("\x1b[91mE: Unable to locate package nope\n\x1b[0mRemoving intermediate container 25a2\n", &mut |_| {});
+        let failure = log.failure("returned a non-zero code: 100");
+        assert_eq!(failure.tail, ["E: Unable to locate package nope"]);
     }
 
     #[test]

@@ -88,14 +88,12 @@ impl Progress {
         }
     }
 
-    /// Prints a line above the bars (or plainly), so bars are not torn.
-    pub fn println(&self, line: &str) {
-        match self.mode {
-            Mode::Terminal => {
-                let _ = self.multi.println(line);
-            }
-            Mode::Plain => eprintln!("{line}"),
-            Mode::Quiet => {}
+    /// Ends the display with a closing line below the finished bars (going
+    /// through the `MultiProgress` would clear bars that are already done).
+    pub fn finish(self, line: &str) {
+        if self.mode != Mode::Quiet {
+            drop(self.multi);
+            eprintln!("{line}");
         }
     }
 }

@@ -102,7 +102,7 @@ pub async fn build(args: &ImagesBuildArgs, global: &GlobalArgs) -> Result<ExitCo
         .iter()
         .filter(|o| !matches!(o, Outcome::Built { .. }))
         .count();
-    progress.println(&format!(
+    progress.finish(&format!(
         "{} of {} images built in {:.1} s",
         selected.len() - failed,
         selected.len(),
@@ -211,7 +211,10 @@ fn built_summary(built: &Built, seconds: f64, size: Option<i64>) -> String {
     let size = size
         .map(|s| format!(", {}", human_size(s)))
         .unwrap_or_default();
-    format!("{what} in {seconds:.1} s{size}")
+    format!(
+        "{what} in {seconds:.1} s: {}{size}",
+        short_id(&built.image_id)
+    )
 }
 
 fn report<'a>(catalogue: &Catalogue, image: &'a BaseImage, outcome: &'a Outcome) -> Report<'a> {
@@ -263,23 +266,15 @@ fn print_results(json: bool, mode: Mode, reports: &[Report]) -> Result<()> {
         writeln!(out).map_err(Error::Output)?;
         return Ok(());
     }
-    if mode == Mode::Quiet {
+    // A terminal already shows each result on its bar.
+    if mode != Mode::Plain {
         return Ok(());
     }
     for report in reports.iter().filter(|r| r.image_id.is_some()) {
-        let id = report.image_id.unwrap_or_default();
-        let short_id = id
-            .strip_prefix("sha256:")
-            .unwrap_or(id)
-            .get(..12)
-            .unwrap_or(id);
+        let id = short_id(report.image_id.unwrap_or_default());
         let size = report.size_bytes.map(human_size).unwrap_or_default();
-        writeln!(
-            out,
-            "{:<32} {short_id}  {size:>9}  {}",
-            report.tag, report.status
-        )
-        .map_err(Error::Output)?;
+        writeln!(out, "{:<32} {id}  {size:>9}  {}", report.tag, report.status)
+            .map_err(Error::Output)?;
     }
     Ok(())
 }
@@ -306,6 +301,12 @@ fn failure_text(catalogue: &Catalogue, image: &BaseImage, outcome: &Outcome) -> 
             Some(text)
         }
     }
+}
+
+/// The 12 hex digits `docker images` shows.
+fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    hex.get(..12).unwrap_or(hex)
 }
 
 #[allow(clippy::cast_precision_loss)] // sizes are shown to one decimal

@@ -39,10 +39,7 @@ pub fn from_dir(dir: &Path, dockerfile: &str) -> Result<ContextArchive, ContextE
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
         Err(source) => {
-            return Err(ContextError::Read {
-                path: ignore_path,
-                source,
-            });
+            return Err(ContextError::Read { path: ignore_path, source });
         }
     };
     let ignore = load_ignore(&ignore_text, &ignore_path, dockerfile)?;
@@ -68,10 +65,8 @@ pub fn from_memory(files: &[MemoryFile], dockerfile: &str) -> Result<ContextArch
 }
 
 fn load_ignore(text: &str, path: &Path, dockerfile: &str) -> Result<DockerIgnore, ContextError> {
-    let mut ignore = DockerIgnore::parse(text).map_err(|source| ContextError::Ignore {
-        path: path.to_owned(),
-        source,
-    })?;
+    let mut ignore =
+        DockerIgnore::parse(text).map_err(|source| ContextError::Ignore { path: path.to_owned(), source })?;
     ignore.keep(".dockerignore");
     ignore.keep(dockerfile);
     Ok(ignore)
@@ -84,10 +79,7 @@ struct Archive {
 
 impl Archive {
     fn new() -> Self {
-        Self {
-            builder: tar::Builder::new(Vec::new()),
-            files: 0,
-        }
+        Self { builder: tar::Builder::new(Vec::new()), files: 0 }
     }
 
     fn header(kind: tar::EntryType, mode: u32, mtime: u64, size: u64) -> tar::Header {
@@ -105,38 +97,23 @@ impl Archive {
         let mut header = Self::header(tar::EntryType::Regular, mode, mtime, contents.len() as u64);
         // Writing into a Vec cannot fail; a path tar cannot hold is skipped by
         // the daemon's side anyway, so it is not worth an error of its own.
-        if self
-            .builder
-            .append_data(&mut header, path, contents)
-            .is_ok()
-        {
+        if self.builder.append_data(&mut header, path, contents).is_ok() {
             self.files += 1;
         }
     }
 
     /// Walks `dir` in name order so the same tree always makes the same tar.
-    fn add_dir(
-        &mut self,
-        dir: &Path,
-        rel: &str,
-        ignore: &DockerIgnore,
-    ) -> Result<(), ContextError> {
+    fn add_dir(&mut self, dir: &Path, rel: &str, ignore: &DockerIgnore) -> Result<(), ContextError> {
         let read_err = |path: &Path| {
             let path = path.to_owned();
             move |source| ContextError::Read { path, source }
         };
-        let mut entries = fs::read_dir(dir)
-            .map_err(read_err(dir))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(read_err(dir))?;
+        let mut entries =
+            fs::read_dir(dir).map_err(read_err(dir))?.collect::<Result<Vec<_>, _>>().map_err(read_err(dir))?;
         entries.sort_by_key(fs::DirEntry::file_name);
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let rel_path = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
+            let rel_path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
             let path = entry.path();
             let meta = fs::symlink_metadata(&path).map_err(read_err(&path))?;
             let excluded = ignore.is_excluded(&rel_path);
@@ -148,9 +125,7 @@ impl Archive {
             if meta.is_dir() {
                 if !excluded {
                     let mut header = Self::header(tar::EntryType::Directory, 0o755, mtime, 0);
-                    let _ =
-                        self.builder
-                            .append_data(&mut header, format!("{rel_path}/"), io::empty());
+                    let _ = self.builder.append_data(&mut header, format!("{rel_path}/"), io::empty());
                 } else if !ignore.may_reinclude_below(&rel_path) {
                     continue;
                 }
@@ -159,21 +134,12 @@ impl Archive {
             } else if meta.is_symlink() {
                 let target = fs::read_link(&path).map_err(read_err(&path))?;
                 let mut header = Self::header(tar::EntryType::Symlink, 0o777, mtime, 0);
-                if self
-                    .builder
-                    .append_link(&mut header, &rel_path, &target)
-                    .is_ok()
-                {
+                if self.builder.append_link(&mut header, &rel_path, &target).is_ok() {
                     self.files += 1;
                 }
             } else if meta.is_file() {
                 let contents = fs::read(&path).map_err(read_err(&path))?;
-                self.append_file(
-                    &rel_path,
-                    meta.permissions().mode() & 0o7777,
-                    mtime,
-                    &contents,
-                );
+                self.append_file(&rel_path, meta.permissions().mode() & 0o7777, mtime, &contents);
             }
             // Sockets, fifos and devices have no place in a build context.
         }
@@ -198,13 +164,7 @@ mod tests {
         let mut names: Vec<String> = reader
             .entries()
             .expect("a readable tar")
-            .map(|e| {
-                e.expect("an entry")
-                    .path()
-                    .expect("a path")
-                    .to_string_lossy()
-                    .into_owned()
-            })
+            .map(|e| e.expect("an entry").path().expect("a path").to_string_lossy().into_owned())
             .filter(|n| !n.ends_with('/'))
             .collect();
         names.sort();
@@ -240,11 +200,7 @@ mod tests {
             "# not Dockerfile, even if told\nDockerfile\n*.md\ndocs\n!docs/keep.md\n**/node_modules\nsecrets\n.env\n",
         );
         let archive = from_dir(root, "Dockerfile").expect("context");
-        assert_eq!(
-            names(&archive),
-            [".dockerignore", "Dockerfile", "app.py", "docs/keep.md"],
-            "tar entries"
-        );
+        assert_eq!(names(&archive), [".dockerignore", "Dockerfile", "app.py", "docs/keep.md"], "tar entries");
         assert_eq!(archive.files, 4);
     }
 
@@ -258,12 +214,8 @@ mod tests {
         // An unreadable directory would fail the walk if it were entered.
         fs::set_permissions(root.join("big"), fs::Permissions::from_mode(0o000)).expect("chmod");
         let result = from_dir(root, "Dockerfile");
-        fs::set_permissions(root.join("big"), fs::Permissions::from_mode(0o755))
-            .expect("chmod back");
-        assert_eq!(
-            names(&result.expect("context")),
-            [".dockerignore", "Dockerfile"]
-        );
+        fs::set_permissions(root.join("big"), fs::Permissions::from_mode(0o755)).expect("chmod back");
+        assert_eq!(names(&result.expect("context")), [".dockerignore", "Dockerfile"]);
     }
 
     #[test]
@@ -271,17 +223,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         write(dir.path(), "Dockerfile", "FROM scratch");
         write(dir.path(), "run.sh", "#!/bin/sh");
-        fs::set_permissions(dir.path().join("run.sh"), fs::Permissions::from_mode(0o755))
-            .expect("chmod");
+        fs::set_permissions(dir.path().join("run.sh"), fs::Permissions::from_mode(0o755)).expect("chmod");
         let archive = from_dir(dir.path(), "Dockerfile").expect("context");
         let mut reader = tar::Archive::new(archive.tar.as_slice());
         for entry in reader.entries().expect("tar") {
             let entry = entry.expect("entry");
             let header = entry.header();
-            assert_eq!(
-                (header.uid().expect("uid"), header.gid().expect("gid")),
-                (0, 0)
-            );
+            assert_eq!((header.uid().expect("uid"), header.gid().expect("gid")), (0, 0));
             if entry.path().expect("path").ends_with("run.sh") {
                 assert_eq!(header.mode().expect("mode") & 0o777, 0o755);
             }
@@ -291,32 +239,13 @@ mod tests {
     #[test]
     fn memory_context_applies_its_dockerignore() {
         let files = [
-            MemoryFile {
-                path: ".dockerignore",
-                mode: 0o644,
-                contents: b"**/*.md\n",
-            },
-            MemoryFile {
-                path: "wsgi/Dockerfile",
-                mode: 0o644,
-                contents: b"FROM x",
-            },
-            MemoryFile {
-                path: "wsgi/README.md",
-                mode: 0o644,
-                contents: b"doc",
-            },
-            MemoryFile {
-                path: "common/run",
-                mode: 0o755,
-                contents: b"#!/bin/sh",
-            },
+            MemoryFile { path: ".dockerignore", mode: 0o644, contents: b"**/*.md\n" },
+            MemoryFile { path: "wsgi/Dockerfile", mode: 0o644, contents: b"FROM x" },
+            MemoryFile { path: "wsgi/README.md", mode: 0o644, contents: b"doc" },
+            MemoryFile { path: "common/run", mode: 0o755, contents: b"#!/bin/sh" },
         ];
         let archive = from_memory(&files, "wsgi/Dockerfile").expect("context");
-        assert_eq!(
-            names(&archive),
-            [".dockerignore", "common/run", "wsgi/Dockerfile"]
-        );
+        assert_eq!(names(&archive), [".dockerignore", "common/run", "wsgi/Dockerfile"]);
     }
 
     #[test]

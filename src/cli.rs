@@ -6,13 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A complete local environment for a Python WSGI app in one command.
 #[derive(Debug, Parser)]
-#[command(
-    name = "dmp",
-    version,
-    about,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "dmp", version, about, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

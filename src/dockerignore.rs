@@ -64,16 +64,9 @@ impl DockerIgnore {
             }
             let regex = Regex::new(&pattern_to_regex(&cleaned)).map_err(|e| PatternError {
                 line,
-                reason: format!(
-                    "{raw:?} is not a valid pattern ({})",
-                    first_line(&e.to_string())
-                ),
+                reason: format!("{raw:?} is not a valid pattern ({})", first_line(&e.to_string())),
             })?;
-            patterns.push(Pattern {
-                text: cleaned,
-                reinclude,
-                regex,
-            });
+            patterns.push(Pattern { text: cleaned, reinclude, regex });
         }
         Ok(Self { patterns })
     }
@@ -83,13 +76,9 @@ impl DockerIgnore {
     pub fn keep(&mut self, path: &str) {
         if self.is_excluded(path) {
             let text = clean_path(path);
-            let regex = Regex::new(&format!("^{}$", regex::escape(&text)))
-                .expect("an escaped literal is a valid regex");
-            self.patterns.push(Pattern {
-                text,
-                reinclude: true,
-                regex,
-            });
+            let regex =
+                Regex::new(&format!("^{}$", regex::escape(&text))).expect("an escaped literal is a valid regex");
+            self.patterns.push(Pattern { text, reinclude: true, regex });
         }
     }
 
@@ -104,8 +93,7 @@ impl DockerIgnore {
             if pattern.reinclude != excluded {
                 continue;
             }
-            let matches = pattern.regex.is_match(&path)
-                || parents(&path).any(|parent| pattern.regex.is_match(parent));
+            let matches = pattern.regex.is_match(&path) || parents(&path).any(|parent| pattern.regex.is_match(parent));
             if matches {
                 excluded = !pattern.reinclude;
             }
@@ -118,33 +106,24 @@ impl DockerIgnore {
     /// the pattern's text alone, so `!*/keep` does not rescue `dir/keep`.
     pub fn may_reinclude_below(&self, dir: &str) -> bool {
         let prefix = format!("{}/", clean_path(dir));
-        self.patterns
-            .iter()
-            .any(|p| p.reinclude && format!("{}/", p.text).starts_with(&prefix))
+        self.patterns.iter().any(|p| p.reinclude && format!("{}/", p.text).starts_with(&prefix))
     }
 
     /// Whether a file at `path` is sent: neither it nor an ancestor directory
     /// that Docker would skip is excluded.
     pub fn sends(&self, path: &str) -> bool {
         let path = clean_path(path);
-        parents(&path).all(|dir| !self.is_excluded(dir) || self.may_reinclude_below(dir))
-            && !self.is_excluded(&path)
+        parents(&path).all(|dir| !self.is_excluded(dir) || self.may_reinclude_below(dir)) && !self.is_excluded(&path)
     }
 }
 
 /// `a/b/c` yields `a` and `a/b`.
 fn parents(path: &str) -> impl Iterator<Item = &str> {
-    path.match_indices('/')
-        .map(move |(i, _)| &path[..i])
-        .filter(|p| !p.is_empty())
+    path.match_indices('/').map(move |(i, _)| &path[..i]).filter(|p| !p.is_empty())
 }
 
 fn first_line(s: &str) -> &str {
-    s.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(s)
-        .trim()
+    s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
 }
 
 /// Go's `filepath.Clean` for `/`-separated paths.
@@ -300,9 +279,7 @@ mod tests {
         for (patterns, path, expected) in CASES {
             let ignore = DockerIgnore::parse(patterns).expect("valid patterns");
             if ignore.is_excluded(path) != *expected {
-                failures.push(format!(
-                    "{patterns:?} on {path:?}: expected excluded={expected}"
-                ));
+                failures.push(format!("{patterns:?} on {path:?}: expected excluded={expected}"));
             }
         }
         assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));

@@ -35,10 +35,7 @@ pub enum EngineError {
         code(dmp::engine::unreachable),
         help("check DOCKER_HOST and that the Engine is healthy (`docker info`)")
     )]
-    Unreachable {
-        address: String,
-        source: BollardError,
-    },
+    Unreachable { address: String, source: BollardError },
 
     #[error("the Docker Engine refused a request: {0}")]
     #[diagnostic(code(dmp::engine::api))]
@@ -54,10 +51,7 @@ pub fn address() -> String {
 pub async fn connect() -> Result<Docker, EngineError> {
     let address = address();
     let docker = Docker::connect_with_defaults().map_err(|e| classify(e, &address))?;
-    docker
-        .negotiate_version()
-        .await
-        .map_err(|e| classify(e, &address))
+    docker.negotiate_version().await.map_err(|e| classify(e, &address))
 }
 
 fn classify(error: BollardError, address: &str) -> EngineError {
@@ -66,14 +60,9 @@ fn classify(error: BollardError, address: &str) -> EngineError {
         return EngineError::NotRunning { address };
     }
     match io_error_kind(&error) {
-        Some(io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) => {
-            EngineError::NotRunning { address }
-        }
+        Some(io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) => EngineError::NotRunning { address },
         Some(io::ErrorKind::PermissionDenied) => EngineError::PermissionDenied { address },
-        _ => EngineError::Unreachable {
-            address,
-            source: error,
-        },
+        _ => EngineError::Unreachable { address, source: error },
     }
 }
 

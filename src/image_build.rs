@@ -95,9 +95,7 @@ impl BuildLog {
         if line.starts_with("Step ") && line.contains(" : ") {
             self.steps += 1;
             let instruction = line.split_once(" : ").map_or("", |(_, i)| i);
-            let is_from = instruction
-                .get(..5)
-                .is_some_and(|w| w.eq_ignore_ascii_case("FROM "));
+            let is_from = instruction.get(..5).is_some_and(|w| w.eq_ignore_ascii_case("FROM "));
             if is_from || !self.seen_from {
                 self.uncached_kind_steps += 1;
             }
@@ -127,11 +125,7 @@ impl BuildLog {
     fn failure(mut self, message: &str) -> BuildFailure {
         let rest = std::mem::take(&mut self.partial);
         self.line(rest.trim_end(), &mut |_| {});
-        BuildFailure {
-            step: self.step,
-            message: message.trim().to_owned(),
-            tail: self.tail.into(),
-        }
+        BuildFailure { step: self.step, message: message.trim().to_owned(), tail: self.tail.into() }
     }
 }
 
@@ -172,11 +166,7 @@ pub async fn build(
         .buildargs(&request.build_args)
         .labels(&request.labels)
         .build();
-    let mut stream = docker.build_image(
-        options,
-        None,
-        Some(bollard::body_full(request.context.into())),
-    );
+    let mut stream = docker.build_image(options, None, Some(bollard::body_full(request.context.into())));
 
     let mut log = BuildLog::default();
     let mut image_id = None;
@@ -211,26 +201,14 @@ pub async fn build(
 
     for extra in &request.extra_tags {
         let (repo, tag) = extra.rsplit_once(':').unwrap_or((extra, "latest"));
-        let options = TagImageOptionsBuilder::default()
-            .repo(repo)
-            .tag(tag)
-            .build();
+        let options = TagImageOptionsBuilder::default().repo(repo).tag(tag).build();
         docker
             .tag_image(&image_id, Some(options))
             .await
-            .map_err(|e| {
-                log_failure(
-                    &mut log,
-                    &format!("built {image_id}, but tagging it {extra} failed: {e}"),
-                )
-            })?;
+            .map_err(|e| log_failure(&mut log, &format!("built {image_id}, but tagging it {extra} failed: {e}")))?;
     }
 
-    Ok(Built {
-        image_id,
-        steps: log.steps - log.uncached_kind_steps,
-        cached_steps: log.cached_steps,
-    })
+    Ok(Built { image_id, steps: log.steps - log.uncached_kind_steps, cached_steps: log.cached_steps })
 }
 
 fn log_failure(log: &mut BuildLog, message: &str) -> BuildFailure {
@@ -274,20 +252,17 @@ mod tests {
                 "out: ---> Running in 99",
             ]
         );
-        assert_eq!(
-            (log.steps, log.uncached_kind_steps, log.cached_steps),
-            (4, 2, 1)
-        );
+        assert_eq!((log.steps, log.uncached_kind_steps, log.cached_steps), (4, 2, 1));
     }
 
     #[test]
     fn colour_codes_and_builder_bookkeeping_stay_out_of_the_tail() {
         let mut log = BuildLog::default();
+        log.feed("Step 2/2 : RUN apt-get install nope\n ---> Running in 25a2\n", &mut |_| {});
         log.feed(
-            "Step 2/2 : RUN apt-get install nope\n ---> Running in 25a2\n",
+            "\x1b[91mE: Unable to locate package nope\n\x1b[0mRemoving intermediate container 25a2\n",
             &mut |_| {},
         );
-        log.feed("\x1b[91mE: Unable to locate package nope\n\x1b[0mRemoving intermediate container 25a2\n", &mut |_| {});
         let failure = log.failure("returned a non-zero code: 100");
         assert_eq!(failure.tail, ["E: Unable to locate package nope"]);
     }
@@ -303,13 +278,7 @@ mod tests {
         let failure = log.failure("The command '/bin/sh -c make' returned a non-zero code: 2\n");
         assert_eq!(failure.step.as_deref(), Some("Step 2/2 : RUN make"));
         assert_eq!(failure.tail.len(), TAIL_LINES);
-        assert_eq!(
-            failure.tail.last().map(String::as_str),
-            Some("no newline at the end")
-        );
-        assert_eq!(
-            failure.message,
-            "The command '/bin/sh -c make' returned a non-zero code: 2"
-        );
+        assert_eq!(failure.tail.last().map(String::as_str), Some("no newline at the end"));
+        assert_eq!(failure.message, "The command '/bin/sh -c make' returned a non-zero code: 2");
     }
 }

@@ -56,66 +56,39 @@ pub struct Catalogue {
 pub enum CatalogueError {
     #[error("there is no image named {name:?}")]
     #[diagnostic(code(dmp::images::unknown), help("the images are: {}", available.join(", ")))]
-    Unknown {
-        name: String,
-        available: Vec<String>,
-    },
+    Unknown { name: String, available: Vec<String> },
 
     #[error("{}: no image directories (subdirectories with a Dockerfile)", dir.display())]
-    #[diagnostic(
-        code(dmp::images::empty),
-        help("point --images-dir at a directory like dmp's images/")
-    )]
+    #[diagnostic(code(dmp::images::empty), help("point --images-dir at a directory like dmp's images/"))]
     Empty { dir: PathBuf },
 
     #[error("{}: cannot read it: {source}", path.display())]
     #[diagnostic(code(dmp::images::read))]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
 
     #[error("{}: no version: the file is missing or empty", path.display())]
     #[diagnostic(code(dmp::images::version), help("write the images' version, e.g. 1.0.0, into {}", path.display()))]
     NoVersion { path: PathBuf },
 
-    #[error(
-        "{dockerfile}:{line}: FROM {NAMESPACE}/{parent}, but there is no image {parent:?} in the catalogue"
-    )]
-    #[diagnostic(
-        code(dmp::images::parent),
-        help("add an image directory named {parent}, or build FROM another image")
-    )]
-    UnknownParent {
-        dockerfile: String,
-        line: usize,
-        parent: String,
-    },
+    #[error("{dockerfile}:{line}: FROM {NAMESPACE}/{parent}, but there is no image {parent:?} in the catalogue")]
+    #[diagnostic(code(dmp::images::parent), help("add an image directory named {parent}, or build FROM another image"))]
+    UnknownParent { dockerfile: String, line: usize, parent: String },
 
     #[error("the images {} are built FROM each other in a cycle", cycle.join(" -> "))]
-    #[diagnostic(
-        code(dmp::images::cycle),
-        help("one of them must be built FROM an image outside the cycle")
-    )]
+    #[diagnostic(code(dmp::images::cycle), help("one of them must be built FROM an image outside the cycle"))]
     Cycle { cycle: Vec<String> },
 
     #[error(transparent)]
-    #[diagnostic(
-        code(dmp::images::context),
-        help("fix the .dockerignore line named above")
-    )]
+    #[diagnostic(code(dmp::images::context), help("fix the .dockerignore line named above"))]
     Context(#[from] ContextError),
 }
 
 static FROM_DMP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(
-        r"(?i)^\s*FROM\s+(?:--\S+\s+)*{NAMESPACE}/([a-z0-9][a-z0-9._-]*)(?::\S*)?(?:\s|$)"
-    ))
-    .expect("a valid regex")
+    Regex::new(&format!(r"(?i)^\s*FROM\s+(?:--\S+\s+)*{NAMESPACE}/([a-z0-9][a-z0-9._-]*)(?::\S*)?(?:\s|$)"))
+        .expect("a valid regex")
 });
-static VERSION_ARG_DECL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r"(?im)^\s*ARG\s+{VERSION_ARG}\b")).expect("a valid regex")
-});
+static VERSION_ARG_DECL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(?im)^\s*ARG\s+{VERSION_ARG}\b")).expect("a valid regex"));
 
 impl Catalogue {
     /// The images built into this binary.
@@ -124,69 +97,38 @@ impl Catalogue {
         let version = file("VERSION")
             .map(|f| String::from_utf8_lossy(f.contents).trim().to_owned())
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| CatalogueError::NoVersion {
-                path: "images/VERSION".into(),
-            })?;
+            .ok_or_else(|| CatalogueError::NoVersion { path: "images/VERSION".into() })?;
         let dockerfiles = embedded::FILES
             .iter()
             .filter_map(|f| {
                 let (name, rest) = f.path.split_once('/')?;
-                (rest == "Dockerfile").then(|| {
-                    (
-                        name.to_owned(),
-                        String::from_utf8_lossy(f.contents).into_owned(),
-                    )
-                })
+                (rest == "Dockerfile").then(|| (name.to_owned(), String::from_utf8_lossy(f.contents).into_owned()))
             })
             .collect();
-        Self::new(
-            Source::Embedded,
-            version,
-            embedded::REVISION.into(),
-            embedded::SOURCE_DATE.into(),
-            dockerfiles,
-        )
+        Self::new(Source::Embedded, version, embedded::REVISION.into(), embedded::SOURCE_DATE.into(), dockerfiles)
     }
 
     /// The images in `dir` (laid out like dmp's `images/`, with a VERSION file).
     pub fn from_dir(dir: &Path) -> Result<Self, CatalogueError> {
-        let read = |path: PathBuf| {
-            fs::read_to_string(&path).map_err(|source| CatalogueError::Read { path, source })
-        };
+        let read = |path: PathBuf| fs::read_to_string(&path).map_err(|source| CatalogueError::Read { path, source });
         let version_path = dir.join("VERSION");
-        let version = fs::read_to_string(&version_path)
-            .map(|v| v.trim().to_owned())
-            .unwrap_or_default();
+        let version = fs::read_to_string(&version_path).map(|v| v.trim().to_owned()).unwrap_or_default();
         if version.is_empty() {
             return Err(CatalogueError::NoVersion { path: version_path });
         }
-        let entries = fs::read_dir(dir).map_err(|source| CatalogueError::Read {
-            path: dir.to_owned(),
-            source,
-        })?;
+        let entries = fs::read_dir(dir).map_err(|source| CatalogueError::Read { path: dir.to_owned(), source })?;
         let mut dockerfiles = Vec::new();
         for entry in entries.flatten() {
             let dockerfile = entry.path().join("Dockerfile");
             if dockerfile.is_file() {
-                dockerfiles.push((
-                    entry.file_name().to_string_lossy().into_owned(),
-                    read(dockerfile)?,
-                ));
+                dockerfiles.push((entry.file_name().to_string_lossy().into_owned(), read(dockerfile)?));
             }
         }
         if dockerfiles.is_empty() {
-            return Err(CatalogueError::Empty {
-                dir: dir.to_owned(),
-            });
+            return Err(CatalogueError::Empty { dir: dir.to_owned() });
         }
         let source_date = newest_mtime(dir).unwrap_or_else(|| "unknown".into());
-        Self::new(
-            Source::Dir(dir.to_owned()),
-            version,
-            "unknown".into(),
-            source_date,
-            dockerfiles,
-        )
+        Self::new(Source::Dir(dir.to_owned()), version, "unknown".into(), source_date, dockerfiles)
     }
 
     fn new(
@@ -208,30 +150,15 @@ impl Catalogue {
             let parent = match parent {
                 Some((_, parent)) if names.contains(&parent) => Some(parent),
                 Some((line, parent)) => {
-                    return Err(CatalogueError::UnknownParent {
-                        dockerfile,
-                        line,
-                        parent,
-                    });
+                    return Err(CatalogueError::UnknownParent { dockerfile, line, parent });
                 }
                 None => None,
             };
             let takes_version_arg = VERSION_ARG_DECL.is_match(&text);
-            images.push(BaseImage {
-                name,
-                dockerfile,
-                parent,
-                takes_version_arg,
-            });
+            images.push(BaseImage { name, dockerfile, parent, takes_version_arg });
         }
         let images = build_order(images)?;
-        Ok(Self {
-            source,
-            version,
-            revision,
-            source_date,
-            images,
-        })
+        Ok(Self { source, version, revision, source_date, images })
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -244,19 +171,14 @@ impl Catalogue {
         if requested.is_empty() {
             return Ok(self.images.clone());
         }
-        let by_name: HashMap<&str, &BaseImage> =
-            self.images.iter().map(|i| (i.name.as_str(), i)).collect();
+        let by_name: HashMap<&str, &BaseImage> = self.images.iter().map(|i| (i.name.as_str(), i)).collect();
         let mut wanted: Vec<&str> = Vec::new();
         for name in requested {
-            let mut next =
-                Some(
-                    by_name
-                        .get(name.as_str())
-                        .ok_or_else(|| CatalogueError::Unknown {
-                            name: name.clone(),
-                            available: self.names(),
-                        })?,
-                );
+            let mut next = Some(
+                by_name
+                    .get(name.as_str())
+                    .ok_or_else(|| CatalogueError::Unknown { name: name.clone(), available: self.names() })?,
+            );
             while let Some(image) = next {
                 if !wanted.contains(&image.name.as_str()) {
                     wanted.push(&image.name);
@@ -264,12 +186,7 @@ impl Catalogue {
                 next = image.parent.as_deref().and_then(|p| by_name.get(p));
             }
         }
-        Ok(self
-            .images
-            .iter()
-            .filter(|i| wanted.contains(&i.name.as_str()))
-            .cloned()
-            .collect())
+        Ok(self.images.iter().filter(|i| wanted.contains(&i.name.as_str())).cloned().collect())
     }
 
     /// `dmp/<name>:<version>`.
@@ -280,24 +197,12 @@ impl Catalogue {
     /// The labels every image carries (OCI annotation keys).
     pub fn labels(&self, image: &BaseImage) -> HashMap<String, String> {
         HashMap::from([
-            (
-                "org.opencontainers.image.title".into(),
-                format!("{NAMESPACE}/{}", image.name),
-            ),
-            (
-                "org.opencontainers.image.version".into(),
-                self.version.clone(),
-            ),
-            (
-                "org.opencontainers.image.revision".into(),
-                self.revision.clone(),
-            ),
+            ("org.opencontainers.image.title".into(), format!("{NAMESPACE}/{}", image.name)),
+            ("org.opencontainers.image.version".into(), self.version.clone()),
+            ("org.opencontainers.image.revision".into(), self.revision.clone()),
             // The date of the source, not of the build: a rebuild with nothing
             // changed then keeps its image ID, and containers are not recreated.
-            (
-                "org.opencontainers.image.created".into(),
-                self.source_date.clone(),
-            ),
+            ("org.opencontainers.image.created".into(), self.source_date.clone()),
             ("dev.dmp.image".into(), image.name.clone()),
         ])
     }
@@ -313,8 +218,7 @@ impl Catalogue {
 
 /// Orders images parents-first (names break ties), or names a cycle.
 fn build_order(images: Vec<BaseImage>) -> Result<Vec<BaseImage>, CatalogueError> {
-    let mut pending: BTreeMap<String, BaseImage> =
-        images.into_iter().map(|i| (i.name.clone(), i)).collect();
+    let mut pending: BTreeMap<String, BaseImage> = images.into_iter().map(|i| (i.name.clone(), i)).collect();
     let mut ordered: Vec<BaseImage> = Vec::new();
     while !pending.is_empty() {
         let ready: Vec<String> = pending
@@ -367,12 +271,7 @@ fn rfc3339_utc(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]
@@ -384,12 +283,7 @@ mod tests {
         let catalogue = Catalogue::embedded().expect("embedded images");
         let names = catalogue.names();
         assert_eq!(names.len(), 5, "{names:?}");
-        let position = |n: &str| {
-            names
-                .iter()
-                .position(|x| x == n)
-                .unwrap_or_else(|| panic!("{n} missing"))
-        };
+        let position = |n: &str| names.iter().position(|x| x == n).unwrap_or_else(|| panic!("{n} missing"));
         assert!(position("wsgi") < position("wsgi-antivirus"));
         assert!(position("http-headless") < position("http-frontend"));
         position("http-buildstatic");
@@ -402,12 +296,8 @@ mod tests {
     #[test]
     fn select_adds_parents_and_rejects_unknown_names() {
         let catalogue = Catalogue::embedded().expect("embedded images");
-        let selected: Vec<String> = catalogue
-            .select(&["http-frontend".into()])
-            .expect("known")
-            .into_iter()
-            .map(|i| i.name)
-            .collect();
+        let selected: Vec<String> =
+            catalogue.select(&["http-frontend".into()]).expect("known").into_iter().map(|i| i.name).collect();
         assert_eq!(selected, ["http-headless", "http-frontend"]);
         let err = catalogue.select(&["nginx".into()]).expect_err("unknown");
         assert!(matches!(err, CatalogueError::Unknown { ref name, .. } if name == "nginx"));
@@ -424,16 +314,11 @@ mod tests {
 
     #[test]
     fn build_order_puts_parents_first_and_finds_cycles() {
-        let ordered = build_order(vec![
-            image("c", Some("b")),
-            image("b", Some("a")),
-            image("a", None),
-        ])
-        .expect("acyclic");
+        let ordered =
+            build_order(vec![image("c", Some("b")), image("b", Some("a")), image("a", None)]).expect("acyclic");
         let names: Vec<_> = ordered.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);
-        let err =
-            build_order(vec![image("a", Some("b")), image("b", Some("a"))]).expect_err("cycle");
+        let err = build_order(vec![image("a", Some("b")), image("b", Some("a"))]).expect_err("cycle");
         assert!(matches!(err, CatalogueError::Cycle { .. }));
     }
 
@@ -441,27 +326,20 @@ mod tests {
     fn parents_are_read_from_from_lines() {
         let dockerfiles = vec![
             ("base".to_owned(), "FROM debian:bookworm-slim\n".to_owned()),
-            ("child".to_owned(), "ARG DMP_VERSION=latest\nFROM --platform=linux/amd64 dmp/base:${DMP_VERSION} AS b\n".to_owned()),
+            (
+                "child".to_owned(),
+                "ARG DMP_VERSION=latest\nFROM --platform=linux/amd64 dmp/base:${DMP_VERSION} AS b\n".to_owned(),
+            ),
         ];
-        let catalogue = Catalogue::new(
-            Source::Embedded,
-            "1".into(),
-            "r".into(),
-            "d".into(),
-            dockerfiles,
-        )
-        .expect("valid");
+        let catalogue =
+            Catalogue::new(Source::Embedded, "1".into(), "r".into(), "d".into(), dockerfiles).expect("valid");
         assert_eq!(catalogue.images[1].parent.as_deref(), Some("base"));
         assert!(catalogue.images[1].takes_version_arg);
 
         let broken = vec![("x".to_owned(), "# base\nFROM dmp/missing:1\n".to_owned())];
-        let err = Catalogue::new(Source::Embedded, "1".into(), "r".into(), "d".into(), broken)
-            .expect_err("unknown parent");
-        assert!(
-            err.to_string()
-                .starts_with("x/Dockerfile:2: FROM dmp/missing"),
-            "{err}"
-        );
+        let err =
+            Catalogue::new(Source::Embedded, "1".into(), "r".into(), "d".into(), broken).expect_err("unknown parent");
+        assert!(err.to_string().starts_with("x/Dockerfile:2: FROM dmp/missing"), "{err}");
     }
 
     #[test]

@@ -56,11 +56,7 @@ impl Progress {
             Mode::Plain | Mode::Quiet => ProgressDrawTarget::hidden(),
         });
         let prefix_width = names.iter().map(String::len).max().unwrap_or(0);
-        Self {
-            mode,
-            multi,
-            prefix_width,
-        }
+        Self { mode, multi, prefix_width }
     }
 
     pub fn task(&self, name: &str) -> Task {
@@ -68,24 +64,16 @@ impl Progress {
         let bar = (self.mode == Mode::Terminal).then(|| {
             let bar = self.multi.add(ProgressBar::new_spinner());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner:.cyan} {prefix:.bold} {elapsed:>4} {wide_msg}",
-                )
-                .expect("a valid template")
-                .tick_strings(&["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✓"]),
+                ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {elapsed:>4} {wide_msg}")
+                    .expect("a valid template")
+                    .tick_strings(&["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✓"]),
             );
             bar.set_prefix(prefix.clone());
             bar.set_message("waiting");
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
-        Task {
-            mode: self.mode,
-            prefix,
-            bar,
-            step: String::new(),
-            step_printed: true,
-        }
+        Task { mode: self.mode, prefix, bar, step: String::new(), step_printed: true }
     }
 
     /// Ends the display with a closing line below the finished bars (going

@@ -76,32 +76,16 @@ pub async fn build(args: &ImagesBuildArgs, global: &GlobalArgs) -> Result<ExitCo
 
     let mut builds: HashMap<&str, Shared<LocalBoxFuture<'_, Outcome>>> = HashMap::new();
     for image in &selected {
-        let parent = image
-            .parent
-            .as_deref()
-            .map(|p| (p.to_owned(), builds[p].clone()));
-        let context = contexts
-            .remove(&image.name)
-            .expect("a context per selected image");
-        let job = BuildJob {
-            docker: &docker,
-            catalogue: &catalogue,
-            image,
-            no_cache: args.no_cache,
-        };
-        let future = job
-            .run(context, parent, progress.task(&image.name))
-            .boxed_local()
-            .shared();
+        let parent = image.parent.as_deref().map(|p| (p.to_owned(), builds[p].clone()));
+        let context = contexts.remove(&image.name).expect("a context per selected image");
+        let job = BuildJob { docker: &docker, catalogue: &catalogue, image, no_cache: args.no_cache };
+        let future = job.run(context, parent, progress.task(&image.name)).boxed_local().shared();
         builds.insert(&image.name, future);
     }
     let outcomes = join_all(selected.iter().map(|i| builds[i.name.as_str()].clone())).await;
     drop(builds);
 
-    let failed = outcomes
-        .iter()
-        .filter(|o| !matches!(o, Outcome::Built { .. }))
-        .count();
+    let failed = outcomes.iter().filter(|o| !matches!(o, Outcome::Built { .. })).count();
     progress.finish(&format!(
         "{} of {} images built in {:.1} s",
         selected.len() - failed,
@@ -109,11 +93,7 @@ pub async fn build(args: &ImagesBuildArgs, global: &GlobalArgs) -> Result<ExitCo
         started.elapsed().as_secs_f64()
     ));
 
-    let reports: Vec<Report> = selected
-        .iter()
-        .zip(&outcomes)
-        .map(|(i, o)| report(&catalogue, i, o))
-        .collect();
+    let reports: Vec<Report> = selected.iter().zip(&outcomes).map(|(i, o)| report(&catalogue, i, o)).collect();
     print_results(args.json, mode, &reports)?;
 
     if failed == 0 {
@@ -177,18 +157,9 @@ impl BuildJob<'_> {
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(built) => {
-                let size = self
-                    .docker
-                    .inspect_image(&built.image_id)
-                    .await
-                    .ok()
-                    .and_then(|i| i.size);
+                let size = self.docker.inspect_image(&built.image_id).await.ok().and_then(|i| i.size);
                 task.finish(true, &built_summary(&built, seconds, size));
-                Outcome::Built {
-                    built,
-                    seconds,
-                    size,
-                }
+                Outcome::Built { built, seconds, size }
             }
             Err(failure) => {
                 let at = failure.step.as_deref().unwrap_or("the start");
@@ -203,18 +174,10 @@ fn built_summary(built: &Built, seconds: f64, size: Option<i64>) -> String {
     let what = if built.fully_cached() {
         format!("up to date ({} steps cached)", built.steps)
     } else {
-        format!(
-            "built ({}/{} steps cached)",
-            built.cached_steps, built.steps
-        )
+        format!("built ({}/{} steps cached)", built.cached_steps, built.steps)
     };
-    let size = size
-        .map(|s| format!(", {}", human_size(s)))
-        .unwrap_or_default();
-    format!(
-        "{what} in {seconds:.1} s: {}{size}",
-        short_id(&built.image_id)
-    )
+    let size = size.map(|s| format!(", {}", human_size(s))).unwrap_or_default();
+    format!("{what} in {seconds:.1} s: {}{size}", short_id(&built.image_id))
 }
 
 fn report<'a>(catalogue: &Catalogue, image: &'a BaseImage, outcome: &'a Outcome) -> Report<'a> {
@@ -231,16 +194,8 @@ fn report<'a>(catalogue: &Catalogue, image: &'a BaseImage, outcome: &'a Outcome)
         error: None,
     };
     match outcome {
-        Outcome::Built {
-            built,
-            seconds,
-            size,
-        } => {
-            report.status = if built.fully_cached() {
-                "cached"
-            } else {
-                "built"
-            };
+        Outcome::Built { built, seconds, size } => {
+            report.status = if built.fully_cached() { "cached" } else { "built" };
             report.image_id = Some(&built.image_id);
             report.size_bytes = *size;
             report.seconds = Some((seconds * 1000.0).round() / 1000.0);
@@ -273,8 +228,7 @@ fn print_results(json: bool, mode: Mode, reports: &[Report]) -> Result<()> {
     for report in reports.iter().filter(|r| r.image_id.is_some()) {
         let id = short_id(report.image_id.unwrap_or_default());
         let size = report.size_bytes.map(human_size).unwrap_or_default();
-        writeln!(out, "{:<32} {id}  {size:>9}  {}", report.tag, report.status)
-            .map_err(Error::Output)?;
+        writeln!(out, "{:<32} {id}  {size:>9}  {}", report.tag, report.status).map_err(Error::Output)?;
     }
     Ok(())
 }
@@ -284,9 +238,7 @@ fn failure_text(catalogue: &Catalogue, image: &BaseImage, outcome: &Outcome) -> 
     let tag = catalogue.tag(&image.name);
     match outcome {
         Outcome::Built { .. } => None,
-        Outcome::Skipped { parent } => {
-            Some(format!("{tag} was not built: {NAMESPACE}/{parent} failed"))
-        }
+        Outcome::Skipped { parent } => Some(format!("{tag} was not built: {NAMESPACE}/{parent} failed")),
         Outcome::Failed(failure) => {
             let mut text = match &failure.step {
                 Some(step) => format!("{tag} failed at {step}"),
@@ -312,9 +264,5 @@ fn short_id(id: &str) -> &str {
 #[allow(clippy::cast_precision_loss)] // sizes are shown to one decimal
 fn human_size(bytes: i64) -> String {
     let mb = bytes as f64 / 1_000_000.0;
-    if mb >= 1000.0 {
-        format!("{:.2} GB", mb / 1000.0)
-    } else {
-        format!("{mb:.1} MB")
-    }
+    if mb >= 1000.0 { format!("{:.2} GB", mb / 1000.0) } else { format!("{mb:.1} MB") }
 }

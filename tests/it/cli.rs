@@ -6,39 +6,21 @@ use crate::support::{dmp, shared_dir, text};
 #[test]
 fn unknown_image_names_list_the_real_ones_without_touching_the_engine() {
     // An Engine address that cannot answer: the name check must come first.
-    let output = dmp(
-        &["images", "build", "nginx"],
-        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
-    );
+    let output = dmp(&["images", "build", "nginx"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(
-        stderr.contains("there is no image named \"nginx\""),
-        "{stderr}"
-    );
-    for name in [
-        "wsgi",
-        "wsgi-antivirus",
-        "http-headless",
-        "http-frontend",
-        "http-buildstatic",
-    ] {
+    assert!(stderr.contains("there is no image named \"nginx\""), "{stderr}");
+    for name in ["wsgi", "wsgi-antivirus", "http-headless", "http-frontend", "http-buildstatic"] {
         assert!(stderr.contains(name), "{name} missing from: {stderr}");
     }
 }
 
 #[test]
 fn a_missing_engine_is_one_sentence_with_the_fix() {
-    let output = dmp(
-        &["images", "build"],
-        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
-    );
+    let output = dmp(&["images", "build"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(
-        stderr.contains("the Docker Engine is not running"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("the Docker Engine is not running"), "{stderr}");
     assert!(stderr.contains("scripts/ensure-docker.sh"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -54,34 +36,18 @@ fn a_bad_dockerignore_names_file_and_line_before_the_engine() {
         false,
     );
     let output = dmp(
-        &[
-            "images",
-            "build",
-            "--images-dir",
-            &dir.path().to_string_lossy(),
-        ],
+        &["images", "build", "--images-dir", &dir.path().to_string_lossy()],
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
     );
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(
-        stderr.contains(".dockerignore:3: \"[oops\" is not a valid pattern"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(".dockerignore:3: \"[oops\" is not a valid pattern"), "{stderr}");
 }
 
 #[test]
 fn an_images_dir_without_version_says_what_to_write() {
     let dir = shared_dir(&[("one/Dockerfile", "FROM debian:bookworm-slim\n")], false);
-    let output = dmp(
-        &[
-            "images",
-            "build",
-            "--images-dir",
-            &dir.path().to_string_lossy(),
-        ],
-        &[],
-    );
+    let output = dmp(&["images", "build", "--images-dir", &dir.path().to_string_lossy()], &[]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("VERSION: no version"), "{stderr}");

@@ -7,28 +7,16 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::{
-    Scope, Spec, WSGI_APP, base_images, dmp, images_version, require_engine, shared_dir,
-    test_label, text,
+    Container, Scope, Spec, WSGI_APP, base_images, dmp, images_version, require_engine, shared_dir, test_label, text,
 };
 
-const FIVE: [&str; 5] = [
-    "http-buildstatic",
-    "http-frontend",
-    "http-headless",
-    "wsgi",
-    "wsgi-antivirus",
-];
+const FIVE: [&str; 5] = ["http-buildstatic", "http-frontend", "http-headless", "wsgi", "wsgi-antivirus"];
 const HEALTHY_WITHIN: Duration = Duration::from_secs(60);
 
 fn image_ids(report: &[Value]) -> HashMap<String, String> {
     report
         .iter()
-        .map(|r| {
-            (
-                r["name"].as_str().expect("a name").to_owned(),
-                r["image_id"].as_str().unwrap_or("").to_owned(),
-            )
-        })
+        .map(|r| (r["name"].as_str().expect("a name").to_owned(), r["image_id"].as_str().unwrap_or("").to_owned()))
         .collect()
 }
 
@@ -36,10 +24,7 @@ fn image_ids(report: &[Value]) -> HashMap<String, String> {
 fn a_rebuild_with_nothing_changed_comes_from_the_cache_with_the_same_ids() {
     let engine = require_engine!();
     let first = base_images();
-    let mut names: Vec<&str> = first
-        .iter()
-        .map(|r| r["name"].as_str().expect("a name"))
-        .collect();
+    let mut names: Vec<&str> = first.iter().map(|r| r["name"].as_str().expect("a name")).collect();
     names.sort_unstable();
     assert_eq!(names, FIVE);
 
@@ -47,17 +32,10 @@ fn a_rebuild_with_nothing_changed_comes_from_the_cache_with_the_same_ids() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let second: Vec<Value> = serde_json::from_slice(&output.stdout).expect("--json output");
     for report in &second {
-        assert_eq!(
-            report["status"], "cached",
-            "not served from the cache: {report}"
-        );
+        assert_eq!(report["status"], "cached", "not served from the cache: {report}");
         assert_eq!(report["steps"], report["cached_steps"], "{report}");
     }
-    assert_eq!(
-        image_ids(first),
-        image_ids(&second),
-        "a cached rebuild must not change image IDs"
-    );
+    assert_eq!(image_ids(first), image_ids(&second), "a cached rebuild must not change image IDs");
 
     // Both tags, and the labels, on every image.
     let version = images_version();
@@ -65,34 +43,15 @@ fn a_rebuild_with_nothing_changed_comes_from_the_cache_with_the_same_ids() {
         let (versioned, latest) = engine.block_on(async {
             let docker = &engine.docker;
             (
-                docker
-                    .inspect_image(&format!("dmp/{name}:{version}"))
-                    .await
-                    .expect("versioned tag"),
-                docker
-                    .inspect_image(&format!("dmp/{name}:latest"))
-                    .await
-                    .expect("latest tag"),
+                docker.inspect_image(&format!("dmp/{name}:{version}")).await.expect("versioned tag"),
+                docker.inspect_image(&format!("dmp/{name}:latest")).await.expect("latest tag"),
             )
         });
-        assert_eq!(
-            versioned.id, latest.id,
-            "{name}: :latest and :{version} differ"
-        );
+        assert_eq!(versioned.id, latest.id, "{name}: :latest and :{version} differ");
         let labels = versioned.config.and_then(|c| c.labels).unwrap_or_default();
-        assert_eq!(
-            labels.get("org.opencontainers.image.version"),
-            Some(&version),
-            "{name}"
-        );
-        for key in [
-            "org.opencontainers.image.revision",
-            "org.opencontainers.image.created",
-        ] {
-            assert!(
-                labels.get(key).is_some_and(|v| !v.is_empty()),
-                "{name}: no {key} label"
-            );
+        assert_eq!(labels.get("org.opencontainers.image.version"), Some(&version), "{name}");
+        for key in ["org.opencontainers.image.revision", "org.opencontainers.image.created"] {
+            assert!(labels.get(key).is_some_and(|v| !v.is_empty()), "{name}: no {key} label");
         }
         assert_eq!(labels.get("dev.dmp.image").map(String::as_str), Some(name));
     }
@@ -104,13 +63,7 @@ fn wsgi_serves_an_app_on_8888_as_a_non_root_user_and_turns_healthy() {
     base_images();
     let scope = Scope::new(engine, "wsgi");
     let app = shared_dir(&[("application.py", WSGI_APP)], false);
-    let wsgi = scope.run(Spec {
-        image: "dmp/wsgi:latest",
-        name: "wsgi",
-        binds: vec![format!("{}:/app:ro", app.path().display())],
-        publish: vec![8888],
-        ..Spec::default()
-    });
+    let wsgi = serve_app(&scope, "dmp/wsgi:latest", &app, None);
 
     let response = wsgi.get(8888, "/hello?x=1", &[]);
     assert_eq!(response.status, 200, "{response:?}");
@@ -122,27 +75,11 @@ fn wsgi_serves_an_app_on_8888_as_a_non_root_user_and_turns_healthy() {
     wsgi.assert_non_root();
     let processes = wsgi.processes();
     let master = &processes[0].1;
-    for setting in [
-        "--http-socket :8888",
-        "--buffer-size 32768",
-        "--harakiri 60",
-        "--reload-on-rss 256",
-        "--master",
-    ] {
-        assert!(
-            master.contains(setting),
-            "uWSGI runs without {setting}: {master}"
-        );
+    for setting in ["--http-socket :8888", "--buffer-size 32768", "--harakiri 60", "--reload-on-rss 256", "--master"] {
+        assert!(master.contains(setting), "uWSGI runs without {setting}: {master}");
     }
     // The master and four workers.
-    assert_eq!(
-        processes
-            .iter()
-            .filter(|(_, cmd)| cmd.starts_with("uwsgi"))
-            .count(),
-        5,
-        "{processes:?}"
-    );
+    assert_eq!(processes.iter().filter(|(_, cmd)| cmd.starts_with("uwsgi")).count(), 5, "{processes:?}");
 }
 
 #[test]
@@ -151,13 +88,7 @@ fn wsgi_antivirus_runs_with_the_smaller_buffer_and_openssl() {
     base_images();
     let scope = Scope::new(engine, "antivirus");
     let app = shared_dir(&[("application.py", WSGI_APP)], false);
-    let wsgi = scope.run(Spec {
-        image: "dmp/wsgi-antivirus:latest",
-        name: "wsgi",
-        binds: vec![format!("{}:/app:ro", app.path().display())],
-        publish: vec![8888],
-        ..Spec::default()
-    });
+    let wsgi = serve_app(&scope, "dmp/wsgi-antivirus:latest", &app, None);
     assert_eq!(wsgi.get(8888, "/_status", &[]).status, 200);
     wsgi.assert_non_root();
     let master = wsgi.processes().remove(0).1;
@@ -169,13 +100,21 @@ fn wsgi_antivirus_runs_with_the_smaller_buffer_and_openssl() {
         cmd: Some(vec!["openssl", "version"]),
         ..Spec::default()
     });
-    assert_eq!(
-        probe.wait_exit(Duration::from_secs(30)),
-        0,
-        "{}",
-        probe.logs()
-    );
+    assert_eq!(probe.wait_exit(Duration::from_secs(30)), 0, "{}", probe.logs());
     assert!(probe.logs().starts_with("OpenSSL 3."), "{}", probe.logs());
+}
+
+/// A uWSGI image serving `app` (mounted read-only at /app): on `network`
+/// when given, else with 8888 published on 127.0.0.1.
+fn serve_app(scope: &Scope, image: &str, app: &tempfile::TempDir, network: Option<&str>) -> Container {
+    scope.run(Spec {
+        image,
+        name: "wsgi",
+        binds: vec![format!("{}:/app:ro", app.path().display())],
+        publish: if network.is_some() { vec![] } else { vec![8888] },
+        network,
+        ..Spec::default()
+    })
 }
 
 /// A stylesheet large enough for nginx to gzip (it skips bodies under 20 bytes).
@@ -190,26 +129,13 @@ fn stylesheet() -> String {
 
 /// wsgi and an nginx image in front of it on one network; `static/site.css`
 /// in the shared app directory.
-fn proxied_stack(
-    scope: &Scope,
-    nginx_image: &str,
-    app: &tempfile::TempDir,
-) -> crate::support::Container {
+fn proxied_stack(scope: &Scope, nginx_image: &str, app: &tempfile::TempDir) -> Container {
     let network = scope.network();
-    let wsgi = scope.run(Spec {
-        image: "dmp/wsgi:latest",
-        name: "wsgi",
-        binds: vec![format!("{}:/app:ro", app.path().display())],
-        network: Some(&network),
-        ..Spec::default()
-    });
+    let wsgi = serve_app(scope, "dmp/wsgi:latest", app, Some(&network));
     scope.run(Spec {
         image: nginx_image,
         name: "nginx",
-        env: vec![
-            format!("DM_BACKEND={}:8888", wsgi.name),
-            "DM_APP_NAME=dmp-test-app".into(),
-        ],
+        env: vec![format!("DM_BACKEND={}:8888", wsgi.name), "DM_APP_NAME=dmp-test-app".into()],
         binds: vec![format!("{}:/app:ro", app.path().display())],
         publish: vec![8080],
         network: Some(&network),
@@ -223,10 +149,7 @@ fn http_frontend_proxies_with_host_and_serves_static_files_gzipped_and_cached() 
     base_images();
     let scope = Scope::new(engine, "frontend");
     let css = stylesheet();
-    let app = shared_dir(
-        &[("application.py", WSGI_APP), ("static/css/site.css", &css)],
-        false,
-    );
+    let app = shared_dir(&[("application.py", WSGI_APP), ("static/css/site.css", &css)], false);
     let nginx = proxied_stack(&scope, "dmp/http-frontend:latest", &app);
 
     // Proxied to the app, with the browser's Host.
@@ -242,15 +165,9 @@ fn http_frontend_proxies_with_host_and_serves_static_files_gzipped_and_cached() 
         let response = nginx.get(8080, path, &[("Accept-Encoding", "gzip")]);
         assert_eq!(response.status, 200, "{path}: {response:?}");
         assert_eq!(response.header("Content-Encoding"), Some("gzip"), "{path}");
-        assert_eq!(
-            response.header("Cache-Control"),
-            Some("public, max-age=86400"),
-            "{path}"
-        );
+        assert_eq!(response.header("Cache-Control"), Some("public, max-age=86400"), "{path}");
         let mut plain = String::new();
-        flate2::read::GzDecoder::new(response.body.as_slice())
-            .read_to_string(&mut plain)
-            .expect("gzip body");
+        flate2::read::GzDecoder::new(response.body.as_slice()).read_to_string(&mut plain).expect("gzip body");
         assert_eq!(plain, css, "{path}");
     }
     let missing = nginx.get(8080, "/static/css/nope.css", &[]);
@@ -275,20 +192,10 @@ fn http_headless_proxies_static_paths_to_the_app_instead_of_serving_files() {
     let engine = require_engine!();
     base_images();
     let scope = Scope::new(engine, "headless");
-    let app = shared_dir(
-        &[
-            ("application.py", WSGI_APP),
-            ("static/css/site.css", &stylesheet()),
-        ],
-        false,
-    );
+    let app = shared_dir(&[("application.py", WSGI_APP), ("static/css/site.css", &stylesheet())], false);
     let nginx = proxied_stack(&scope, "dmp/http-headless:latest", &app);
 
-    let response = nginx.get(
-        8080,
-        "/static/css/site.css",
-        &[("Host", "api.example.test")],
-    );
+    let response = nginx.get(8080, "/static/css/site.css", &[("Host", "api.example.test")]);
     assert_eq!(response.status, 200, "{response:?}");
     let body: Value = serde_json::from_slice(&response.body).expect("the app's JSON, not the file");
     assert_eq!(body["path"], "/static/css/site.css");
@@ -308,18 +215,9 @@ fn http_buildstatic_compiles_scss_and_bundles_js_without_network() {
     let app = shared_dir(
         &[
             ("assets/scss/_colours.scss", "$brand: #1d70b8;\n"),
-            (
-                "assets/scss/application.scss",
-                "@import \"colours\";\n.header { a { color: $brand; } }\n",
-            ),
-            (
-                "assets/js/greet.js",
-                "export function greet(name) { return `hello ${name}`; }\n",
-            ),
-            (
-                "assets/js/main.js",
-                "import { greet } from './greet.js';\ndocument.title = greet('dmp');\n",
-            ),
+            ("assets/scss/application.scss", "@import \"colours\";\n.header { a { color: $brand; } }\n"),
+            ("assets/js/greet.js", "export function greet(name) { return `hello ${name}`; }\n"),
+            ("assets/js/main.js", "import { greet } from './greet.js';\ndocument.title = greet('dmp');\n"),
         ],
         true,
     );
@@ -334,33 +232,17 @@ fn http_buildstatic_compiles_scss_and_bundles_js_without_network() {
         network: Some("none"),
         ..Spec::default()
     });
-    assert_eq!(
-        builder.wait_exit(Duration::from_secs(60)),
-        0,
-        "{}",
-        builder.logs()
-    );
+    assert_eq!(builder.wait_exit(Duration::from_secs(60)), 0, "{}", builder.logs());
 
-    let css = std::fs::read_to_string(app.path().join("static/css/application.css"))
-        .expect("compiled CSS");
+    let css = std::fs::read_to_string(app.path().join("static/css/application.css")).expect("compiled CSS");
     assert!(css.contains(".header a"), "nesting not compiled: {css}");
-    assert!(
-        css.contains("#1d70b8"),
-        "the partial's variable not used: {css}"
-    );
+    assert!(css.contains("#1d70b8"), "the partial's variable not used: {css}");
     let js = std::fs::read_to_string(app.path().join("static/js/main.js")).expect("bundled JS");
-    assert!(
-        js.contains("hello ${name}") && js.contains("greet(\"dmp\")"),
-        "import not bundled: {js}"
-    );
+    assert!(js.contains("hello ${name}") && js.contains("greet(\"dmp\")"), "import not bundled: {js}");
     assert!(!js.contains("import "), "{js}");
 
     // The image's own command idles for execs, as a non-root user.
-    let idle = scope.run(Spec {
-        image: "dmp/http-buildstatic:latest",
-        name: "idle",
-        ..Spec::default()
-    });
+    let idle = scope.run(Spec { image: "dmp/http-buildstatic:latest", name: "idle", ..Spec::default() });
     std::thread::sleep(Duration::from_millis(300));
     idle.assert_non_root();
 }
@@ -372,77 +254,44 @@ fn a_failed_build_shows_the_step_and_its_output_and_keeps_the_earlier_tag() {
     let scope = Scope::new(engine, "failbuild");
     let name = scope.name("img");
     let (label_key, label_value) = test_label();
-    let good = format!(
-        "FROM debian:bookworm-slim\nLABEL {label_key}={label_value}\nRUN echo good > /marker\n"
-    );
-    let dir = shared_dir(
-        &[
-            ("VERSION", "0.0.1\n"),
-            (&format!("{name}/Dockerfile"), &good),
-        ],
-        false,
-    );
+    let good = format!("FROM debian:bookworm-slim\nLABEL {label_key}={label_value}\nRUN echo good > /marker\n");
+    let dir = shared_dir(&[("VERSION", "0.0.1\n"), (&format!("{name}/Dockerfile"), &good)], false);
     let tag = format!("dmp/{name}:0.0.1");
     scope.own_image(&tag);
     scope.own_image(&format!("dmp/{name}:latest"));
     let images_dir = dir.path().to_string_lossy().into_owned();
 
-    let output = dmp(
-        &["images", "build", "--images-dir", &images_dir, "--json"],
-        &[],
-    );
+    let output = dmp(&["images", "build", "--images-dir", &images_dir, "--json"], &[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let good_id = engine
-        .block_on(engine.docker.inspect_image(&tag))
-        .expect("tagged")
-        .id;
+    let good_id = engine.block_on(engine.docker.inspect_image(&tag)).expect("tagged").id;
 
     let bad = format!("{good}RUN echo before-the-failure && echo boom-marker >&2 && exit 7\n");
     std::fs::write(dir.path().join(&name).join("Dockerfile"), bad).expect("write");
     let output = dmp(&["images", "build", "--images-dir", &images_dir], &[]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = text(&output.stderr);
-    assert!(
-        stderr.contains(&format!("{tag} failed at Step 4/")),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains(" : RUN echo before-the-failure"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("boom-marker"),
-        "the step's output is missing: {stderr}"
-    );
+    assert!(stderr.contains(&format!("{tag} failed at Step 4/")), "{stderr}");
+    assert!(stderr.contains(" : RUN echo before-the-failure"), "{stderr}");
+    assert!(stderr.contains("boom-marker"), "the step's output is missing: {stderr}");
     assert!(stderr.contains("returned a non-zero code: 7"), "{stderr}");
 
-    let id_after = engine
-        .block_on(engine.docker.inspect_image(&tag))
-        .expect("still tagged")
-        .id;
-    assert_eq!(
-        id_after, good_id,
-        "a failed build must leave the earlier tag in place"
-    );
+    let id_after = engine.block_on(engine.docker.inspect_image(&tag)).expect("still tagged").id;
+    assert_eq!(id_after, good_id, "a failed build must leave the earlier tag in place");
 }
 
 #[test]
-fn the_build_context_honours_dockerignore_on_the_engine() {
+fn the_build_context_honours_dockerignore_on_the_engine_and_no_cache_rebuilds() {
     let engine = require_engine!();
     base_images();
     let scope = Scope::new(engine, "context");
     let name = scope.name("ctx");
     let (label_key, label_value) = test_label();
-    let dockerfile =
-        format!("FROM debian:bookworm-slim\nLABEL {label_key}={label_value}\nCOPY . /ctx\n");
+    let dockerfile = format!("FROM debian:bookworm-slim\nLABEL {label_key}={label_value}\nCOPY . /ctx\n");
     let dir = shared_dir(
         &[
             ("VERSION", "0.0.1\n"),
             (&format!("{name}/Dockerfile"), &dockerfile),
-            (
-                ".dockerignore",
-                "**/*.md\nsecrets\n!secrets/public.pem\n*.log\n",
-            ),
+            (".dockerignore", "**/*.md\nsecrets\n!secrets/public.pem\n*.log\n"),
             ("notes.md", "x"),
             ("docs/deep/guide.md", "x"),
             ("secrets/private.pem", "x"),
@@ -456,16 +305,16 @@ fn the_build_context_honours_dockerignore_on_the_engine() {
     let tag = format!("dmp/{name}:0.0.1");
     scope.own_image(&tag);
     scope.own_image(&format!("dmp/{name}:latest"));
-    let output = dmp(
-        &[
-            "images",
-            "build",
-            "--images-dir",
-            &dir.path().to_string_lossy(),
-        ],
-        &[],
-    );
+    let images_dir = dir.path().to_string_lossy().into_owned();
+    let output = dmp(&["images", "build", "--images-dir", &images_dir], &[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
+
+    // --no-cache runs every step again.
+    let output = dmp(&["images", "build", "--images-dir", &images_dir, "--no-cache", "--json"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: Vec<Value> = serde_json::from_slice(&output.stdout).expect("--json output");
+    assert_eq!(report[0]["status"], "built", "{report:?}");
+    assert_eq!(report[0]["cached_steps"], 0, "{report:?}");
 
     let lister = scope.run(Spec {
         image: &tag,

@@ -18,13 +18,11 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, PortBinding,
-};
+use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, PortBinding};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
-    ListNetworksOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveImageOptionsBuilder, StartContainerOptions, TopOptionsBuilder,
+    CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, StartContainerOptions,
+    TopOptionsBuilder,
 };
 use futures_util::StreamExt as _;
 use serde_json::Value;
@@ -48,8 +46,7 @@ static ENGINE: OnceLock<Result<TestEngine, String>> = OnceLock::new();
 
 /// Whether a missing Engine fails the run instead of skipping.
 fn engine_required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("DMP_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+    std::env::var("CI").is_ok_and(|v| v == "true") || std::env::var("DMP_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
 }
 
 /// The Engine, or `None` (after saying so on the terminal) when there is none
@@ -61,9 +58,7 @@ pub fn engine() -> Option<&'static TestEngine> {
     match ENGINE.get_or_init(connect) {
         Ok(engine) => Some(engine),
         Err(why) if engine_required() => {
-            panic!(
-                "{test}: a Docker Engine is required (CI=true or DMP_REQUIRE_DOCKER=1) but: {why}"
-            )
+            panic!("{test}: a Docker Engine is required (CI=true or DMP_REQUIRE_DOCKER=1) but: {why}")
         }
         Err(why) => {
             // Straight to stderr: libtest captures only print!/eprint!.
@@ -95,10 +90,7 @@ fn connect() -> Result<TestEngine, String> {
         .map_err(|e| e.to_string())?;
     let docker = runtime.block_on(async {
         let docker = Docker::connect_with_defaults().map_err(|e| e.to_string())?;
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(|e| e.to_string())?;
+        let docker = docker.negotiate_version().await.map_err(|e| e.to_string())?;
         docker.ping().await.map_err(|e| e.to_string())?;
         Ok::<_, String>(docker)
     })?;
@@ -115,56 +107,34 @@ fn sweep_leftovers(engine: &TestEngine) {
         labels
             .and_then(|l| l.get(TEST_LABEL))
             .and_then(|pid| pid.parse::<u32>().ok())
-            .is_some_and(|pid| {
-                pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
-            })
+            .is_some_and(|pid| pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists())
     };
     engine.block_on(async {
         let filters = HashMap::from([("label".to_owned(), vec![TEST_LABEL.to_owned()])]);
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        for container in docker
-            .list_containers(Some(options))
-            .await
-            .unwrap_or_default()
-        {
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        for container in docker.list_containers(Some(options)).await.unwrap_or_default() {
             if dead(container.labels.as_ref()) {
                 let id = container.id.unwrap_or_default();
                 let _ = docker.remove_container(&id, Some(force_remove())).await;
             }
         }
-        let options = ListNetworksOptionsBuilder::default()
-            .filters(&filters)
-            .build();
-        for network in docker
-            .list_networks(Some(options))
-            .await
-            .unwrap_or_default()
-        {
+        let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
+        for network in docker.list_networks(Some(options)).await.unwrap_or_default() {
             if dead(network.labels.as_ref()) {
                 let _ = docker.remove_network(&network.id.unwrap_or_default()).await;
             }
         }
-        let options = bollard::query_parameters::ListImagesOptionsBuilder::default()
-            .filters(&filters)
-            .build();
+        let options = bollard::query_parameters::ListImagesOptionsBuilder::default().filters(&filters).build();
         for image in docker.list_images(Some(options)).await.unwrap_or_default() {
             if dead(Some(&image.labels)) {
-                let _ = docker
-                    .remove_image(&image.id, Some(force_remove_image()), None)
-                    .await;
+                let _ = docker.remove_image(&image.id, Some(force_remove_image()), None).await;
             }
         }
     });
 }
 
 fn force_remove() -> bollard::query_parameters::RemoveContainerOptions {
-    RemoveContainerOptionsBuilder::default()
-        .force(true)
-        .v(true)
-        .build()
+    RemoveContainerOptionsBuilder::default().force(true).v(true).build()
 }
 
 fn force_remove_image() -> bollard::query_parameters::RemoveImageOptions {
@@ -178,10 +148,7 @@ pub fn test_label() -> (String, String) {
 /// Runs the `dmp` binary built for this test run.
 pub fn dmp(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dmp"));
-    command
-        .args(args)
-        .env_remove("DMP_IMAGES_DIR")
-        .env("NO_COLOR", "1");
+    command.args(args).env_remove("DMP_IMAGES_DIR").env("NO_COLOR", "1");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -199,14 +166,9 @@ pub fn base_images() -> &'static Vec<Value> {
     let result = BUILT.get_or_init(|| {
         let output = dmp(&["images", "build", "--json", "--progress", "plain"], &[]);
         if !output.status.success() {
-            return Err(format!(
-                "dmp images build failed:\n{}\n{}",
-                text(&output.stdout),
-                text(&output.stderr)
-            ));
+            return Err(format!("dmp images build failed:\n{}\n{}", text(&output.stdout), text(&output.stderr)));
         }
-        serde_json::from_slice(&output.stdout)
-            .map_err(|e| format!("bad --json output ({e}): {}", text(&output.stdout)))
+        serde_json::from_slice(&output.stdout).map_err(|e| format!("bad --json output ({e}): {}", text(&output.stdout)))
     });
     match result {
         Ok(report) => report,
@@ -216,10 +178,7 @@ pub fn base_images() -> &'static Vec<Value> {
 
 /// The images' version, as `images/VERSION` says.
 pub fn images_version() -> String {
-    std::fs::read_to_string(repo_path("images/VERSION"))
-        .expect("images/VERSION")
-        .trim()
-        .to_owned()
+    std::fs::read_to_string(repo_path("images/VERSION")).expect("images/VERSION").trim().to_owned()
 }
 
 pub fn repo_path(rel: &str) -> PathBuf {
@@ -238,8 +197,7 @@ pub fn shared_dir(files: &[(&str, &str)], writable: bool) -> tempfile::TempDir {
         let mut parent = path.parent().expect("a parent").to_owned();
         std::fs::create_dir_all(&parent).expect("mkdir");
         while parent != dir.path() {
-            std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(mode))
-                .expect("chmod");
+            std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(mode)).expect("chmod");
             parent = parent.parent().expect("a parent").to_owned();
         }
         std::fs::write(&path, contents).expect("write");
@@ -277,13 +235,7 @@ impl Scope {
     pub fn new(engine: &'static TestEngine, test: &str) -> Self {
         let n = SCOPES.fetch_add(1, Ordering::Relaxed);
         let prefix = format!("dmp-test-{}-{n}-{test}", std::process::id());
-        Self {
-            engine,
-            prefix,
-            containers: Mutex::default(),
-            networks: Mutex::default(),
-            images: Mutex::default(),
-        }
+        Self { engine, prefix, containers: Mutex::default(), networks: Mutex::default(), images: Mutex::default() }
     }
 
     pub fn name(&self, part: &str) -> String {
@@ -302,9 +254,7 @@ impl Scope {
             labels: Some(HashMap::from([test_label()])),
             ..Default::default()
         };
-        self.engine
-            .block_on(self.engine.docker.create_network(request))
-            .expect("create network");
+        self.engine.block_on(self.engine.docker.create_network(request)).expect("create network");
         self.networks.lock().expect("lock").push(name.clone());
         name
     }
@@ -317,10 +267,7 @@ impl Scope {
             .publish
             .iter()
             .map(|port| {
-                let binding = PortBinding {
-                    host_ip: Some("127.0.0.1".into()),
-                    host_port: Some(String::new()),
-                };
+                let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(String::new()) };
                 (format!("{port}/tcp"), Some(vec![binding]))
             })
             .collect::<HashMap<_, _>>();
@@ -337,10 +284,7 @@ impl Scope {
                 ..Default::default()
             }),
             networking_config: spec.network.map(|net| bollard::models::NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(
-                    net.to_owned(),
-                    EndpointSettings::default(),
-                )])),
+                endpoints_config: Some(HashMap::from([(net.to_owned(), EndpointSettings::default())])),
             }),
             ..Default::default()
         };
@@ -349,39 +293,20 @@ impl Scope {
         self.engine
             .block_on(async {
                 docker.create_container(Some(options), body).await?;
-                docker
-                    .start_container(&name, None::<StartContainerOptions>)
-                    .await
+                docker.start_container(&name, None::<StartContainerOptions>).await
             })
             .unwrap_or_else(|e| panic!("starting {name}: {e}"));
-        Container {
-            engine: self.engine,
-            name,
-        }
+        Container { engine: self.engine, name }
     }
 }
 
 impl Drop for Scope {
     fn drop(&mut self) {
         let docker = &self.engine.docker;
-        let containers = std::mem::take(
-            &mut *self
-                .containers
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        let networks = std::mem::take(
-            &mut *self
-                .networks
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        let images = std::mem::take(
-            &mut *self
-                .images
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        let containers =
+            std::mem::take(&mut *self.containers.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let networks = std::mem::take(&mut *self.networks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let images = std::mem::take(&mut *self.images.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         self.engine.block_on(async {
             for name in containers {
                 let _ = docker.remove_container(&name, Some(force_remove())).await;
@@ -390,9 +315,7 @@ impl Drop for Scope {
                 let _ = docker.remove_network(&name).await;
             }
             for tag in images {
-                let _ = docker
-                    .remove_image(&tag, Some(force_remove_image()), None)
-                    .await;
+                let _ = docker.remove_image(&tag, Some(force_remove_image()), None).await;
             }
         });
     }
@@ -406,21 +329,14 @@ pub struct Container {
 impl Container {
     fn inspect(&self) -> bollard::models::ContainerInspectResponse {
         self.engine
-            .block_on(
-                self.engine
-                    .docker
-                    .inspect_container(&self.name, None::<InspectContainerOptions>),
-            )
+            .block_on(self.engine.docker.inspect_container(&self.name, None::<InspectContainerOptions>))
             .unwrap_or_else(|e| panic!("inspecting {}: {e}", self.name))
     }
 
     /// The 127.0.0.1 port the container's `port` is published on.
     pub fn host_port(&self, port: u16) -> u16 {
         let inspect = self.inspect();
-        let ports = inspect
-            .network_settings
-            .and_then(|n| n.ports)
-            .unwrap_or_default();
+        let ports = inspect.network_settings.and_then(|n| n.ports).unwrap_or_default();
         ports
             .get(&format!("{port}/tcp"))
             .and_then(|b| b.as_ref())
@@ -431,10 +347,7 @@ impl Container {
     }
 
     pub fn logs(&self) -> String {
-        let options = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .build();
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).build();
         self.engine.block_on(async {
             let mut stream = self.engine.docker.logs(&self.name, Some(options));
             let mut logs = String::new();
@@ -462,20 +375,11 @@ impl Container {
         let deadline = Instant::now() + timeout;
         loop {
             self.assert_running();
-            let health = self
-                .inspect()
-                .state
-                .and_then(|s| s.health)
-                .and_then(|h| h.status);
+            let health = self.inspect().state.and_then(|s| s.health).and_then(|h| h.status);
             if health.map(|h| h.to_string()).as_deref() == Some("healthy") {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{} not healthy within {timeout:?}; logs:\n{}",
-                self.name,
-                self.logs()
-            );
+            assert!(Instant::now() < deadline, "{} not healthy within {timeout:?}; logs:\n{}", self.name, self.logs());
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -485,16 +389,10 @@ impl Container {
         let deadline = Instant::now() + timeout;
         loop {
             let state = self.inspect().state.unwrap_or_default();
-            if state.running == Some(false)
-                && state.status.map(|s| s.to_string()).as_deref() == Some("exited")
-            {
+            if state.running == Some(false) && state.status.map(|s| s.to_string()).as_deref() == Some("exited") {
                 return state.exit_code.unwrap_or(-1);
             }
-            assert!(
-                Instant::now() < deadline,
-                "{} still running after {timeout:?}",
-                self.name
-            );
+            assert!(Instant::now() < deadline, "{} still running after {timeout:?}", self.name);
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -518,31 +416,18 @@ impl Container {
 
     /// `(uid, command)` of every process in the container, as the host sees them.
     pub fn processes(&self) -> Vec<(u32, String)> {
-        let options = TopOptionsBuilder::default()
-            .ps_args("-o pid,uid,args")
-            .build();
+        let options = TopOptionsBuilder::default().ps_args("-o pid,uid,args").build();
         let top = self
             .engine
             .block_on(self.engine.docker.top_processes(&self.name, Some(options)))
             .unwrap_or_else(|e| panic!("top of {}: {e}", self.name));
         let titles = top.titles.unwrap_or_default();
-        let uid_col = titles
-            .iter()
-            .position(|t| t == "UID")
-            .expect("a UID column");
-        let cmd_col = titles
-            .iter()
-            .position(|t| t == "COMMAND")
-            .expect("a COMMAND column");
+        let uid_col = titles.iter().position(|t| t == "UID").expect("a UID column");
+        let cmd_col = titles.iter().position(|t| t == "COMMAND").expect("a COMMAND column");
         top.processes
             .unwrap_or_default()
             .into_iter()
-            .map(|p| {
-                (
-                    p[uid_col].parse().expect("a numeric uid"),
-                    p[cmd_col].clone(),
-                )
-            })
+            .map(|p| (p[uid_col].parse().expect("a numeric uid"), p[cmd_col].clone()))
             .collect()
     }
 
@@ -551,11 +436,7 @@ impl Container {
         let processes = self.processes();
         assert!(!processes.is_empty(), "{} runs no process", self.name);
         let root: Vec<_> = processes.iter().filter(|(uid, _)| *uid == 0).collect();
-        assert!(
-            root.is_empty(),
-            "{} runs processes as root: {root:?}",
-            self.name
-        );
+        assert!(root.is_empty(), "{} runs processes as root: {root:?}", self.name);
     }
 }
 
@@ -569,10 +450,7 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -593,10 +471,7 @@ pub fn http_get(port: u16, path: &str, headers: &[(&str, &str)]) -> std::io::Res
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| bad("no end of headers"))?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no end of headers"))?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
     let status = lines
@@ -604,22 +479,15 @@ pub fn http_get(port: u16, path: &str, headers: &[(&str, &str)]) -> std::io::Res
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| bad("no status line"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned())).collect();
     let mut body = raw[split + 4..].to_vec();
-    let chunked = headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
+    let chunked =
+        headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
     if chunked {
         body = dechunk(&body).ok_or_else(|| bad("bad chunked body"))?;
     }
-    Ok(Response {
-        status,
-        headers,
-        body,
-    })
+    Ok(Response { status, headers, body })
 }
 
 fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {

@@ -5,6 +5,7 @@
 pub mod build_context;
 mod cli;
 mod commands;
+pub mod compose;
 pub mod dockerignore;
 mod engine;
 mod error;

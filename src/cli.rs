@@ -11,6 +11,9 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
+    #[command(flatten)]
+    pub project: ProjectArgs,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -41,6 +44,41 @@ pub enum Command {
     /// Build dmp's base images.
     #[command(subcommand)]
     Images(ImagesCommand),
+    /// Print the stack as dmp resolves it: files merged, variables
+    /// interpolated, defaults filled in.
+    Config(ConfigArgs),
+}
+
+/// Which stack: shared by every command that works on one.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProjectArgs {
+    /// Stack files, merged in order (default: dmp.yml, compose.yaml or
+    /// docker-compose.yml and its .override file, found here or above).
+    #[arg(short = 'f', long = "file", value_name = "FILE", global = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Project name (default: `name:` in the file, else the directory's name).
+    #[arg(short = 'p', long = "project-name", value_name = "NAME", global = true)]
+    pub project_name: Option<String>,
+
+    /// Enable services in this profile (repeatable; adds to `COMPOSE_PROFILES`).
+    #[arg(long = "profile", value_name = "PROFILE", global = true)]
+    pub profiles: Vec<String>,
+
+    /// Look for the stack file here instead of the current directory.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub project_directory: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Print JSON instead of YAML.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print only the service names, one a line.
+    #[arg(long)]
+    pub services: bool,
 }
 
 #[derive(Debug, Subcommand)]

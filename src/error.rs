@@ -4,6 +4,7 @@
 use miette::Diagnostic;
 
 use crate::build_context::ContextError;
+use crate::compose::ComposeError;
 use crate::engine::EngineError;
 use crate::images::CatalogueError;
 
@@ -16,6 +17,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Catalogue(#[from] CatalogueError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Compose(#[from] ComposeError),
 
     #[error(transparent)]
     #[diagnostic(code(dmp::context))]

@@ -102,7 +102,7 @@ fn expand_braced(
     let set = value.is_some();
     let non_empty = value.as_deref().is_some_and(|v| !v.is_empty());
     // The nested text is only interpolated when it is used, as in Compose.
-    let mut nested = |text: &str, out: &mut Interpolated| -> Result<(), InterpolationError> {
+    let nested = |text: &str, out: &mut Interpolated| -> Result<(), InterpolationError> {
         let inner = interpolate(text, lookup)?;
         out.text.push_str(&inner.text);
         out.unset.extend(inner.unset);
@@ -125,7 +125,7 @@ fn expand_braced(
         ":?" | "?" => {
             let missing = if op == ":?" { !non_empty } else { !set };
             if missing {
-                let message = interpolate(arg, lookup).map(|m| m.text).unwrap_or_else(|_| arg.to_owned());
+                let message = interpolate(arg, lookup).map_or_else(|_| arg.to_owned(), |m| m.text);
                 return Err(InterpolationError::Required { var: name.to_owned(), message });
             }
             out.text.push_str(value.as_deref().unwrap_or_default());

@@ -2,4 +2,9 @@
 //! resolved model.
 
 pub mod interpolate;
+pub mod load;
+pub mod model;
 pub mod yaml;
+
+pub use load::{ComposeError, LoadOptions, Loaded, load};
+pub use model::Project;

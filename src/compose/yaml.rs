@@ -121,7 +121,11 @@ pub fn parse(text: &str, file: usize) -> Result<Node, SyntaxError> {
             Ok(node)
         }
         Err(error) => {
-            let pos = error.location().map(|loc| Pos { file, ..pos_of(&loc) });
+            let pos = error.location().map(|loc| {
+                let pos = pos_of(&loc);
+                // Error locations carry no byte offset.
+                Pos { file, offset: offset_of(text, pos.line, pos.column), len: 1, ..pos }
+            });
             Err(SyntaxError { message: clean_message(&error.to_string()), pos })
         }
     }
@@ -130,11 +134,29 @@ pub fn parse(text: &str, file: usize) -> Result<Node, SyntaxError> {
 /// serde-saphyr's messages carry their own position suffix; dmp shows the
 /// position itself.
 fn clean_message(message: &str) -> String {
-    let first = message.lines().next().unwrap_or(message).trim();
-    match first.find(" at line ") {
-        Some(i) => first[..i].to_owned(),
-        None => first.to_owned(),
+    let mut first = message.lines().next().unwrap_or(message).trim();
+    first = first.strip_prefix("error: ").unwrap_or(first);
+    if first.starts_with("line ") {
+        if let Some((_, rest)) = first.split_once(": ") {
+            first = rest;
+        }
     }
+    // Library advice about parser options means nothing to a user.
+    for cut in [" at line ", ", set DuplicateKeyPolicy"] {
+        if let Some(i) = first.find(cut) {
+            first = &first[..i];
+        }
+    }
+    first.to_owned()
+}
+
+/// The byte offset of a 1-based line and column (a column counts characters).
+pub fn offset_of(text: &str, line: u64, column: u64) -> usize {
+    let skip = usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX);
+    let line_start: usize = text.split_inclusive('\n').take(skip).map(str::len).sum();
+    let rest = &text[line_start.min(text.len())..];
+    let chars = usize::try_from(column.saturating_sub(1)).unwrap_or(0);
+    line_start + rest.char_indices().nth(chars).map_or(rest.len(), |(i, _)| i)
 }
 
 fn pos_of(location: &serde_saphyr::Location) -> Pos {
@@ -255,6 +277,16 @@ mod tests {
         let err = parse("a: 1\nb: 2\na: 3\n", 0).expect_err("duplicate key");
         assert_eq!(err.pos.map(|p| p.line), Some(3), "{err:?}");
         assert!(err.message.to_lowercase().contains("duplicate"), "{}", err.message);
+        assert_eq!(err.pos.map(|p| p.offset), Some(10), "{err:?}");
+        assert!(!err.message.starts_with("error:") && !err.message.contains("line 3"), "{}", err.message);
+    }
+
+    #[test]
+    fn offsets_from_lines_and_columns() {
+        let text = "ab\ncdé\nfg";
+        assert_eq!(offset_of(text, 1, 1), 0);
+        assert_eq!(offset_of(text, 2, 3), 5);
+        assert_eq!(offset_of(text, 3, 2), 9);
     }
 
     #[test]

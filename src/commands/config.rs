@@ -1,0 +1,25 @@
+//! `dmp config`: the stack as dmp resolves it, like `docker compose config`.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use crate::cli::{ConfigArgs, GlobalArgs, ProjectArgs};
+use crate::error::{Error, Result};
+
+pub fn run(args: &ConfigArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
+    let project = super::load_project(project_args, global)?;
+    let mut out = std::io::stdout().lock();
+    if args.services {
+        for name in project.services.keys() {
+            writeln!(out, "{name}").map_err(Error::Output)?;
+        }
+    } else if args.json {
+        serde_json::to_writer_pretty(&mut out, &project).map_err(|e| Error::Output(e.into()))?;
+        writeln!(out).map_err(Error::Output)?;
+    } else {
+        let yaml =
+            serde_saphyr::to_string(&project).map_err(|e| Error::Output(std::io::Error::other(e.to_string())))?;
+        out.write_all(yaml.as_bytes()).map_err(Error::Output)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,310 @@
+//! The fully resolved stack: what `dmp config` prints and what `dmp up`
+//! builds containers from. Everything is interpolated, merged, defaulted and
+//! validated; paths are absolute.
+//!
+//! Empty and unset fields are left out when serialised, so a field added in
+//! a later dmp does not change the config hash of services that do not use
+//! it (no surprise recreates after an upgrade).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Project {
+    pub name: String,
+    /// The directory relative paths are resolved against.
+    #[serde(skip)]
+    pub dir: PathBuf,
+    /// The stack files, in merge order.
+    #[serde(skip)]
+    pub files: Vec<PathBuf>,
+    pub services: BTreeMap<String, Service>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, Network>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, Volume>,
+    #[serde(rename = "x-dmp", skip_serializing_if = "DmpSettings::is_empty")]
+    pub dmp: DmpSettings,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Service {
+    #[serde(skip)]
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// `env_file` entries, then `environment` over them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<Port>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Mount>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub depends_on: BTreeMap<String, Dependency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    /// Project networks this service joins (`default` unless given).
+    pub networks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Build {
+    pub context: PathBuf,
+    pub dockerfile: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+/// One published (or only exposed) container port.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Port {
+    pub target: u16,
+    /// `None`: the Engine picks a free port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<u16>,
+    /// 127.0.0.1 unless the file names another address.
+    pub host_ip: String,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MountKind {
+    Bind,
+    Volume,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Mount {
+    #[serde(rename = "type")]
+    pub kind: MountKind,
+    /// An absolute host path (bind), a project volume name (volume), or
+    /// `None` for an anonymous volume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub target: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    ServiceStarted,
+    ServiceHealthy,
+    ServiceCompletedSuccessfully,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Dependency {
+    pub condition: Condition,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct Healthcheck {
+    /// `["CMD", ...]`, `["CMD-SHELL", "..."]`, or `["NONE"]` when disabled.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub test: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration_text")]
+    pub interval: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration_text")]
+    pub timeout: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration_text")]
+    pub start_period: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub disable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct Network {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct Volume {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+}
+
+/// dmp's own settings, under `x-dmp:` (Compose ignores `x-` keys).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct DmpSettings {
+    /// The app service: where `sh`, `migrate` and `start` run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// The service whose published port is the app's address (nginx).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// The path `up` requests to know the app answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrate: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<Vec<String>>,
+    /// Watch rules, read by `dmp watch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<serde_json::Value>,
+}
+
+impl DmpSettings {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Project {
+    /// The Engine name of a project volume.
+    pub fn volume_name(&self, key: &str) -> String {
+        self.volumes.get(key).and_then(|v| v.name.clone()).unwrap_or_else(|| format!("{}_{key}", self.name))
+    }
+
+    /// The Engine name of a project network.
+    pub fn network_name(&self, key: &str) -> String {
+        self.networks.get(key).and_then(|n| n.name.clone()).unwrap_or_else(|| format!("{}_{key}", self.name))
+    }
+
+    /// Services in an order where every service comes after its dependencies.
+    pub fn start_order(&self) -> Vec<&Service> {
+        let mut ordered: Vec<&Service> = Vec::new();
+        let mut pending: Vec<&Service> = self.services.values().collect();
+        while !pending.is_empty() {
+            let before = pending.len();
+            pending.retain(|service| {
+                let ready = service.depends_on.keys().all(|d| ordered.iter().any(|o| &o.name == d));
+                if ready {
+                    ordered.push(service);
+                }
+                !ready
+            });
+            // Cycles are rejected when loading; this only guards the loop.
+            if pending.len() == before {
+                ordered.append(&mut pending);
+            }
+        }
+        ordered
+    }
+}
+
+/// Durations as Compose writes them: `1m30s`, `500ms`.
+pub mod duration_text {
+    use std::fmt::Write as _;
+
+    use serde::Serializer;
+
+    #[allow(clippy::ref_option)] // serde's `with` passes &Option
+    pub fn serialize<S: Serializer>(value: &Option<u64>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(nanos) => serializer.serialize_str(&format(*nanos)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn format(nanos: u64) -> String {
+        const UNITS: [(u64, &str); 6] = [
+            (3_600_000_000_000, "h"),
+            (60_000_000_000, "m"),
+            (1_000_000_000, "s"),
+            (1_000_000, "ms"),
+            (1_000, "us"),
+            (1, "ns"),
+        ];
+        if nanos == 0 {
+            return "0s".into();
+        }
+        let mut rest = nanos;
+        let mut out = String::new();
+        for (size, unit) in UNITS {
+            if rest >= size {
+                let _ = write!(out, "{}{unit}", rest / size);
+                rest %= size;
+            }
+        }
+        out
+    }
+
+    /// Parses `1h2m3s`, `1.5s`, `500ms`, `10us`/`10µs`, `7ns` into nanoseconds.
+    pub fn parse(text: &str) -> Option<u64> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let mut total = 0f64;
+        let mut rest = text;
+        while !rest.is_empty() {
+            let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+            let number: f64 = rest[..number_len].parse().ok()?;
+            rest = &rest[number_len..];
+            let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+            let scale = match &rest[..unit_len] {
+                "h" => 3.6e12,
+                "m" => 6e10,
+                "s" => 1e9,
+                "ms" => 1e6,
+                "us" | "µs" => 1e3,
+                "ns" => 1.0,
+                _ => return None,
+            };
+            rest = &rest[unit_len..];
+            total += number * scale;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked non-negative, durations fit u64
+        Some(total.round() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_text::{format, parse};
+
+    #[test]
+    fn durations_round_trip() {
+        for (text, nanos) in [
+            ("10s", 10_000_000_000),
+            ("1m30s", 90_000_000_000),
+            ("500ms", 500_000_000),
+            ("1.5s", 1_500_000_000),
+            ("1h", 3_600_000_000_000),
+            ("250us", 250_000),
+        ] {
+            assert_eq!(parse(text), Some(nanos), "{text}");
+        }
+        assert_eq!(format(90_000_000_000), "1m30s");
+        assert_eq!(format(1_500_000_000), "1s500ms");
+        for bad in ["", "10", "10 s", "1x", "s"] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,5 +1,8 @@
 //! Command-line arguments (clap derive), parsed once in `run()`.
 
+// Flags are bools by nature.
+#![allow(clippy::struct_excessive_bools)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -47,6 +50,86 @@ pub enum Command {
     /// Print the stack as dmp resolves it: files merged, variables
     /// interpolated, defaults filled in.
     Config(ConfigArgs),
+    /// Create and start the stack, and wait until it answers.
+    Up(UpArgs),
+    /// Stop and remove the stack's containers and network (volumes with -v).
+    Down(DownArgs),
+    /// List the stack's containers: state, health, ports.
+    Ps(PsArgs),
+    /// Show the services' logs, each line prefixed with its service.
+    Logs(LogsArgs),
+    /// Stop services without removing them.
+    Stop(ServicesArgs),
+    /// Restart services.
+    Restart(ServicesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Only these services (and what they depend on); all when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// Return once containers are started, without waiting for health and HTTP.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Seconds to wait for the stack to become healthy and answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+    pub timeout: u64,
+
+    /// Build images of services with `build:` even if they exist.
+    #[arg(long)]
+    pub build: bool,
+
+    /// Recreate containers even if their config did not change.
+    #[arg(long)]
+    pub force_recreate: bool,
+
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Also remove the project's named volumes and containers' anonymous
+    /// volumes (their data is lost).
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Only these services; all when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// Keep following new output.
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Lines from the end of each service's log (a number, or `all`).
+    #[arg(short = 'n', long, value_name = "N", default_value = "all")]
+    pub tail: String,
+
+    /// Show each line's timestamp.
+    #[arg(short, long)]
+    pub timestamps: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServicesArgs {
+    /// Only these services; all when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
 }
 
 /// Which stack: shared by every command that works on one.

@@ -35,11 +35,62 @@ pub enum Error {
     )]
     BuildFailed { failed: Vec<String> },
 
+    #[error("no service named {name:?} in the stack")]
+    #[diagnostic(code(dmp::stack::unknown_service), help("the services are: {available}"))]
+    UnknownService { name: String, available: String },
+
+    #[error("port {host_ip}:{port}, published by service {service}, is already in use ({reason})")]
+    #[diagnostic(
+        code(dmp::stack::port_taken),
+        help(
+            "stop what listens there (`ss -ltnp 'sport = :{port}'` shows it), or publish {service} on another port in the stack file"
+        )
+    )]
+    PortTaken { port: u16, host_ip: String, service: String, reason: String },
+
+    #[error("services {first} and {second} both publish {host_ip}:{port}")]
+    #[diagnostic(code(dmp::stack::port_twice), help("give one of them another host port"))]
+    PortTwice { port: u16, host_ip: String, first: String, second: String },
+
+    #[error("image {image} (service {service}) is not on this Engine, and pulling it failed: {reason}")]
+    #[diagnostic(
+        code(dmp::stack::image_missing),
+        help(
+            "check the name, give the service a `build:`, or load the image; dmp's base images build with `dmp images build`"
+        )
+    )]
+    ImageMissing { image: String, service: String, reason: String },
+
+    #[error("the external {kind} {name} does not exist")]
+    #[diagnostic(code(dmp::stack::external_missing), help("create it first, or drop `external: true`"))]
+    ExternalMissing { kind: &'static str, name: String },
+
+    #[error("service {service} {reason}{}", log_tail(logs))]
+    #[diagnostic(code(dmp::stack::service_failed), help("all its logs: dmp logs {service} (container {container})"))]
+    ServiceFailed { service: String, container: String, reason: String, logs: Vec<String> },
+
+    #[error("the stack is not up: service {service} has no container")]
+    #[diagnostic(code(dmp::stack::not_up), help("start the stack with `dmp up`"))]
+    NotUp { service: String },
+
     #[error("cannot start dmp's async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
+}
+
+/// The last log lines under a failure, when there are any.
+fn log_tail(logs: &[String]) -> String {
+    if logs.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("; its last log lines:");
+    for line in logs {
+        text.push_str("\n  │ ");
+        text.push_str(line);
+    }
+    text
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

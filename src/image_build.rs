@@ -24,6 +24,8 @@ pub struct BuildRequest {
     pub context: Vec<u8>,
     pub build_args: HashMap<String, String>,
     pub labels: HashMap<String, String>,
+    /// A multi-stage build's stage.
+    pub target: Option<String>,
     pub no_cache: bool,
 }
 
@@ -61,6 +63,24 @@ pub struct BuildFailure {
     pub message: String,
     /// The last output lines before the failure.
     pub tail: Vec<String>,
+}
+
+impl BuildFailure {
+    /// The block an error report shows: what failed where, the last output
+    /// lines, the builder's message.
+    pub fn report(&self, what: &str) -> String {
+        let mut text = match &self.step {
+            Some(step) => format!("{what} failed at {step}"),
+            None => format!("{what} failed"),
+        };
+        for line in &self.tail {
+            text.push_str("\n  │ ");
+            text.push_str(line);
+        }
+        text.push_str("\n  ");
+        text.push_str(&self.message);
+        text
+    }
 }
 
 /// Follows a build's output stream.
@@ -157,15 +177,18 @@ pub async fn build(
     request: BuildRequest,
     mut on_event: impl FnMut(BuildEvent),
 ) -> Result<Built, BuildFailure> {
-    let options = BuildImageOptionsBuilder::default()
+    let mut options = BuildImageOptionsBuilder::default()
         .dockerfile(&request.dockerfile)
         .t(&request.tag)
         .rm(true)
         .forcerm(true)
         .nocache(request.no_cache)
         .buildargs(&request.build_args)
-        .labels(&request.labels)
-        .build();
+        .labels(&request.labels);
+    if let Some(target) = &request.target {
+        options = options.target(target);
+    }
+    let options = options.build();
     let mut stream = docker.build_image(options, None, Some(bollard::body_full(request.context.into())));
 
     let mut log = BuildLog::default();

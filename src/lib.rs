@@ -2,6 +2,7 @@
 //!
 //! `main.rs` only calls [`run`]; each subcommand lives in `commands/`.
 
+mod base_images;
 pub mod build_context;
 mod cli;
 mod commands;
@@ -11,6 +12,7 @@ mod engine;
 mod error;
 mod image_build;
 pub mod images;
+pub mod stack;
 mod ui;
 
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ pub fn run() -> ExitCode {
         .and_then(|runtime| runtime.block_on(commands::run(cli)));
     match result {
         Ok(code) => code,
+        // The reader went away (`dmp ps | head`): nothing left to say.
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{:?}", miette::Report::new(error));
             ExitCode::FAILURE

@@ -1,7 +1,12 @@
 //! One module per subcommand.
 
 mod config;
+mod down;
 mod images;
+mod logs;
+mod ps;
+mod stop;
+mod up;
 
 use std::process::ExitCode;
 
@@ -13,6 +18,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Images(ImagesCommand::Build(args)) => images::build(args, &cli.global).await,
         Command::Config(args) => config::run(args, &cli.project, &cli.global),
+        Command::Up(args) => up::run(args, &cli.project, &cli.global).await,
+        Command::Down(args) => down::run(args, &cli.project, &cli.global).await,
+        Command::Ps(args) => ps::run(args, &cli.project, &cli.global).await,
+        Command::Logs(args) => logs::run(args, &cli.project, &cli.global).await,
+        Command::Stop(args) => stop::run(stop::Verb::Stop, args, &cli.project, &cli.global).await,
+        Command::Restart(args) => stop::run(stop::Verb::Restart, args, &cli.project, &cli.global).await,
     }
 }
 

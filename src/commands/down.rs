@@ -1,0 +1,58 @@
+//! `dmp down`: remove the project's containers and networks; its named
+//! volumes only with `-v`. Only what carries this project's label is touched.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
+use futures_util::future::join_all;
+
+use crate::cli::{DownArgs, GlobalArgs, ProjectArgs};
+use crate::engine::{self, EngineError};
+use crate::error::Result;
+use crate::stack::{self, LABEL_PROJECT, converge};
+
+pub async fn run(args: &DownArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
+    let project = super::load_project(project_args, global)?;
+    let docker = engine::connect().await?;
+    let containers = stack::containers(&docker, &project.name).await?;
+    for result in join_all(containers.iter().map(|c| converge::remove(&docker, &c.name, args.volumes))).await {
+        result.map_err(EngineError::from)?;
+    }
+
+    let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={}", project.name)])]);
+    let networks = docker
+        .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
+        .await
+        .map_err(EngineError::from)?;
+    for network in &networks {
+        docker.remove_network(network.name.as_deref().unwrap_or_default()).await.map_err(EngineError::from)?;
+    }
+    let mut volumes = Vec::new();
+    if args.volumes {
+        let listed = docker
+            .list_volumes(Some(ListVolumesOptionsBuilder::default().filters(&filters).build()))
+            .await
+            .map_err(EngineError::from)?;
+        for volume in listed.volumes.unwrap_or_default() {
+            docker
+                .remove_volume(&volume.name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                .await
+                .map_err(EngineError::from)?;
+            volumes.push(volume.name);
+        }
+    }
+
+    if !global.quiet {
+        if containers.is_empty() && networks.is_empty() && volumes.is_empty() {
+            eprintln!("{}: nothing to remove", project.name);
+        } else {
+            let mut removed = vec![format!("{} containers", containers.len()), format!("{} networks", networks.len())];
+            if args.volumes {
+                removed.push(format!("{} volumes", volumes.len()));
+            }
+            eprintln!("{}: removed {}", project.name, removed.join(", "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

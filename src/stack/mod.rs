@@ -1,0 +1,118 @@
+//! A project's containers on the Engine: found by dmp's labels, never by
+//! name alone, so nothing dmp did not create is touched.
+
+pub mod converge;
+pub mod spec;
+pub mod wait;
+
+use std::collections::HashMap;
+
+use bollard::Docker;
+use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
+use bollard::query_parameters::ListContainersOptionsBuilder;
+use serde::Serialize;
+
+use crate::engine::EngineError;
+
+pub const LABEL_PROJECT: &str = "dev.dmp.project";
+pub const LABEL_SERVICE: &str = "dev.dmp.service";
+pub const LABEL_CONFIG_HASH: &str = "dev.dmp.config-hash";
+/// Which scheme made the hash: a dmp that changes the scheme can still read
+/// old hashes, so an upgrade alone recreates nothing.
+pub const LABEL_HASH_VERSION: &str = "dev.dmp.hash-version";
+
+/// One of the project's containers, as the Engine lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectContainer {
+    pub service: String,
+    pub name: String,
+    #[serde(skip)]
+    pub id: String,
+    /// created, running, exited, …
+    pub state: String,
+    /// healthy, unhealthy, starting, or none.
+    pub health: String,
+    /// The Engine's own summary ("Up 3 minutes (healthy)").
+    pub status: String,
+    pub ports: Vec<PublishedPort>,
+    #[serde(skip)]
+    pub config_hash: Option<String>,
+    #[serde(skip)]
+    pub hash_version: Option<String>,
+    #[serde(skip)]
+    pub image_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PublishedPort {
+    pub host_ip: String,
+    pub published: u16,
+    pub target: u16,
+    pub protocol: String,
+}
+
+impl ProjectContainer {
+    pub fn running(&self) -> bool {
+        self.state == "running"
+    }
+}
+
+/// The project's containers (all states), sorted by service.
+pub async fn containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
+    let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={project}")])]);
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    let mut found: Vec<ProjectContainer> =
+        docker.list_containers(Some(options)).await?.into_iter().map(project_container).collect();
+    found.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
+    Ok(found)
+}
+
+fn project_container(summary: ContainerSummary) -> ProjectContainer {
+    let labels = summary.labels.unwrap_or_default();
+    let status = summary.status.unwrap_or_default();
+    // The list carries health only inside the status text; reading it there
+    // saves an inspect per container.
+    let health = ["healthy", "unhealthy", "health: starting"]
+        .iter()
+        .find(|h| status.contains(&format!("({h})")))
+        .map_or("none", |h| h.trim_start_matches("health: "))
+        .to_owned();
+    let state = summary.state.map_or(ContainerSummaryStateEnum::EMPTY, |s| s).to_string();
+    let mut ports: Vec<PublishedPort> = summary
+        .ports
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| {
+            Some(PublishedPort {
+                host_ip: p.ip.unwrap_or_default(),
+                published: p.public_port?,
+                target: p.private_port,
+                protocol: p.typ.map_or_else(|| "tcp".into(), |t| t.to_string()),
+            })
+        })
+        .collect();
+    ports.sort();
+    ports.dedup();
+    ProjectContainer {
+        service: labels.get(LABEL_SERVICE).cloned().unwrap_or_default(),
+        name: summary
+            .names
+            .unwrap_or_default()
+            .first()
+            .map(|n| n.trim_start_matches('/').to_owned())
+            .unwrap_or_default(),
+        id: summary.id.unwrap_or_default(),
+        state,
+        health,
+        status,
+        ports,
+        config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
+        hash_version: labels.get(LABEL_HASH_VERSION).cloned(),
+        image_id: summary.image_id.unwrap_or_default(),
+    }
+}
+
+/// `project-service-1`, as Compose v2 names containers.
+pub fn container_name(project: &str, service: &str) -> String {
+    format!("{project}-{service}-1")
+}

@@ -137,7 +137,8 @@ pub struct ServicesArgs {
 pub struct ProjectArgs {
     /// Stack files, merged in order (default: dmp.yml, compose.yaml or
     /// docker-compose.yml and its .override file, found here or above).
-    #[arg(short = 'f', long = "file", value_name = "FILE", global = true)]
+    /// Given before the command, as with Compose (`logs -f` is follow).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
     /// Project name (default: `name:` in the file, else the directory's name).
@@ -189,4 +190,14 @@ pub struct ImagesBuildArgs {
     /// Print the results as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

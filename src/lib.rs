@@ -24,6 +24,9 @@ pub use error::Error;
 /// Parses the command line, runs the command and reports any error.
 pub fn run() -> ExitCode {
     let cli = cli::Cli::parse();
+    // Wrapped lines are for people; logs and scripts get whole lines to grep.
+    let wrap = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = miette::set_hook(Box::new(move |_| Box::new(miette::MietteHandlerOpts::new().wrap_lines(wrap).build())));
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -21,13 +21,15 @@ use bollard::Docker;
 use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, PortBinding};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder, StartContainerOptions,
-    TopOptionsBuilder,
+    ListVolumesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+    RemoveVolumeOptions, StartContainerOptions, TopOptionsBuilder,
 };
 use futures_util::StreamExt as _;
 use serde_json::Value;
 
 const TEST_LABEL: &str = "dev.dmp.test.pid";
+/// dmp's project label (kept in sync with src/stack).
+pub const PROJECT_LABEL: &str = "dev.dmp.project";
 
 /// A connection to the Engine with a runtime of its own, so tests stay plain
 /// `#[test]` functions and cleanup can run in `Drop`.
@@ -124,6 +126,34 @@ fn sweep_leftovers(engine: &TestEngine) {
                 let _ = docker.remove_network(&network.id.unwrap_or_default()).await;
             }
         }
+        // Stacks of dead test runs: their project is dmp-test-<pid>-….
+        let project_filter = HashMap::from([("label".to_owned(), vec![PROJECT_LABEL.to_owned()])]);
+        let dead_project = |labels: Option<&HashMap<String, String>>| {
+            labels
+                .and_then(|l| l.get(PROJECT_LABEL))
+                .and_then(|p| p.strip_prefix("dmp-test-"))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|pid| pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists())
+        };
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&project_filter).build();
+        for container in docker.list_containers(Some(options)).await.unwrap_or_default() {
+            if dead_project(container.labels.as_ref()) {
+                let _ = docker.remove_container(&container.id.unwrap_or_default(), Some(force_remove())).await;
+            }
+        }
+        let options = ListNetworksOptionsBuilder::default().filters(&project_filter).build();
+        for network in docker.list_networks(Some(options)).await.unwrap_or_default() {
+            if dead_project(network.labels.as_ref()) {
+                let _ = docker.remove_network(&network.id.unwrap_or_default()).await;
+            }
+        }
+        let options = ListVolumesOptionsBuilder::default().filters(&project_filter).build();
+        for volume in docker.list_volumes(Some(options)).await.ok().and_then(|v| v.volumes).unwrap_or_default() {
+            if dead_project(Some(&volume.labels)) {
+                let _ = docker.remove_volume(&volume.name, None::<RemoveVolumeOptions>).await;
+            }
+        }
         let options = bollard::query_parameters::ListImagesOptionsBuilder::default().filters(&filters).build();
         for image in docker.list_images(Some(options)).await.unwrap_or_default() {
             if dead(Some(&image.labels)) {
@@ -147,8 +177,19 @@ pub fn test_label() -> (String, String) {
 
 /// Runs the `dmp` binary built for this test run.
 pub fn dmp(args: &[&str], env: &[(&str, &str)]) -> Output {
+    dmp_in(Path::new("."), args, env)
+}
+
+/// Runs `dmp` in `dir`, with a clean Compose environment.
+pub fn dmp_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dmp"));
-    command.args(args).env_remove("DMP_IMAGES_DIR").env("NO_COLOR", "1");
+    command
+        .current_dir(dir)
+        .args(args)
+        .env_remove("DMP_IMAGES_DIR")
+        .env_remove("COMPOSE_PROJECT_NAME")
+        .env_remove("COMPOSE_PROFILES")
+        .env("NO_COLOR", "1");
     for (key, value) in env {
         command.env(key, value);
     }
@@ -331,6 +372,12 @@ impl Container {
         self.engine
             .block_on(self.engine.docker.inspect_container(&self.name, None::<InspectContainerOptions>))
             .unwrap_or_else(|e| panic!("inspecting {}: {e}", self.name))
+    }
+
+    /// When the container's process last started.
+    pub fn started_at(&self) -> std::time::SystemTime {
+        let started = self.inspect().state.and_then(|s| s.started_at).expect("a start time");
+        parse_rfc3339(&started).unwrap_or_else(|| panic!("cannot read the time {started}"))
     }
 
     /// The 127.0.0.1 port the container's `port` is published on.
@@ -518,3 +565,131 @@ def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]
 "#;
+
+/// An app directory with a stack file, whose project is unique to the test
+/// and removed (containers, networks, volumes) when this is dropped.
+pub struct StackDir {
+    pub engine: &'static TestEngine,
+    pub dir: tempfile::TempDir,
+    pub project: String,
+}
+
+impl StackDir {
+    /// `stack` is the stack file without its `name:`, which is added.
+    pub fn new(engine: &'static TestEngine, test: &str, stack: &str, files: &[(&str, &str)]) -> Self {
+        let n = SCOPES.fetch_add(1, Ordering::Relaxed);
+        let project = format!("dmp-test-{}-{n}-{test}", std::process::id());
+        let dir = shared_dir(files, true);
+        let this = Self { engine, dir, project };
+        this.write_stack(stack);
+        this
+    }
+
+    pub fn write_stack(&self, stack: &str) {
+        self.write("dmp.yml", &format!("name: {}\n{stack}", self.project));
+    }
+
+    pub fn write(&self, rel: &str, contents: &str) {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, contents).expect("write");
+    }
+
+    pub fn dmp(&self, args: &[&str]) -> Output {
+        dmp_in(self.dir.path(), args, &[])
+    }
+
+    /// Runs dmp and returns its stdout, panicking with its stderr on failure.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.dmp(args);
+        assert!(output.status.success(), "dmp {args:?} failed:\n{}\n{}", text(&output.stdout), text(&output.stderr));
+        text(&output.stdout)
+    }
+
+    fn project_filter(&self) -> HashMap<String, Vec<String>> {
+        HashMap::from([("label".to_owned(), vec![format!("{PROJECT_LABEL}={}", self.project)])])
+    }
+
+    /// `(name, id)` of the project's containers.
+    pub fn containers(&self) -> Vec<(String, String)> {
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&self.project_filter()).build();
+        let mut found: Vec<(String, String)> = self
+            .engine
+            .block_on(self.engine.docker.list_containers(Some(options)))
+            .expect("list containers")
+            .into_iter()
+            .map(|c| {
+                let name = c.names.unwrap_or_default().first().cloned().unwrap_or_default();
+                (name.trim_start_matches('/').to_owned(), c.id.unwrap_or_default())
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    pub fn networks(&self) -> usize {
+        let options = ListNetworksOptionsBuilder::default().filters(&self.project_filter()).build();
+        self.engine.block_on(self.engine.docker.list_networks(Some(options))).expect("list networks").len()
+    }
+
+    pub fn volumes(&self) -> Vec<String> {
+        let options = ListVolumesOptionsBuilder::default().filters(&self.project_filter()).build();
+        let listed = self.engine.block_on(self.engine.docker.list_volumes(Some(options))).expect("list volumes");
+        listed.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect()
+    }
+
+    /// Nothing of this project exists on the Engine.
+    pub fn assert_no_state(&self) {
+        assert!(self.containers().is_empty(), "containers left: {:?}", self.containers());
+        assert_eq!(self.networks(), 0, "networks left");
+        assert!(self.volumes().is_empty(), "volumes left: {:?}", self.volumes());
+    }
+
+    /// A container of this project, for inspection.
+    pub fn container(&self, service: &str) -> Container {
+        Container { engine: self.engine, name: format!("{}-{service}-1", self.project) }
+    }
+}
+
+impl Drop for StackDir {
+    fn drop(&mut self) {
+        let _ = self.dmp(&["down", "-v", "-q"]);
+        let docker = &self.engine.docker;
+        let filter = self.project_filter();
+        self.engine.block_on(async {
+            let options = ListContainersOptionsBuilder::default().all(true).filters(&filter).build();
+            for c in docker.list_containers(Some(options)).await.unwrap_or_default() {
+                let _ = docker.remove_container(&c.id.unwrap_or_default(), Some(force_remove())).await;
+            }
+            let options = ListNetworksOptionsBuilder::default().filters(&filter).build();
+            for n in docker.list_networks(Some(options)).await.unwrap_or_default() {
+                let _ = docker.remove_network(&n.id.unwrap_or_default()).await;
+            }
+            let options = ListVolumesOptionsBuilder::default().filters(&filter).build();
+            for v in docker.list_volumes(Some(options)).await.ok().and_then(|v| v.volumes).unwrap_or_default() {
+                let _ = docker.remove_volume(&v.name, None::<RemoveVolumeOptions>).await;
+            }
+        });
+    }
+}
+
+/// `2026-11-22T03:01:02.123456789Z` as a `SystemTime` (UTC only, as the
+/// Engine writes it).
+fn parse_rfc3339(text: &str) -> Option<std::time::SystemTime> {
+    let (date, time) = text.trim_end_matches('Z').split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>());
+    let (year, month, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.split(':').map(|p| p.parse::<i64>());
+    let (hour, minute, second) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
+    let nanos: u32 = format!("{fraction:0<9}")[..9].parse().ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()?;
+    Some(std::time::UNIX_EPOCH + Duration::new(secs, nanos))
+}

@@ -677,10 +677,10 @@ impl Drop for StackDir {
 /// Engine writes it).
 fn parse_rfc3339(text: &str) -> Option<std::time::SystemTime> {
     let (date, time) = text.trim_end_matches('Z').split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>());
+    let mut d = date.split('-').map(str::parse::<i64>);
     let (year, month, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
     let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|p| p.parse::<i64>());
+    let mut t = hms.split(':').map(str::parse::<i64>);
     let (hour, minute, second) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
     let nanos: u32 = format!("{fraction:0<9}")[..9].parse().ok()?;
     // Days from the civil date (Howard Hinnant's algorithm).

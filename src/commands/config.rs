@@ -17,9 +17,21 @@ pub fn run(args: &ConfigArgs, project_args: &ProjectArgs, global: &GlobalArgs) -
         serde_json::to_writer_pretty(&mut out, &project).map_err(|e| Error::Output(e.into()))?;
         writeln!(out).map_err(Error::Output)?;
     } else {
-        let yaml =
-            serde_saphyr::to_string(&project).map_err(|e| Error::Output(std::io::Error::other(e.to_string())))?;
+        // As Compose does: a literal `$` is written `$$`, so the output is a
+        // stack file that reads back to the same values.
+        let mut value = serde_json::to_value(&project).map_err(|e| Error::Output(e.into()))?;
+        escape_dollars(&mut value);
+        let yaml = serde_saphyr::to_string(&value).map_err(|e| Error::Output(std::io::Error::other(e.to_string())))?;
         out.write_all(yaml.as_bytes()).map_err(Error::Output)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn escape_dollars(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => *s = s.replace('$', "$$"),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(escape_dollars),
+        serde_json::Value::Object(map) => map.values_mut().for_each(escape_dollars),
+        _ => {}
+    }
 }

@@ -4,6 +4,7 @@
 //! failure.
 
 mod cli;
+mod config;
 mod images;
 mod stack;
 mod support;

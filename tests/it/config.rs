@@ -149,7 +149,7 @@ fn sorted(mut items: Vec<String>) -> Value {
 }
 
 /// The keys both tools must agree on.
-fn common(service: &Value, ports: Value, volumes: Value) -> Value {
+fn common(service: &Value, ports: &Value, volumes: &Value) -> Value {
     json!({
         "image": service["image"],
         "command": command(&service["command"]),
@@ -203,7 +203,7 @@ fn normalise_dmp(service: &Value) -> Value {
                 .collect()
         })
         .unwrap_or_default();
-    common(service, sorted(ports), sorted(volumes))
+    common(service, &sorted(ports), &sorted(volumes))
 }
 
 fn normalise_compose(service: &Value) -> Value {
@@ -253,8 +253,8 @@ fn normalise_compose(service: &Value) -> Value {
                         );
                     }
                     let text = scalar(m);
-                    let parts: Vec<&str> = text.split(':').collect();
-                    let (source, target, mode) = match parts.as_slice() {
+                    let fields: Vec<&str> = text.split(':').collect();
+                    let (source, target, mode) = match fields.as_slice() {
                         [target] => ("", *target, "rw"),
                         [source, target] => (*source, *target, "rw"),
                         [source, target, mode, ..] => (*source, *target, *mode),
@@ -266,7 +266,7 @@ fn normalise_compose(service: &Value) -> Value {
                 .collect()
         })
         .unwrap_or_default();
-    common(service, sorted(ports), sorted(volumes))
+    common(service, &sorted(ports), &sorted(volumes))
 }
 
 fn compare(case: &str, dir: &Path, profiles: &[&str], env: &[(&str, &str)]) {

@@ -285,7 +285,7 @@ fn compare(case: &str, dir: &Path, profiles: &[&str], env: &[(&str, &str)]) {
 }
 
 #[test]
-fn config_agrees_with_docker_compose() {
+fn config_agrees_with_docker_compose_on_interpolation() {
     if !compose_available() {
         return;
     }
@@ -316,7 +316,13 @@ fn config_agrees_with_docker_compose() {
         false,
     );
     compare("interpolation", interpolation.path(), &[], &[("SHADOWED", "from-shell"), ("PORT", "9090")]);
+}
 
+#[test]
+fn config_agrees_with_docker_compose_on_overrides() {
+    if !compose_available() {
+        return;
+    }
     let overrides = shared_dir(
         &[
             ("src/app.py", ""),
@@ -358,7 +364,13 @@ volumes:
         false,
     );
     compare("overrides", overrides.path(), &[], &[]);
+}
 
+#[test]
+fn config_agrees_with_docker_compose_on_env_files() {
+    if !compose_available() {
+        return;
+    }
     let env_files = shared_dir(
         &[
             ("base.env", "FROM_BASE=1\nOVERRIDDEN=base\n# a comment\nQUOTED=\"two words\"\n"),
@@ -378,7 +390,13 @@ volumes:
         false,
     );
     compare("env_files", env_files.path(), &[], &[]);
+}
 
+#[test]
+fn config_agrees_with_docker_compose_on_profiles() {
+    if !compose_available() {
+        return;
+    }
     let profiles = shared_dir(
         &[(
             "compose.yaml",
@@ -397,7 +415,13 @@ volumes:
     );
     compare("profiles (none)", profiles.path(), &[], &[]);
     compare("profiles (debug)", profiles.path(), &["debug"], &[]);
+}
 
+#[test]
+fn config_agrees_with_docker_compose_on_kitchen() {
+    if !compose_available() {
+        return;
+    }
     let kitchen = shared_dir(
         &[
             ("static/x.css", ""),

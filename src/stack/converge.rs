@@ -140,7 +140,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     }
 
     let url = if options.wait {
-        wait_ready(docker, project, &selected, deadline, progress).await?;
+        wait_ready(docker, project, &selected, deadline).await?;
         wait_http(docker, project, &selected, deadline).await?
     } else {
         None
@@ -492,13 +492,7 @@ pub async fn remove(docker: &Docker, name: &str, volumes: bool) -> Result<(), bo
 
 /// Every selected service healthy (or running, without a health check);
 /// jobs that others wait on to complete, done.
-async fn wait_ready(
-    docker: &Docker,
-    project: &Project,
-    selected: &[&Service],
-    deadline: Instant,
-    progress: &Progress,
-) -> Result<()> {
+async fn wait_ready(docker: &Docker, project: &Project, selected: &[&Service], deadline: Instant) -> Result<()> {
     let jobs: BTreeSet<&str> = selected
         .iter()
         .flat_map(|s| s.depends_on.iter())
@@ -510,7 +504,6 @@ async fn wait_ready(
         let name = container_name(&project.name, &service.name);
         wait::container(docker, &name, target, deadline).await.map_err(|f| failed(project, service, f.into()))
     });
-    let _ = progress;
     for result in join_all(waits).await {
         result?;
     }

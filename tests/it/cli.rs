@@ -61,3 +61,19 @@ fn usage_errors_exit_2_and_help_lists_the_images() {
     assert!(help.status.success());
     assert!(text(&help.stdout).contains("http-buildstatic"));
 }
+
+#[test]
+fn the_project_name_comes_from_the_directory_sanitised() {
+    let dir = shared_dir(&[("My App!/compose.yaml", "services:\n  web:\n    image: example/web\n")], false);
+    let app = dir.path().join("My App!");
+    let output = crate::support::dmp_in(&app, &["config", "--json"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let config: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(config["name"], "myapp");
+    // -p wins, and is checked.
+    let named = crate::support::dmp_in(&app, &["-p", "other", "config", "--json"], &[]);
+    assert!(text(&named.stdout).contains("\"name\": \"other\""));
+    let bad = crate::support::dmp_in(&app, &["-p", "Bad Name", "config"], &[]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("project name \"Bad Name\""), "{}", text(&bad.stderr));
+}

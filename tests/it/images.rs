@@ -254,7 +254,9 @@ fn a_failed_build_shows_the_step_and_its_output_and_keeps_the_earlier_tag() {
     let scope = Scope::new(engine, "failbuild");
     let name = scope.name("img");
     let (label_key, label_value) = test_label();
-    let good = format!("FROM debian:bookworm-slim\nLABEL {label_key}={label_value}\nRUN echo good > /marker\n");
+    let good = format!(
+        "FROM debian:bookworm-slim\nLABEL {label_key}={label_value} dev.dmp.test.image={name}\nRUN echo good > /marker\n"
+    );
     let dir = shared_dir(&[("VERSION", "0.0.1\n"), (&format!("{name}/Dockerfile"), &good)], false);
     let tag = format!("dmp/{name}:0.0.1");
     scope.own_image(&tag);
@@ -286,7 +288,8 @@ fn the_build_context_honours_dockerignore_on_the_engine_and_no_cache_rebuilds() 
     let scope = Scope::new(engine, "context");
     let name = scope.name("ctx");
     let (label_key, label_value) = test_label();
-    let dockerfile = format!("FROM debian:bookworm-slim\nLABEL {label_key}={label_value}\nCOPY . /ctx\n");
+    let dockerfile =
+        format!("FROM debian:bookworm-slim\nLABEL {label_key}={label_value} dev.dmp.test.image={name}\nCOPY . /ctx\n");
     let dir = shared_dir(
         &[
             ("VERSION", "0.0.1\n"),

@@ -306,3 +306,64 @@ fn bad_stack_files_fail_with_file_line_and_fix_before_anything_is_created() {
         stack.assert_no_state();
     }
 }
+
+#[test]
+fn services_with_build_are_built_once_and_rebuilt_with_build() {
+    let engine = require_engine!();
+    base_images();
+    let version = images_version();
+    let stack_yaml = r#"services:
+  app:
+    build:
+      context: ./app
+      args:
+        MARK: first
+    command: ["sh", "-c", "cat /mark; exec dmp-idle"]
+    healthcheck: { disable: true }
+"#;
+    let dockerfile = format!(
+        "FROM dmp/wsgi:{version}\nARG MARK\nRUN echo $MARK > /tmp/m\nUSER root\nRUN mv /tmp/m /mark\nUSER app\n"
+    );
+    let stack = StackDir::new(
+        engine,
+        "build",
+        stack_yaml,
+        &[("app/Dockerfile", &dockerfile), ("app/.dockerignore", "secret\n"), ("app/secret", "x")],
+    );
+    let first = stack.ok(&["up", "--json"]);
+    assert_eq!(actions(&first), [("app".into(), "created".into())]);
+    assert_eq!(stack.ok(&["logs", "app"]).lines().next(), Some("app | first"));
+
+    // Built once: a second up neither builds nor recreates.
+    let second = stack.dmp(&["up", "--json", "--progress", "plain"]);
+    assert!(second.status.success());
+    assert_eq!(actions(&text(&second.stdout)), [("app".into(), "unchanged".into())]);
+    assert!(!text(&second.stderr).contains("building"), "{}", text(&second.stderr));
+
+    // --build rebuilds; the new image recreates the container.
+    stack.write_stack(&stack_yaml.replace("MARK: first", "MARK: second"));
+    let third = stack.ok(&["up", "--json", "--build"]);
+    assert_eq!(actions(&third), [("app".into(), "recreated".into())]);
+    assert_eq!(stack.ok(&["logs", "app"]).lines().next(), Some("app | second"));
+}
+
+#[test]
+fn a_container_that_exits_during_up_fails_it_with_its_last_lines() {
+    let engine = require_engine!();
+    base_images();
+    let version = images_version();
+    let stack_yaml = format!(
+        r#"services:
+  crash:
+    image: dmp/wsgi:{version}
+    command: ["sh", "-c", "echo about-to-crash; exit 3"]
+"#
+    );
+    let stack = StackDir::new(engine, "crash", &stack_yaml, &[]);
+    let output = stack.dmp(&["up"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("service crash exited with code 3"), "{stderr}");
+    assert!(stderr.contains("about-to-crash"), "{stderr}");
+    assert!(stderr.contains("dmp logs crash"), "{stderr}");
+}

@@ -669,6 +669,12 @@ impl Drop for StackDir {
             for v in docker.list_volumes(Some(options)).await.ok().and_then(|v| v.volumes).unwrap_or_default() {
                 let _ = docker.remove_volume(&v.name, None::<RemoveVolumeOptions>).await;
             }
+            // Images built for the project's services: <project>-<service>.
+            let references = HashMap::from([("reference".to_owned(), vec![format!("{}-*", self.project)])]);
+            let options = bollard::query_parameters::ListImagesOptionsBuilder::default().filters(&references).build();
+            for image in docker.list_images(Some(options)).await.unwrap_or_default() {
+                let _ = docker.remove_image(&image.id, Some(force_remove_image()), None).await;
+            }
         });
     }
 }

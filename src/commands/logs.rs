@@ -11,22 +11,14 @@ use futures_util::StreamExt as _;
 use futures_util::stream::select_all;
 
 use crate::cli::{GlobalArgs, LogsArgs, ProjectArgs};
-use crate::engine::{self, EngineError};
+use crate::engine::EngineError;
 use crate::error::{Error, Result};
-use crate::stack::{self, ProjectContainer, converge};
 
 /// ANSI colours for service names, in turn.
 const COLOURS: [u8; 6] = [36, 33, 32, 35, 34, 31];
 
 pub async fn run(args: &LogsArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let project = super::load_project(project_args, global)?;
-    converge::select(&project, &args.services)?;
-    let docker = engine::connect().await?;
-    let containers: Vec<ProjectContainer> = stack::containers(&docker, &project.name)
-        .await?
-        .into_iter()
-        .filter(|c| args.services.is_empty() || args.services.contains(&c.service))
-        .collect();
+    let (_, docker, containers) = super::project_containers(project_args, global, &args.services).await?;
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let width = containers.iter().map(|c| c.service.len()).max().unwrap_or(0);
     let prefixes: Vec<String> = containers

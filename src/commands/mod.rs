@@ -10,9 +10,13 @@ mod up;
 
 use std::process::ExitCode;
 
+use bollard::Docker;
+
 use crate::cli::{Cli, Command, GlobalArgs, ImagesCommand, ProjectArgs};
 use crate::compose::{self, LoadOptions, Project};
+use crate::engine;
 use crate::error::{Error, Result};
+use crate::stack::{self, ProjectContainer, converge};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
@@ -43,4 +47,22 @@ pub fn load_project(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> 
         }
     }
     Ok(loaded.project)
+}
+
+/// The project, the Engine, and the project's containers of `services` (all
+/// when empty); unknown service names are an error.
+pub async fn project_containers(
+    args: &ProjectArgs,
+    global: &GlobalArgs,
+    services: &[String],
+) -> Result<(Project, Docker, Vec<ProjectContainer>)> {
+    let project = load_project(args, global)?;
+    converge::select(&project, services)?;
+    let docker = engine::connect().await?;
+    let containers = stack::containers(&docker, &project.name)
+        .await?
+        .into_iter()
+        .filter(|c| services.is_empty() || services.contains(&c.service))
+        .collect();
+    Ok((project, docker, containers))
 }

@@ -6,9 +6,8 @@ use bollard::query_parameters::{RestartContainerOptionsBuilder, StopContainerOpt
 use futures_util::future::join_all;
 
 use crate::cli::{GlobalArgs, ProjectArgs, ServicesArgs};
-use crate::engine::{self, EngineError};
+use crate::engine::EngineError;
 use crate::error::Result;
-use crate::stack::{self, converge};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
@@ -17,14 +16,7 @@ pub enum Verb {
 }
 
 pub async fn run(verb: Verb, args: &ServicesArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let project = super::load_project(project_args, global)?;
-    converge::select(&project, &args.services)?;
-    let docker = engine::connect().await?;
-    let containers: Vec<_> = stack::containers(&docker, &project.name)
-        .await?
-        .into_iter()
-        .filter(|c| args.services.is_empty() || args.services.contains(&c.service))
-        .collect();
+    let (_, docker, containers) = super::project_containers(project_args, global, &args.services).await?;
     let actions = containers.iter().map(|c| async {
         match verb {
             Verb::Stop => {

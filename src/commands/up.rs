@@ -40,6 +40,12 @@ pub async fn run(args: &UpArgs, project_args: &ProjectArgs, global: &GlobalArgs)
     let ready = if options.wait { "is up" } else { "is starting" };
     progress.finish(&format!("{} {ready} ({}) in {:.2} s", report.project, parts.join(", "), report.seconds));
 
+    if !global.quiet && !report.orphans.is_empty() {
+        eprintln!(
+            "warning: {} belong to services no longer in the stack; `dmp down` removes them",
+            report.orphans.join(", ")
+        );
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report).map_err(|e| Error::Output(e.into()))?;

@@ -56,6 +56,9 @@ pub enum Action {
 pub struct UpReport {
     pub project: String,
     pub services: Vec<ServiceReport>,
+    /// Containers of services that are no longer in the stack.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub orphans: Vec<String>,
     /// Where the app answers, when the stack has an HTTP entry point.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -145,7 +148,9 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     } else {
         None
     };
-    Ok(UpReport { project: project.name.clone(), services, url, seconds: started.elapsed().as_secs_f64() })
+    let orphans =
+        existing.iter().filter(|c| !project.services.contains_key(&c.service)).map(|c| c.name.clone()).collect();
+    Ok(UpReport { project: project.name.clone(), services, orphans, url, seconds: started.elapsed().as_secs_f64() })
 }
 
 fn failed(project: &Project, service: &Service, failure: Failure) -> Error {

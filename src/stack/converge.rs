@@ -253,22 +253,28 @@ async fn ensure_images(
     }
     base_images::ensure(docker, &missing_bases, progress).await?;
 
-    for service in selected {
-        let reference = spec::image_ref(project, service);
-        if let Some(build) = &service.build {
-            if force_build || !exists(reference.clone()).await {
-                build_service_image(docker, service, build, &reference, progress.task(&service.name)).await?;
-            }
-        } else if !exists(reference.clone()).await {
-            pull(docker, service, &reference).await?;
-        }
-    }
-
+    // One inspect per image: its ID, or that it is missing. Only what had to
+    // be built or pulled is inspected again.
+    let image_id = |reference: String| async move { docker.inspect_image(&reference).await.ok().and_then(|i| i.id) };
     let mut ids = HashMap::new();
     for service in selected {
         let reference = spec::image_ref(project, service);
-        let image = docker.inspect_image(&reference).await.map_err(EngineError::from)?;
-        ids.insert(service.name.clone(), image.id.unwrap_or_default());
+        let mut id = if service.build.is_some() && force_build { None } else { image_id(reference.clone()).await };
+        if id.is_none() {
+            match &service.build {
+                Some(build) => {
+                    build_service_image(docker, service, build, &reference, progress.task(&service.name)).await?;
+                }
+                None => pull(docker, service, &reference).await?,
+            }
+            id = image_id(reference.clone()).await;
+        }
+        let id = id.ok_or_else(|| Error::ImageMissing {
+            image: reference,
+            service: service.name.clone(),
+            reason: "it is still missing after the build or pull".into(),
+        })?;
+        ids.insert(service.name.clone(), id);
     }
     Ok(ids)
 }

@@ -62,6 +62,58 @@ pub enum Command {
     Stop(ServicesArgs),
     /// Restart services.
     Restart(ServicesArgs),
+    /// Set up an app checkout: .env from .env.example, a stack file from a
+    /// template, and a check of the Engine. Safe to run again.
+    Init(InitArgs),
+    /// A shell in a running service (the app by default) as its user, or
+    /// `-- CMD...` run there; exits with the command's code.
+    Sh(ShArgs),
+    /// Run the app's migrations in the app container.
+    Migrate,
+    /// Migrate, then start the app's dev server, and wait until it answers.
+    Start(StartArgs),
+    /// Run `python3 manage.py ARGS...` in the app container.
+    Manage(ManageArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Template {
+    /// wsgi + http-frontend (static files) + buildstatic
+    Frontend,
+    /// wsgi + http-headless
+    Api,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The stack template to write when the app has no stack file.
+    #[arg(long, value_enum, default_value_t = Template::Frontend)]
+    pub template: Template,
+}
+
+#[derive(Debug, Args)]
+pub struct ShArgs {
+    /// The service (default: the app, `x-dmp.app`).
+    #[arg(value_name = "SERVICE")]
+    pub service: Option<String>,
+
+    /// A command to run instead of the shell.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Seconds to wait for the app to answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ManageArgs {
+    /// Arguments to manage.py, e.g. `createsuperuser` or `makemigrations`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

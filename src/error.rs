@@ -69,9 +69,24 @@ pub enum Error {
     #[diagnostic(code(dmp::stack::service_failed), help("all its logs: dmp logs {service} (container {container})"))]
     ServiceFailed { service: String, container: String, reason: String, logs: Vec<String> },
 
-    #[error("the stack is not up: service {service} has no container")]
+    #[error("the stack is not up: service {service} has no running container")]
     #[diagnostic(code(dmp::stack::not_up), help("start the stack with `dmp up`"))]
     NotUp { service: String },
+
+    #[error("the stack file does not say {what}")]
+    #[diagnostic(code(dmp::stack::not_configured), help("{fix}"))]
+    NotConfigured { what: String, fix: String },
+
+    #[error("`{command}` failed in {container} with exit code {code}")]
+    #[diagnostic(code(dmp::stack::command_failed), help("its output is above; fix the cause and run it again"))]
+    CommandFailed { command: String, container: String, code: i64 },
+
+    #[error("the asset build {rule} failed with exit code {code}:\n{output}")]
+    #[diagnostic(
+        code(dmp::stack::asset_build),
+        help("fix the sources (the tool's message names the file and line) and run `dmp up` again")
+    )]
+    AssetBuild { rule: String, code: i64, output: String },
 
     #[error("cannot start dmp's async runtime: {0}")]
     Runtime(#[source] std::io::Error),

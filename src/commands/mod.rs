@@ -3,8 +3,11 @@
 mod config;
 mod down;
 mod images;
+mod init;
 mod logs;
 mod ps;
+mod sh;
+mod start;
 mod stop;
 mod up;
 
@@ -28,6 +31,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Logs(args) => logs::run(args, &cli.project, &cli.global).await,
         Command::Stop(args) => stop::run(stop::Verb::Stop, args, &cli.project, &cli.global).await,
         Command::Restart(args) => stop::run(stop::Verb::Restart, args, &cli.project, &cli.global).await,
+        Command::Init(args) => init::run(args, &cli.project, &cli.global).await,
+        Command::Sh(args) => sh::sh(args, &cli.project, &cli.global).await,
+        Command::Migrate => sh::migrate(&cli.project, &cli.global).await,
+        Command::Start(args) => start::run(args, &cli.project, &cli.global).await,
+        Command::Manage(args) => sh::manage(args, &cli.project, &cli.global).await,
     }
 }
 

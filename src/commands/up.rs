@@ -53,5 +53,8 @@ pub async fn run(args: &UpArgs, project_args: &ProjectArgs, global: &GlobalArgs)
     } else if let Some(url) = &report.url {
         writeln!(out, "{url}").map_err(Error::Output)?;
     }
+    if let (Some(hint), false) = (&report.hint, args.json || global.quiet) {
+        eprintln!("{hint}");
+    }
     Ok(ExitCode::SUCCESS)
 }

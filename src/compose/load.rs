@@ -12,7 +12,7 @@ use miette::{NamedSource, SourceSpan};
 use super::interpolate::{InterpolationError, interpolate};
 use super::model::{
     Build, Condition, Dependency, DmpSettings, Healthcheck, Mount, MountKind, Network, Port, Project, Service, Volume,
-    duration_text,
+    WatchRule, duration_text,
 };
 use super::yaml::{self, Key, Node, Pos, Source, Value};
 
@@ -396,6 +396,8 @@ impl Loader<'_> {
 
         self.check_references(&services, &inactive, &depends_pos, &volumes, &networks, &dmp)?;
 
+        dmp.auto_start_server =
+            (self.lookup)("AUTO_START_SERVER").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         let name = self.project_name(options, name_in_file)?;
         Ok(Project { name, dir: self.dir.clone(), files, services, networks, volumes, dmp })
     }
@@ -462,6 +464,17 @@ impl Loader<'_> {
                         help: Some(format!("add `networks: {{ {network}: {{}} }}` at the top level")),
                     });
                 }
+            }
+        }
+        for rule in &dmp.watch {
+            if !services.contains_key(&rule.service) {
+                return Err(ComposeError::Project {
+                    message: format!(
+                        "watch rule {} runs in the service {}, which is not in the stack",
+                        rule.name, rule.service
+                    ),
+                    help: Some("name the service with `service:` in the rule (the default is buildstatic)".into()),
+                });
             }
         }
         for (setting, value) in [("app", &dmp.app), ("http", &dmp.http)] {
@@ -554,7 +567,7 @@ impl Loader<'_> {
                 "shell" => settings.shell = Some(self.string(value, "a shell, e.g. bash")?),
                 "migrate" => settings.migrate = Some(self.command(value)?),
                 "start" => settings.start = Some(self.command(value)?),
-                "watch" => settings.watch = Some(to_json(value)),
+                "watch" => settings.watch = self.watch_rules(value)?,
                 other => {
                     return Err(self.error(
                         key.pos,
@@ -566,6 +579,52 @@ impl Loader<'_> {
             }
         }
         Ok(settings)
+    }
+
+    fn watch_rules(&self, node: &Node) -> Result<Vec<WatchRule>> {
+        let Value::Seq(items) = &node.value else {
+            return Err(self.expected(node, "a list of watch rules"));
+        };
+        let mut rules: Vec<WatchRule> = Vec::new();
+        for item in items {
+            let mut rule = WatchRule {
+                name: String::new(),
+                command: String::new(),
+                service: "buildstatic".into(),
+                watch: Vec::new(),
+                ignore: Vec::new(),
+            };
+            for (key, value) in self.entries(item, "a watch rule (name, command, watch, ignore, service)")? {
+                match key.name.as_str() {
+                    "name" => rule.name = self.string(value, "a rule name")?,
+                    "command" => rule.command = self.string(value, "a shell command")?,
+                    "service" => rule.service = self.string(value, "a service name")?,
+                    "watch" => rule.watch = self.string_list(value, "a glob")?,
+                    "ignore" => rule.ignore = self.string_list(value, "a glob")?,
+                    other => {
+                        return Err(self.error(
+                            key.pos,
+                            &format!("unknown watch rule setting `{other}`"),
+                            "unknown",
+                            Some("a rule has name, command, watch, ignore and service"),
+                        ));
+                    }
+                }
+            }
+            if rule.name.is_empty() || rule.command.is_empty() {
+                return Err(self.error(item.pos, "a watch rule needs `name` and `command`", "this rule", None));
+            }
+            if rules.iter().any(|r| r.name == rule.name) {
+                return Err(self.error(
+                    item.pos,
+                    &format!("two watch rules are named {}", rule.name),
+                    "this rule",
+                    None,
+                ));
+            }
+            rules.push(rule);
+        }
+        Ok(rules)
     }
 
     fn service(&mut self, name: &str, node: &Node, depends: &mut Vec<(String, String, Pos)>) -> Result<Service> {
@@ -1121,19 +1180,6 @@ fn port_number(text: &str) -> Result<u16, String> {
         Ok(n) if (1..=65535).contains(&n) => Ok(u16::try_from(n).expect("checked range")),
         Ok(n) => Err(format!("{n} is outside 1-65535")),
         Err(_) => Err(format!("`{text}` is not a number")),
-    }
-}
-
-fn to_json(node: &Node) -> serde_json::Value {
-    use serde_json::Value as J;
-    match &node.value {
-        Value::Null => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Int(i) => J::from(*i),
-        Value::Float(f) => J::from(*f),
-        Value::Str(s) => J::String(s.clone()),
-        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect()),
     }
 }
 

@@ -174,9 +174,27 @@ pub struct DmpSettings {
     pub migrate: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<Vec<String>>,
-    /// Watch rules, read by `dmp watch`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub watch: Option<serde_json::Value>,
+    /// Asset rules: `up` runs each once; `dmp watch` reruns them on changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<WatchRule>,
+    /// `AUTO_START_SERVER=true` in the environment or `.env`: `up` ends by
+    /// running `start`.
+    #[serde(skip)]
+    pub auto_start_server: bool,
+}
+
+/// A command that rebuilds assets, run in a long-lived service.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct WatchRule {
+    pub name: String,
+    /// A shell command, run with `sh -c` in the service's working directory.
+    pub command: String,
+    /// Default: `buildstatic`.
+    pub service: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
 }
 
 impl DmpSettings {

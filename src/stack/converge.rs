@@ -62,6 +62,9 @@ pub struct UpReport {
     /// Where the app answers, when the stack has an HTTP entry point.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// What to do next, when the app's server was not started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     pub seconds: f64,
 }
 
@@ -142,15 +145,40 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         });
     }
 
+    let mut hint = None;
     let url = if options.wait {
         wait_ready(docker, project, &selected, deadline).await?;
-        wait_http(docker, project, &selected, deadline).await?
+        let rules_selected = project.dmp.watch.iter().all(|r| selected.iter().any(|s| s.name == r.service));
+        if !project.dmp.watch.is_empty() && rules_selected {
+            super::app::build_assets(docker, project, progress).await?;
+        }
+        let app = project.dmp.app.as_deref().filter(|a| selected.iter().any(|s| s.name == *a));
+        match app {
+            // The app's server is started by `start` (run-dev's behaviour).
+            Some(_) if project.dmp.start.is_some() && project.dmp.auto_start_server => {
+                super::app::start(docker, project, deadline.saturating_duration_since(Instant::now())).await?.1
+            }
+            Some(app) if project.dmp.start.is_some() => {
+                hint = Some(format!(
+                    "the {app} container idles (AUTO_START_SERVER is not true): `dmp start` migrates and starts the server, `dmp sh` opens a shell"
+                ));
+                None
+            }
+            _ => wait_http(docker, project, &selected, deadline).await?,
+        }
     } else {
         None
     };
     let orphans =
         existing.iter().filter(|c| !project.services.contains_key(&c.service)).map(|c| c.name.clone()).collect();
-    Ok(UpReport { project: project.name.clone(), services, orphans, url, seconds: started.elapsed().as_secs_f64() })
+    Ok(UpReport {
+        project: project.name.clone(),
+        services,
+        orphans,
+        url,
+        hint,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 fn failed(project: &Project, service: &Service, failure: Failure) -> Error {
@@ -534,7 +562,7 @@ pub fn http_service<'p>(project: &'p Project, selected: &[&'p Service]) -> Optio
     nginx.copied().or_else(|| (publishing.len() == 1).then(|| *publishing[0]))
 }
 
-async fn wait_http(
+pub async fn wait_http(
     docker: &Docker,
     project: &Project,
     selected: &[&Service],

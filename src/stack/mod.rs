@@ -1,7 +1,9 @@
 //! A project's containers on the Engine: found by dmp's labels, never by
 //! name alone, so nothing dmp did not create is touched.
 
+pub mod app;
 pub mod converge;
+pub mod exec;
 pub mod spec;
 pub mod wait;
 

@@ -28,14 +28,18 @@ pub fn config_hash(service: &Service, image_id: &str, version: &str) -> Option<S
             shaping.profiles.clear();
             shaping.depends_on.clear();
             let json = serde_json::json!({ "service": shaping, "image": image_id });
-            let digest = Sha256::digest(json.to_string().as_bytes());
-            Some(digest.iter().fold(String::with_capacity(64), |mut hex, byte| {
-                let _ = write!(hex, "{byte:02x}");
-                hex
-            }))
+            Some(sha256_hex(json.to_string().as_bytes()))
         }
         _ => None,
     }
+}
+
+/// SHA-256 of `data` in lowercase hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data).iter().fold(String::with_capacity(64), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
 }
 
 /// The image reference a service runs: `image:`, else the one its build makes.

@@ -1,0 +1,66 @@
+//! `dmp init`: onboarding in an app checkout. Never overwrites anything.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::{GlobalArgs, InitArgs, ProjectArgs, Template};
+use crate::compose::load::FILE_NAMES;
+use crate::engine;
+use crate::error::{Error, Result};
+
+const FRONTEND: &str = include_str!("../../compose/frontend.yml");
+const API: &str = include_str!("../../compose/api.yml");
+
+pub async fn run(args: &InitArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
+    let cwd = std::env::current_dir().map_err(Error::Output)?;
+    let dir = project_args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d));
+    let say = |line: &str| {
+        if !global.quiet {
+            eprintln!("{line}");
+        }
+    };
+
+    let env = dir.join(".env");
+    let example = dir.join(".env.example");
+    if env.exists() {
+        say("kept .env");
+    } else if example.is_file() {
+        copy_new(&example, &env)?;
+        say("created .env from .env.example");
+    } else {
+        say("no .env.example, so no .env made");
+    }
+
+    if let Some(existing) = FILE_NAMES.iter().find(|name| dir.join(name).is_file()) {
+        say(&format!("kept the stack file {existing}"));
+    } else {
+        let (name, text) = match args.template {
+            Template::Frontend => ("frontend", FRONTEND),
+            Template::Api => ("api", API),
+        };
+        write_new(&dir.join("dmp.yml"), text)?;
+        say(&format!("wrote dmp.yml from the {name} template"));
+    }
+
+    let docker = engine::connect().await?;
+    let version = docker.version().await.map_err(engine::EngineError::from)?;
+    say(&format!(
+        "the Docker Engine answers: {} (API {})",
+        version.version.unwrap_or_default(),
+        version.api_version.unwrap_or_default()
+    ));
+    say("next: dmp up");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates `to` with `from`'s contents, failing rather than overwriting.
+fn copy_new(from: &Path, to: &Path) -> Result<()> {
+    let text = std::fs::read(from).map_err(Error::Output)?;
+    write_new(to, text)
+}
+
+fn write_new(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(Error::Output)?;
+    file.write_all(contents.as_ref()).map_err(Error::Output)
+}

@@ -1,0 +1,177 @@
+//! Commands run inside a service's running container, as Engine execs: with
+//! their output streamed, captured, detached, or interactive with a TTY.
+
+use std::io::{Read as _, Write as _};
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
+use futures_util::StreamExt as _;
+use tokio::io::AsyncWriteExt as _;
+
+use crate::engine::EngineError;
+
+/// How an exec is attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attach {
+    /// Output to dmp's stdout and stderr; no stdin.
+    Output,
+    /// Output and dmp's stdin (closed when dmp's stdin ends).
+    Stdin,
+    /// A terminal: raw mode, one output stream, resizes followed.
+    Terminal,
+}
+
+fn create_options(cmd: Vec<String>, attach: Attach, user: Option<&str>) -> CreateExecOptions<String> {
+    let mut env = vec![];
+    if attach == Attach::Terminal {
+        env.push(format!("TERM={}", std::env::var("TERM").unwrap_or_else(|_| "xterm".into())));
+    }
+    CreateExecOptions {
+        cmd: Some(cmd),
+        attach_stdin: Some(attach != Attach::Output),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        tty: Some(attach == Attach::Terminal),
+        env: Some(env),
+        user: user.map(str::to_owned),
+        ..Default::default()
+    }
+}
+
+/// Runs `cmd` and returns its exit code, passing output through as it comes.
+pub async fn run(
+    docker: &Docker,
+    container: &str,
+    cmd: Vec<String>,
+    attach: Attach,
+    user: Option<&str>,
+) -> Result<i64, EngineError> {
+    let exec = docker.create_exec(container, create_options(cmd, attach, user)).await?;
+    let tty = attach == Attach::Terminal;
+    let start = StartExecOptions { detach: false, tty, output_capacity: None };
+    let StartExecResults::Attached { mut output, mut input } = docker.start_exec(&exec.id, Some(start)).await? else {
+        return Ok(-1);
+    };
+    // Restored on every way out of this function, panics included.
+    let _raw = if tty { RawMode::enable() } else { None };
+    if tty {
+        resize(docker, &exec.id).await;
+    }
+    let mut stdin = (attach != Attach::Output).then(spawn_stdin_reader);
+    let mut window_changes =
+        if tty { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok() } else { None };
+
+    loop {
+        tokio::select! {
+            chunk = output.next() => match chunk {
+                Some(Ok(LogOutput::StdErr { message })) => write_out(&mut std::io::stderr(), &message),
+                Some(Ok(other)) => write_out(&mut std::io::stdout(), &other.into_bytes()),
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            data = async { stdin.as_mut().expect("guarded").recv().await }, if stdin.is_some() => {
+                if let Some(bytes) = data {
+                    if input.write_all(&bytes).await.is_err() {
+                        stdin = None;
+                    }
+                } else {
+                    // dmp's stdin ended: the command sees end of input.
+                    let _ = input.shutdown().await;
+                    stdin = None;
+                }
+            }
+            Some(()) = async { match window_changes.as_mut() { Some(s) => s.recv().await, None => None } }, if window_changes.is_some() => {
+                resize(docker, &exec.id).await;
+            }
+        }
+    }
+    Ok(docker.inspect_exec(&exec.id).await?.exit_code.unwrap_or(-1))
+}
+
+/// Runs `cmd` and returns its exit code and its output (stdout and stderr).
+pub async fn capture(docker: &Docker, container: &str, cmd: Vec<String>) -> Result<(i64, String), EngineError> {
+    let exec = docker.create_exec(container, create_options(cmd, Attach::Output, None)).await?;
+    let mut text = String::new();
+    if let StartExecResults::Attached { mut output, .. } = docker.start_exec(&exec.id, None).await? {
+        while let Some(chunk) = output.next().await {
+            text.push_str(&String::from_utf8_lossy(&chunk?.into_bytes()));
+        }
+    }
+    Ok((docker.inspect_exec(&exec.id).await?.exit_code.unwrap_or(-1), text))
+}
+
+/// Starts `cmd` in the background; its output goes to the container's own
+/// log (PID 1's stdout and stderr), so `dmp logs` shows it.
+pub async fn spawn(docker: &Docker, container: &str, cmd: &[String]) -> Result<String, EngineError> {
+    let script = format!("exec {} >/proc/1/fd/1 2>/proc/1/fd/2", shell_words::join(cmd));
+    let options =
+        CreateExecOptions::<String> { cmd: Some(vec!["sh".into(), "-c".into(), script]), ..Default::default() };
+    let exec = docker.create_exec(container, options).await?;
+    docker.start_exec(&exec.id, Some(StartExecOptions { detach: true, tty: false, output_capacity: None })).await?;
+    Ok(exec.id)
+}
+
+/// Whether an exec of `cmd` started by [`spawn`] is still running.
+pub async fn spawned_running(docker: &Docker, container: &str, cmd: &[String]) -> Result<bool, EngineError> {
+    let script = format!("exec {} >/proc/1/fd/1 2>/proc/1/fd/2", shell_words::join(cmd));
+    let inspect =
+        docker.inspect_container(container, None::<bollard::query_parameters::InspectContainerOptions>).await?;
+    for id in inspect.exec_ids.unwrap_or_default() {
+        let Ok(exec) = docker.inspect_exec(&id).await else { continue };
+        let arguments = exec.process_config.and_then(|p| p.arguments).unwrap_or_default();
+        if exec.running == Some(true) && arguments.last() == Some(&script) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn write_out(out: &mut impl std::io::Write, bytes: &[u8]) {
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
+}
+
+async fn resize(docker: &Docker, exec: &str) {
+    if let Ok((width, height)) = crossterm::terminal::size() {
+        let _ = docker.resize_exec(exec, ResizeExecOptions { height, width }).await;
+    }
+}
+
+/// dmp's stdin, read on a thread of its own (reads block), as a channel that
+/// closes when stdin ends.
+fn spawn_stdin_reader() -> tokio::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin();
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stdin.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.blocking_send(buffer[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// The terminal in raw mode (keys, Ctrl-C included, go to the container)
+/// until this is dropped.
+struct RawMode;
+
+impl RawMode {
+    fn enable() -> Option<Self> {
+        crossterm::terminal::enable_raw_mode().ok().map(|()| Self)
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = crossterm::terminal::disable_raw_mode();
+        let _ = std::io::stdout().flush();
+    }
+}

@@ -55,11 +55,11 @@ pub fn start_command(project: &Project) -> Vec<String> {
     project.dmp.start.clone().unwrap_or_else(|| ["dmp-wsgi", "--py-autoreload", "1"].map(str::to_owned).to_vec())
 }
 
-/// Runs the migrations in the app container, output streamed; an error
-/// unless they succeed.
+/// Runs the migrations in the app container as a step of `start`, their
+/// output streamed to stderr; an error unless they succeed.
 pub async fn migrate(docker: &Docker, project: &Project, container: &str) -> Result<()> {
     let command = migrate_command(project)?;
-    let code = exec::run(docker, container, command.clone(), Attach::Output, None).await?;
+    let code = exec::run(docker, container, command.clone(), Attach::Log, None).await?;
     if code == 0 {
         Ok(())
     } else {

@@ -453,11 +453,13 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
     }
 
     let name = container_name(&job.project.name, &job.service.name);
-    let hash = spec::config_hash(job.service, &job.image_id, spec::HASH_VERSION).unwrap_or_default();
+    let service = spec::for_host_user(job.service, spec::host_user());
+    let service = service.as_ref();
+    let hash = spec::config_hash(service, &job.image_id, spec::HASH_VERSION).unwrap_or_default();
     let current = job.existing.iter().find(|c| c.name == name);
     let matches = current.is_some_and(|c| {
         let version = c.hash_version.as_deref().unwrap_or(spec::HASH_VERSION);
-        spec::config_hash(job.service, &job.image_id, version).as_ref() == c.config_hash.as_ref()
+        spec::config_hash(service, &job.image_id, version).as_ref() == c.config_hash.as_ref()
     });
     let result: Result<Action, Failure> = async {
         // Containers of this service under another name (an older layout) go.
@@ -476,12 +478,12 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
             Some(_) => {
                 job.task.announce(if matches { "recreating (forced)" } else { "recreating (config or image changed)" });
                 remove(docker, &name, false).await?;
-                create_and_start(docker, job.project, job.service, &hash).await?;
+                create_and_start(docker, job.project, service, &hash).await?;
                 Ok(Action::Recreated)
             }
             None => {
                 job.task.announce("creating");
-                create_and_start(docker, job.project, job.service, &hash).await?;
+                create_and_start(docker, job.project, service, &hash).await?;
                 Ok(Action::Created)
             }
         }

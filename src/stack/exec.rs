@@ -16,6 +16,9 @@ use crate::engine::EngineError;
 pub enum Attach {
     /// Output to dmp's stdout and stderr; no stdin.
     Output,
+    /// All output to dmp's stderr (a step of a command whose stdout is its
+    /// result); no stdin.
+    Log,
     /// Output and dmp's stdin (closed when dmp's stdin ends).
     Stdin,
     /// A terminal: raw mode, one output stream, resizes followed.
@@ -29,7 +32,7 @@ fn create_options(cmd: Vec<String>, attach: Attach, user: Option<&str>) -> Creat
     }
     CreateExecOptions {
         cmd: Some(cmd),
-        attach_stdin: Some(attach != Attach::Output),
+        attach_stdin: Some(matches!(attach, Attach::Stdin | Attach::Terminal)),
         attach_stdout: Some(true),
         attach_stderr: Some(true),
         tty: Some(attach == Attach::Terminal),
@@ -58,7 +61,7 @@ pub async fn run(
     if tty {
         resize(docker, &exec.id).await;
     }
-    let mut stdin = (attach != Attach::Output).then(spawn_stdin_reader);
+    let mut stdin = matches!(attach, Attach::Stdin | Attach::Terminal).then(spawn_stdin_reader);
     let mut window_changes =
         if tty { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok() } else { None };
 
@@ -66,6 +69,7 @@ pub async fn run(
         tokio::select! {
             chunk = output.next() => match chunk {
                 Some(Ok(LogOutput::StdErr { message })) => write_out(&mut std::io::stderr(), &message),
+                Some(Ok(other)) if attach == Attach::Log => write_out(&mut std::io::stderr(), &other.into_bytes()),
                 Some(Ok(other)) => write_out(&mut std::io::stdout(), &other.into_bytes()),
                 Some(Err(e)) => return Err(e.into()),
                 None => break,

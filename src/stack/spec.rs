@@ -42,6 +42,31 @@ pub fn sha256_hex(data: &[u8]) -> String {
     })
 }
 
+/// The user dmp runs as, when it is not root: `(uid, gid)`. `/proc/self`
+/// belongs to the process's effective user, which spares a libc call.
+pub fn host_user() -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata("/proc/self").ok()?;
+    (meta.uid() != 0).then(|| (meta.uid(), meta.gid()))
+}
+
+/// The service as it runs for `host`: a service that bind-mounts host files
+/// and names no user runs as the host user, so files it writes keep their
+/// owner (never root: dmp as root keeps the image's non-root user). Such a
+/// uid has no home in the image, so HOME is /tmp unless the file sets it.
+pub fn for_host_user(service: &Service, host: Option<(u32, u32)>) -> std::borrow::Cow<'_, Service> {
+    let binds = service.volumes.iter().any(|m| m.kind == MountKind::Bind && !m.read_only);
+    match host {
+        Some((uid, gid)) if binds && service.user.is_none() => {
+            let mut mapped = service.clone();
+            mapped.user = Some(format!("{uid}:{gid}"));
+            mapped.environment.entry("HOME".into()).or_insert_with(|| "/tmp".into());
+            std::borrow::Cow::Owned(mapped)
+        }
+        _ => std::borrow::Cow::Borrowed(service),
+    }
+}
+
 /// The image reference a service runs: `image:`, else the one its build makes.
 pub fn image_ref(project: &Project, service: &Service) -> String {
     service.image.clone().unwrap_or_else(|| format!("{}-{}", project.name, service.name))
@@ -176,6 +201,25 @@ mod tests {
         profiles.profiles.push("debug".into());
         assert_eq!(config_hash(&profiles, "sha256:a", HASH_VERSION).as_ref(), Some(&base), "profiles");
         assert_eq!(config_hash(&service(), "sha256:a", "99"), None, "unknown scheme");
+    }
+
+    #[test]
+    fn host_users_own_what_bind_mounted_services_write() {
+        use crate::compose::model::{Mount, MountKind};
+        let mut web = service();
+        assert!(matches!(for_host_user(&web, Some((1234, 99))), std::borrow::Cow::Borrowed(_)), "no bind mount");
+        web.volumes.push(Mount {
+            kind: MountKind::Bind,
+            source: Some("/src".into()),
+            target: "/app".into(),
+            read_only: false,
+        });
+        let mapped = for_host_user(&web, Some((1234, 99)));
+        assert_eq!(mapped.user.as_deref(), Some("1234:99"));
+        assert_eq!(mapped.environment.get("HOME").map(String::as_str), Some("/tmp"));
+        assert!(matches!(for_host_user(&web, None), std::borrow::Cow::Borrowed(_)), "root keeps the image's user");
+        web.user = Some("app".into());
+        assert_eq!(for_host_user(&web, Some((1234, 99))).user.as_deref(), Some("app"), "an explicit user wins");
     }
 
     #[test]

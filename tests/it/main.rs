@@ -8,3 +8,4 @@ mod config;
 mod images;
 mod stack;
 mod support;
+mod workflow;

@@ -1,5 +1,5 @@
 //! The run-dev workflow on the demo app and small stacks: init, up with and
-//! without AUTO_START_SERVER, migrate, start, sh (piped and on a real
+//! without `AUTO_START_SERVER`, migrate, start, sh (piped and on a real
 //! pseudo-terminal), and who owns the files containers write.
 
 use std::os::unix::fs::MetadataExt as _;
@@ -231,9 +231,9 @@ print("exit", os.waitstatus_to_exitcode(status))
 
 #[test]
 fn files_written_into_the_bind_mount_belong_to_the_host_user() {
+    const UID: u32 = 23_456;
     let engine = require_engine!();
     base_images();
-    const UID: u32 = 23_456;
     let stack = StackDir::new(engine, "owner", &writer_stack(), &[]);
     let root = stack.dir.path().to_path_buf();
     chown_tree(&root, UID);

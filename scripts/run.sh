@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
-# The main job: make the machine ready, build dmp, build the five base images.
+# The main job: make this machine ready, build dmp, and bring up the demo app
+# (examples/demo) with it; prints the demo's URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/ensure-docker.sh
 cargo build --release --locked
-target/release/dmp images build "$@"
-echo "dmp is built at $(pwd)/target/release/dmp"
+dmp=$(pwd)/target/release/dmp
+
+# The demo runs from a copy in target/demo. dmp runs containers as the
+# owner of the app directory (never as root); a checkout made by root would
+# leave them only the images' own user (uid 1000), who could not write the
+# database and compiled assets into a root-owned directory.
+demo=target/demo
+mkdir -p "$demo"
+cp -r examples/demo/. "$demo/"
+if [ "$(id -u)" -eq 0 ] && [ "$(stat -c %u "$demo")" -eq 0 ]; then
+    chown -R 1000:1000 "$demo"
+fi
+cd "$demo"
+"$dmp" init
+"$dmp" up "$@"
+echo "the demo is up; stop it with: (cd $(pwd) && $dmp down)" >&2

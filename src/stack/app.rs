@@ -123,8 +123,9 @@ pub async fn build_assets(docker: &Docker, project: &Project, progress: &Progres
             let container = container_name(&project.name, service);
             let mut task = progress.task("npm ci");
             task.announce("installing node_modules (package-lock.json changed)");
-            let script =
-                format!("npm ci --no-audit --no-fund && echo -n {hash} > node_modules/.dmp-package-lock.sha256");
+            let script = format!(
+                "npm ci --no-audit --no-fund && mkdir -p node_modules && echo -n {hash} > node_modules/.dmp-package-lock.sha256"
+            );
             let (code, output) = exec::capture(docker, &container, vec!["sh".into(), "-c".into(), script]).await?;
             if code != 0 {
                 task.finish(false, "failed");

@@ -453,7 +453,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
     }
 
     let name = container_name(&job.project.name, &job.service.name);
-    let service = spec::for_host_user(job.service, spec::host_user());
+    let service = spec::for_host_user(job.service, spec::host_user(&job.project.dir));
     let service = service.as_ref();
     let hash = spec::config_hash(service, &job.image_id, spec::HASH_VERSION).unwrap_or_default();
     let current = job.existing.iter().find(|c| c.name == name);

@@ -42,12 +42,16 @@ pub fn sha256_hex(data: &[u8]) -> String {
     })
 }
 
-/// The user dmp runs as, when it is not root: `(uid, gid)`. `/proc/self`
-/// belongs to the process's effective user, which spares a libc call.
-pub fn host_user() -> Option<(u32, u32)> {
+/// Whose files the project's bind mounts hold: the user dmp runs as, or,
+/// when that is root (`sudo dmp up`), the owner of the project directory;
+/// `None` when both are root. `/proc/self` belongs to the process's
+/// effective user, which spares a libc call.
+pub fn host_user(project_dir: &std::path::Path) -> Option<(u32, u32)> {
     use std::os::unix::fs::MetadataExt as _;
-    let meta = std::fs::metadata("/proc/self").ok()?;
-    (meta.uid() != 0).then(|| (meta.uid(), meta.gid()))
+    let owner = |path: &std::path::Path| std::fs::metadata(path).ok().map(|m| (m.uid(), m.gid()));
+    let me = owner(std::path::Path::new("/proc/self"))?;
+    let user = if me.0 == 0 { owner(project_dir)? } else { me };
+    (user.0 != 0).then_some(user)
 }
 
 /// The service as it runs for `host`: a service that bind-mounts host files

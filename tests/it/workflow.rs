@@ -269,3 +269,35 @@ fn chown_tree(path: &PathBuf, uid: u32) {
     let status = Command::new("chown").args(["-R", &format!("{uid}:{uid}")]).arg(path).status().expect("chown");
     assert!(status.success());
 }
+
+#[test]
+fn npm_ci_runs_only_when_package_lock_changed() {
+    let engine = require_engine!();
+    base_images();
+    let version = images_version();
+    let stack_yaml = format!(
+        r#"services:
+  buildstatic:
+    image: dmp/http-buildstatic:{version}
+    volumes: ["./:/app"]
+x-dmp:
+  watch:
+    - name: styles
+      command: "true"
+"#
+    );
+    // No dependencies, so npm ci needs no registry.
+    let lock = r#"{"name":"t","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"t","version":"1.0.0"}}}"#;
+    let files = [("package.json", r#"{"name":"t","version":"1.0.0"}"#), ("package-lock.json", lock)];
+    let stack = StackDir::new(engine, "npm", &stack_yaml, &files);
+    let installs = |stack: &StackDir| {
+        let output = stack.dmp(&["up", "--progress", "plain"]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stderr).matches("installing node_modules").count()
+    };
+    assert_eq!(installs(&stack), 1, "the first up installs");
+    assert!(stack.dir.path().join("node_modules/.dmp-package-lock.sha256").is_file());
+    assert_eq!(installs(&stack), 0, "an unchanged lock file installs nothing");
+    stack.write("package-lock.json", &format!("{lock}\n"));
+    assert_eq!(installs(&stack), 1, "a changed lock file installs again");
+}

@@ -182,7 +182,7 @@ fn sh_runs_commands_with_their_exit_code_output_and_stdin() {
 }
 
 #[test]
-fn an_interactive_shell_on_a_pseudo_terminal_follows_resizes_and_returns_its_exit_code() {
+fn an_interactive_shell_on_a_pseudo_terminal_passes_ctrl_c_follows_resizes_and_restores_the_terminal() {
     let engine = require_engine!();
     base_images();
     let stack = StackDir::new(engine, "tty", &writer_stack(), &[]);
@@ -215,9 +215,17 @@ os.kill(pid, signal.SIGWINCH)
 time.sleep(0.5)
 os.write(fd, b"stty size\r")
 read_until(fd, b"33 111")
+# Ctrl-C belongs to the container: it stops the sleep, not dmp.
+os.write(fd, b"sleep 30\r")
+time.sleep(0.5)
+os.write(fd, b"\x03")
+os.write(fd, b"echo after-$((2+3))-interrupt\r")
+read_until(fd, b"after-5-interrupt", timeout=10)
 os.write(fd, b"exit 5\r")
 _, status = os.waitpid(pid, 0)
-print("exit", os.waitstatus_to_exitcode(status))
+# dmp restored the terminal: line editing (canonical mode) is back on.
+canonical = termios.tcgetattr(fd)[3] & termios.ICANON
+print("exit", os.waitstatus_to_exitcode(status), "canonical", bool(canonical))
 "#;
     let output = Command::new("python3")
         .current_dir(stack.dir.path())
@@ -226,7 +234,7 @@ print("exit", os.waitstatus_to_exitcode(status))
         .output()
         .expect("python3");
     assert!(output.status.success(), "{}\n{}", text(&output.stdout), text(&output.stderr));
-    assert_eq!(text(&output.stdout).trim(), "exit 5");
+    assert_eq!(text(&output.stdout).trim(), "exit 5 canonical True");
 }
 
 #[test]

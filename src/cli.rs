@@ -74,6 +74,28 @@ pub enum Command {
     Start(StartArgs),
     /// Run `python3 manage.py ARGS...` in the app container.
     Manage(ManageArgs),
+    /// Watch the sources and rerun the `x-dmp` watch rules in their service
+    /// on every change; Ctrl-C stops watching and leaves the stack up.
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    /// Poll the files instead of using inotify (for file systems without events).
+    #[arg(long)]
+    pub poll: bool,
+
+    /// Milliseconds of quiet that end a burst of changes.
+    #[arg(long, value_name = "MS", default_value_t = 30)]
+    pub quiet_ms: u64,
+
+    /// Do not build every rule once at the start.
+    #[arg(long)]
+    pub no_initial_build: bool,
+
+    /// Print JSON event lines on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,6 +163,10 @@ pub struct UpArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+
+    /// Then watch the sources and rebuild assets (as `dmp watch`) until Ctrl-C.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Args)]

@@ -88,6 +88,10 @@ pub enum Error {
     )]
     AssetBuild { rule: String, code: i64, output: String },
 
+    #[error("cannot watch the files: {0}")]
+    #[diagnostic(code(dmp::watch), help("try `dmp watch --poll`"))]
+    Watch(String),
+
     #[error("cannot start dmp's async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 

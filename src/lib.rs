@@ -14,6 +14,7 @@ mod image_build;
 pub mod images;
 pub mod stack;
 mod ui;
+mod watch;
 
 use std::process::ExitCode;
 

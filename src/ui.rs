@@ -76,6 +76,17 @@ impl Progress {
         Task { mode: self.mode, prefix, bar, step: String::new(), step_printed: true }
     }
 
+    /// Prints a line above the bars (or plainly), so bars are not torn.
+    pub fn println(&self, line: &str) {
+        match self.mode {
+            Mode::Terminal => {
+                let _ = self.multi.println(line);
+            }
+            Mode::Plain => eprintln!("{line}"),
+            Mode::Quiet => {}
+        }
+    }
+
     /// Ends the display with a closing line below the finished bars (going
     /// through the `MultiProgress` would clear bars that are already done).
     pub fn finish(self, line: &str) {

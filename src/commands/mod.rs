@@ -10,6 +10,7 @@ mod sh;
 mod start;
 mod stop;
 mod up;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -36,6 +37,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Migrate => sh::migrate(&cli.project, &cli.global).await,
         Command::Start(args) => start::run(args, &cli.project, &cli.global).await,
         Command::Manage(args) => sh::manage(args, &cli.project, &cli.global).await,
+        Command::Watch(args) => watch::run(args, &cli.project, &cli.global).await,
     }
 }
 

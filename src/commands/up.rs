@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{GlobalArgs, ProjectArgs, UpArgs};
+use crate::cli::{GlobalArgs, ProjectArgs, UpArgs, WatchArgs};
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::stack::converge::{self, Action, UpOptions};
@@ -55,6 +55,10 @@ pub async fn run(args: &UpArgs, project_args: &ProjectArgs, global: &GlobalArgs)
     }
     if let (Some(hint), false) = (&report.hint, args.json || global.quiet) {
         eprintln!("{hint}");
+    }
+    if args.watch {
+        let watch_args = WatchArgs { poll: false, quiet_ms: 30, no_initial_build: true, json: args.json };
+        return super::watch::watch_project(&docker, &project, &watch_args, global).await;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,4 +8,5 @@ mod config;
 mod images;
 mod stack;
 mod support;
+mod watch;
 mod workflow;

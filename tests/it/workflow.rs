@@ -34,7 +34,7 @@ fn free_port() -> u16 {
 
 /// The demo in its own project, with `.env` from `.env.example` and
 /// `AUTO_START_SERVER` as given.
-fn demo(engine: &'static crate::support::TestEngine, test: &str, auto_start: bool) -> (StackDir, u16) {
+pub fn demo(engine: &'static crate::support::TestEngine, test: &str, auto_start: bool) -> (StackDir, u16) {
     let files = demo_files();
     let borrowed: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
     let stack_yaml = std::fs::read_to_string(repo_path("examples/demo/dmp.yml")).expect("demo stack");

@@ -1,0 +1,174 @@
+//! `dmp watch` on the demo app: saves rebuild in buildstatic and nginx
+//! serves the result; bursts coalesce; failures report and recover; noise
+//! never triggers; a lost container is brought back.
+
+use std::io::BufRead as _;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{StackDir, base_images, http_get, require_engine};
+use crate::workflow::demo;
+
+/// `dmp watch --json` running in a stack's directory, its events collected.
+struct Watch {
+    child: Child,
+    events: Receiver<Value>,
+}
+
+impl Watch {
+    fn start(stack: &StackDir) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_dmp"))
+            .current_dir(stack.dir.path())
+            .args(["watch", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("dmp watch");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, events) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(event) = serde_json::from_str::<Value>(&line) {
+                    if tx.send(event).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let watch = Self { child, events };
+        watch.next(|e| e["event"] == "ready", "ready");
+        // The initial build of both rules.
+        for _ in 0..2 {
+            let build = watch.next(|e| e["event"] == "build", "an initial build");
+            assert_eq!(build["ok"], true, "{build}");
+        }
+        watch
+    }
+
+    /// The next event matching `wanted`, within 30 s.
+    fn next(&self, wanted: impl Fn(&Value) -> bool, what: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(event) if wanted(&event) => return event,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => panic!("no {what} from dmp watch"),
+            }
+        }
+    }
+
+    /// Every build event within `quiet` of the last one (or of now).
+    fn builds_for(&self, quiet: Duration) -> Vec<Value> {
+        let mut builds = Vec::new();
+        while let Ok(event) = self.events.recv_timeout(quiet) {
+            if event["event"] == "build" {
+                builds.push(event);
+            }
+        }
+        builds
+    }
+
+    fn build_of(&self, rule: &str) -> Value {
+        self.next(|e| e["event"] == "build" && e["rule"] == rule, &format!("build of {rule}"))
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn served(port: u16, path: &str) -> String {
+    let response = http_get(port, path, &[]).expect("GET through nginx");
+    assert_eq!(response.status, 200, "{path}");
+    String::from_utf8_lossy(&response.body).into_owned()
+}
+
+#[test]
+fn saves_rebuild_what_nginx_serves_and_failures_report_and_recover() {
+    let engine = require_engine!();
+    base_images();
+    let (stack, port) = demo(engine, "watch", false);
+    stack.ok(&["up"]);
+    let watch = Watch::start(&stack);
+
+    // SCSS: a save recompiles, nginx serves the new CSS.
+    stack.write("assets/scss/_variables.scss", "$brand-colour: #123456;\n$text-colour: #0b0c0c;\n$gutter: 20px;\n");
+    let build = watch.build_of("styles");
+    assert_eq!(
+        (build["ok"].clone(), build["trigger"].clone()),
+        (Value::Bool(true), "assets/scss/_variables.scss".into())
+    );
+    assert!(served(port, "/static/css/application.css").contains("#123456"));
+
+    // JS: a save rebundles.
+    stack.write("assets/js/greeting.js", "export function greeting() { return \"Hello from the watch test\"; }\n");
+    assert_eq!(watch.build_of("scripts")["ok"], true);
+    assert!(served(port, "/static/js/main.js").contains("Hello from the watch test"));
+
+    // A broken file: the tool's message with file and line; the last good
+    // output stays; the next good save recovers.
+    let good_css = served(port, "/static/css/application.css");
+    let layout = std::fs::read_to_string(stack.dir.path().join("assets/scss/_layout.scss")).expect("read");
+    stack.write("assets/scss/_layout.scss", &format!("{layout}\n.broken {{\n"));
+    let failed = watch.build_of("styles");
+    assert_eq!(failed["ok"], false);
+    let output = failed["output"].as_str().expect("output");
+    assert!(output.contains("assets/scss/_layout.scss") && output.contains("line"), "{output}");
+    assert_eq!(served(port, "/static/css/application.css"), good_css, "a failed build replaced the output");
+    stack.write("assets/scss/_layout.scss", &layout);
+    assert_eq!(watch.build_of("styles")["ok"], true);
+
+    // Editor temp files and the rules' own output never trigger.
+    for noise in [
+        "assets/scss/.application.scss.swp",
+        "assets/scss/application.scss~",
+        "assets/scss/4913",
+        "assets/scss/.#application.scss",
+        "assets/js/main.js___jb_tmp___",
+        "static/css/other.css",
+        "static/js/extra.js",
+    ] {
+        stack.write(noise, "noise");
+    }
+    let builds = watch.builds_for(Duration::from_millis(1500));
+    assert!(builds.is_empty(), "noise triggered builds: {builds:?}");
+}
+
+#[test]
+fn a_burst_coalesces_and_a_killed_buildstatic_is_brought_back() {
+    let engine = require_engine!();
+    base_images();
+    let (stack, _port) = demo(engine, "watch-burst", false);
+    stack.ok(&["up"]);
+    let watch = Watch::start(&stack);
+
+    // 100 writes as fast as they come (a checkout, a formatter): at most one
+    // build and one queued rebuild.
+    for i in 0..100 {
+        stack.write(
+            "assets/scss/_variables.scss",
+            &format!("$brand-colour: #{i:06x};\n$text-colour: #000;\n$gutter: 20px;\n"),
+        );
+    }
+    let builds = watch.builds_for(Duration::from_millis(1500));
+    let styles = builds.iter().filter(|b| b["rule"] == "styles").count();
+    assert!((1..=2).contains(&styles), "{styles} builds for one burst: {builds:?}");
+    assert!(builds.iter().all(|b| b["rule"] == "styles"), "{builds:?}");
+
+    // The builder container dies; the next save brings it back and builds.
+    let container = format!("{}-buildstatic-1", stack.project);
+    engine
+        .block_on(engine.docker.kill_container(&container, None::<bollard::query_parameters::KillContainerOptions>))
+        .expect("kill buildstatic");
+    stack.write("assets/scss/_variables.scss", "$brand-colour: #abcdef;\n$text-colour: #000;\n$gutter: 20px;\n");
+    let build = watch.build_of("styles");
+    assert_eq!(build["ok"], true, "{build}");
+    let css = std::fs::read_to_string(stack.dir.path().join("static/css/application.css")).expect("css");
+    assert!(css.contains("#abcdef"), "{css}");
+}

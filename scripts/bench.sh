@@ -80,6 +80,18 @@ dmp_noop_rss=$(peak "$dmp_cmd up -q")
 compose_noop_rss=$(peak "$compose_cmd up -d")
 echo "dmp: $dmp_rss KiB cold, $dmp_noop_rss KiB no-op; docker-compose: $compose_rss KiB cold, $compose_noop_rss KiB no-op"
 
+echo "== watch"
+eval "$dmp_cmd down -q"; eval "$compose_cmd down" >/dev/null 2>&1
+demo=$(mktemp -d /tmp/dmp-bench-demo.XXXXXX)
+cp -r "$repo/examples/demo/." "$demo/"
+sed 's/^AUTO_START_SERVER=.*/AUTO_START_SERVER=false/; s/^HTTP_PORT=.*/HTTP_PORT=18083/' "$demo/.env.example" >"$demo/.env"
+chmod -R a+rwX "$demo"
+(cd "$demo" && $dmp -p bench-watch up -q >/dev/null)
+PROJECT=bench-watch python3 "$repo/scripts/bench_watch.py" "$dmp" "$demo" 18083 >"$out/watch.md"
+(cd "$demo" && $dmp -p bench-watch down -q)
+rm -rf "$demo"
+cat "$out/watch.md"
+
 cd "$repo"
 {
     cat <<DOC
@@ -114,6 +126,8 @@ $(cat "$out/ps.md")
 |---|---|---|
 | \`up\` from nothing | $((dmp_rss / 1024)) MiB | $((compose_rss / 1024)) MiB |
 | \`up\` with nothing to do | $((dmp_noop_rss / 1024)) MiB | $((compose_noop_rss / 1024)) MiB |
+
+$(cat "$out/watch.md")
 DOC
 } >docs/benchmarks.md
 echo "wrote docs/benchmarks.md"

@@ -19,10 +19,11 @@ struct Watch {
 }
 
 impl Watch {
-    fn start(stack: &StackDir) -> Self {
+    fn start(stack: &StackDir, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dmp"))
             .current_dir(stack.dir.path())
             .args(["watch", "--json"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -39,7 +40,8 @@ impl Watch {
             }
         });
         let watch = Self { child, events };
-        watch.next(|e| e["event"] == "ready", "ready");
+        let ready = watch.next(|e| e["event"] == "ready", "ready");
+        assert_eq!(ready["polling"], extra.contains(&"--poll"), "{ready}");
         // The initial build of both rules.
         for _ in 0..2 {
             let build = watch.next(|e| e["event"] == "build", "an initial build");
@@ -95,7 +97,7 @@ fn saves_rebuild_what_nginx_serves_and_failures_report_and_recover() {
     base_images();
     let (stack, port) = demo(engine, "watch", false);
     stack.ok(&["up"]);
-    let watch = Watch::start(&stack);
+    let watch = Watch::start(&stack, &[]);
 
     // SCSS: a save recompiles, nginx serves the new CSS.
     stack.write("assets/scss/_variables.scss", "$brand-colour: #123456;\n$text-colour: #0b0c0c;\n$gutter: 20px;\n");
@@ -146,7 +148,7 @@ fn a_burst_coalesces_and_a_killed_buildstatic_is_brought_back() {
     base_images();
     let (stack, _port) = demo(engine, "watch-burst", false);
     stack.ok(&["up"]);
-    let watch = Watch::start(&stack);
+    let watch = Watch::start(&stack, &[]);
 
     // 100 writes as fast as they come (a checkout, a formatter): at most one
     // build and one queued rebuild.
@@ -171,4 +173,16 @@ fn a_burst_coalesces_and_a_killed_buildstatic_is_brought_back() {
     assert_eq!(build["ok"], true, "{build}");
     let css = std::fs::read_to_string(stack.dir.path().join("static/css/application.css")).expect("css");
     assert!(css.contains("#abcdef"), "{css}");
+}
+
+#[test]
+fn poll_mode_watches_without_inotify() {
+    let engine = require_engine!();
+    base_images();
+    let (stack, port) = demo(engine, "watch-poll", false);
+    stack.ok(&["up"]);
+    let watch = Watch::start(&stack, &["--poll"]);
+    stack.write("assets/scss/_variables.scss", "$brand-colour: #654321;\n$text-colour: #000;\n$gutter: 20px;\n");
+    assert_eq!(watch.build_of("styles")["ok"], true);
+    assert!(served(port, "/static/css/application.css").contains("#654321"));
 }

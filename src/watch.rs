@@ -239,7 +239,7 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
     });
 
     // One worker per rule: a trigger channel in, results out.
-    let (results_tx, mut results_rx) = mpsc::unbounded_channel::<(usize, Option<String>, Duration, bool, String)>();
+    let (results_tx, mut results_rx) = mpsc::unbounded_channel::<WorkerMessage>();
     let mut triggers = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
         let (tx, rx) = mpsc::unbounded_channel::<Option<String>>();
@@ -293,10 +293,13 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
                     let _ = triggers[index].send(Some(rel));
                 }
             }
-            Some((index, trigger, duration, ok, output)) = results_rx.recv() => {
-                states[index] = if ok { "ok" } else { "FAILED" };
-                reporter.emit(&Event::Build { rule: &rules[index].name, trigger, duration_ms: duration.as_millis(), ok, output });
-                reporter.status(&status_line(&states));
+            Some(message) = results_rx.recv() => match message {
+                WorkerMessage::Built { index, trigger, duration, ok, output } => {
+                    states[index] = if ok { "ok" } else { "FAILED" };
+                    reporter.emit(&Event::Build { rule: &rules[index].name, trigger, duration_ms: duration.as_millis(), ok, output });
+                    reporter.status(&status_line(&states));
+                }
+                WorkerMessage::Notice(message) => reporter.emit(&Event::Notice { message }),
             }
         }
     }
@@ -364,6 +367,11 @@ async fn ensure_services(docker: &Docker, project: &Project, reporter: &Reporter
     converge::up(docker, project, &options, &quiet).await.map(|_| ())
 }
 
+enum WorkerMessage {
+    Built { index: usize, trigger: Option<String>, duration: Duration, ok: bool, output: String },
+    Notice(String),
+}
+
 struct RuleWorker {
     docker: Docker,
     project: Project,
@@ -377,15 +385,16 @@ impl RuleWorker {
     async fn run(
         self,
         mut triggers: mpsc::UnboundedReceiver<Option<String>>,
-        results: mpsc::UnboundedSender<(usize, Option<String>, Duration, bool, String)>,
+        results: mpsc::UnboundedSender<WorkerMessage>,
     ) {
         while let Some(mut trigger) = triggers.recv().await {
             while let Ok(later) = triggers.try_recv() {
                 trigger = later.or(trigger);
             }
             let started = Instant::now();
-            let (ok, output) = self.build().await;
-            if results.send((self.index, trigger, started.elapsed(), ok, output)).is_err() {
+            let (ok, output) = self.build(&results).await;
+            let built = WorkerMessage::Built { index: self.index, trigger, duration: started.elapsed(), ok, output };
+            if results.send(built).is_err() {
                 return;
             }
         }
@@ -393,15 +402,21 @@ impl RuleWorker {
 
     /// One run of the rule's command; a lost container or Engine is brought
     /// back first.
-    async fn build(&self) -> (bool, String) {
+    async fn build(&self, messages: &mpsc::UnboundedSender<WorkerMessage>) -> (bool, String) {
         let container = container_name(&self.project.name, &self.rule.service);
         let command = vec!["sh".to_owned(), "-c".to_owned(), self.rule.command.clone()];
         for attempt in 0..60 {
             match exec::capture(&self.docker, &container, command.clone()).await {
                 Ok((code, output)) => return (code == 0, output),
-                Err(_) if attempt < 59 => {
+                Err(e) if attempt < 59 => {
                     // The container is gone or stopped, or the Engine is
                     // restarting: bring the service back, then build.
+                    if attempt == 0 {
+                        let _ = messages.send(WorkerMessage::Notice(format!(
+                            "{} cannot run {} ({e}); bringing it back",
+                            self.rule.service, self.rule.name
+                        )));
+                    }
                     let options = UpOptions {
                         services: vec![self.rule.service.clone()],
                         wait: false,

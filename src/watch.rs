@@ -203,6 +203,13 @@ impl Reporter {
         self.progress.println(&line);
     }
 
+    /// Closes the status line when watching ends.
+    fn finish(&mut self) {
+        if let Some(task) = self.status.take() {
+            task.finish(true, "stopped watching; the stack is still up");
+        }
+    }
+
     fn status(&mut self, text: &str) {
         if let Some(task) = &mut self.status {
             task.stage(text);
@@ -303,6 +310,7 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
             }
         }
     }
+    reporter.finish();
     Ok(())
 }
 

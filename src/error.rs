@@ -48,10 +48,6 @@ pub enum Error {
     )]
     PortTaken { port: u16, host_ip: String, service: String, reason: String },
 
-    #[error("services {first} and {second} both publish {host_ip}:{port}")]
-    #[diagnostic(code(dmp::stack::port_twice), help("give one of them another host port"))]
-    PortTwice { port: u16, host_ip: String, first: String, second: String },
-
     #[error("image {image} (service {service}) is not on this Engine, and pulling it failed: {reason}")]
     #[diagnostic(
         code(dmp::stack::image_missing),

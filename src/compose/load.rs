@@ -105,7 +105,13 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
     let mut loader = Loader { sources: Vec::new(), warnings: Vec::new(), lookup: &lookup, dir: dir.clone() };
     let mut merged: Option<Node> = None;
     for path in &files {
-        let text = std::fs::read_to_string(path).map_err(|source| ComposeError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::InvalidData => ComposeError::Project {
+                message: format!("{}: the file is not UTF-8 text", display_path(path)),
+                help: Some("a stack file is YAML text; check that this is the right file".into()),
+            },
+            _ => ComposeError::Read { path: path.clone(), source },
+        })?;
         let index = loader.sources.len();
         loader.sources.push(Source { name: display_path(path), text: Arc::new(text) });
         let parsed = yaml::parse(&loader.sources[index].text, index).map_err(|e| match e.pos {
@@ -222,12 +228,24 @@ impl Loader<'_> {
             source_code: NamedSource::new(source.name.clone(), (*source.text).clone()),
             span: (pos.offset, pos.len.max(1)).into(),
             label: label.to_owned(),
-            help: help.map(str::to_owned),
+            // Every error says what to do; the specific fix where there is one.
+            help: Some(help.unwrap_or("docs/stack-file.md lists every key and its forms").to_owned()),
         }))
     }
 
     fn expected(&self, node: &Node, what: &str) -> ComposeError {
-        self.error(node.pos, &format!("expected {what}, found {}", node.kind()), &format!("expected {what}"), None)
+        self.error(
+            node.pos,
+            &format!("expected {what}, found {}", node.kind()),
+            &format!("expected {what}"),
+            Some(&format!("write {what} here; docs/stack-file.md lists every key and its forms")),
+        )
+    }
+
+    /// A problem with the stack as a whole: named after its first file.
+    fn project_error(&self, message: &str, help: &str) -> ComposeError {
+        let file = self.sources.first().map_or("the stack file", |s| s.name.as_str());
+        ComposeError::Project { message: format!("{file}: {message}"), help: Some(help.to_owned()) }
     }
 
     fn warn(&mut self, pos: Pos, message: &str) {
@@ -434,59 +452,68 @@ impl Loader<'_> {
                 ));
             }
         }
-        check_cycles(services).map_err(|cycle| ComposeError::Project {
-            message: format!("the services depend on each other in a cycle: {}", cycle.join(" -> ")),
-            help: Some("remove one of these depends_on entries".into()),
+        check_cycles(services).map_err(|cycle| {
+            self.project_error(
+                &format!("the services depend on each other in a cycle: {}", cycle.join(" -> ")),
+                "remove one of these depends_on entries",
+            )
         })?;
+        let mut published: BTreeMap<(String, u16), &str> = BTreeMap::new();
         for service in services.values() {
             for mount in &service.volumes {
                 if let (MountKind::Volume, Some(name)) = (mount.kind, &mount.source) {
                     if !volumes.contains_key(name) {
-                        return Err(ComposeError::Project {
-                            message: format!(
+                        return Err(self.project_error(
+                            &format!(
                                 "service {} uses the volume {name}, which is not declared under the top-level `volumes:`",
                                 service.name
                             ),
-                            help: Some(format!(
-                                "add `volumes: {{ {name}: {{}} }}` at the top level, or use a path (./{name}) for a bind mount"
-                            )),
-                        });
+                            &format!("add `volumes: {{ {name}: {{}} }}` at the top level, or use a path (./{name}) for a bind mount"),
+                        ));
                     }
                 }
             }
             for network in &service.networks {
                 if network != "default" && !networks.contains_key(network) {
-                    return Err(ComposeError::Project {
-                        message: format!(
+                    return Err(self.project_error(
+                        &format!(
                             "service {} joins the network {network}, which is not declared under the top-level `networks:`",
                             service.name
                         ),
-                        help: Some(format!("add `networks: {{ {network}: {{}} }}` at the top level")),
-                    });
+                        &format!("add `networks: {{ {network}: {{}} }}` at the top level"),
+                    ));
+                }
+            }
+            for port in &service.ports {
+                let Some(host_port) = port.published else { continue };
+                if let Some(other) = published.insert((port.host_ip.clone(), host_port), &service.name) {
+                    if other != service.name {
+                        return Err(self.project_error(
+                            &format!("services {other} and {} both publish {}:{host_port}", service.name, port.host_ip),
+                            "give one of them another host port",
+                        ));
+                    }
                 }
             }
         }
         for rule in &dmp.watch {
             if !services.contains_key(&rule.service) {
-                return Err(ComposeError::Project {
-                    message: format!(
+                return Err(self.project_error(
+                    &format!(
                         "watch rule {} runs in the service {}, which is not in the stack",
                         rule.name, rule.service
                     ),
-                    help: Some("name the service with `service:` in the rule (the default is buildstatic)".into()),
-                });
+                    "name the service with `service:` in the rule (the default is buildstatic)",
+                ));
             }
         }
         for (setting, value) in [("app", &dmp.app), ("http", &dmp.http)] {
             if let Some(name) = value {
                 if !services.contains_key(name) {
-                    return Err(ComposeError::Project {
-                        message: format!("x-dmp.{setting} names the service {name}, which is not in the stack"),
-                        help: Some(format!(
-                            "the services are: {}",
-                            services.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )),
-                    });
+                    return Err(self.project_error(
+                        &format!("x-dmp.{setting} names the service {name}, which is not in the stack"),
+                        &format!("the services are: {}", services.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    ));
                 }
             }
         }
@@ -612,7 +639,12 @@ impl Loader<'_> {
                 }
             }
             if rule.name.is_empty() || rule.command.is_empty() {
-                return Err(self.error(item.pos, "a watch rule needs `name` and `command`", "this rule", None));
+                return Err(self.error(
+                    item.pos,
+                    "a watch rule needs `name` and `command`",
+                    "this rule",
+                    Some("e.g. { name: styles, command: sassc in.scss out.css, watch: [\"**/*.scss\"] }"),
+                ));
             }
             if rules.iter().any(|r| r.name == rule.name) {
                 return Err(self.error(
@@ -734,7 +766,7 @@ impl Loader<'_> {
                 pos,
                 &format!("build context {context} is not a directory (looked for {})", path.display()),
                 "this context",
-                None,
+                Some("create the directory, or point `build:` at the one with the Dockerfile"),
             ));
         }
         Ok(Build { context: normalise(&path), dockerfile, args, target })
@@ -854,7 +886,12 @@ impl Loader<'_> {
             }
         };
         if !target.starts_with('/') {
-            return Err(self.error(node.pos, &format!("the container path `{target}` is not absolute"), "here", None));
+            return Err(self.error(
+                node.pos,
+                &format!("the container path `{target}` is not absolute"),
+                "here",
+                Some("container paths start with /, as in ./src:/app"),
+            ));
         }
         Ok(match source {
             None => Mount { kind: MountKind::Volume, source: None, target: target.to_owned(), read_only },
@@ -988,7 +1025,12 @@ impl Loader<'_> {
             _ => return Err(self.expected(node, "a list of services or a mapping of service to condition")),
         }
         if out.contains_key(service) {
-            return Err(self.error(node.pos, &format!("service {service} depends on itself"), "here", None));
+            return Err(self.error(
+                node.pos,
+                &format!("service {service} depends on itself"),
+                "here",
+                Some(&format!("remove {service} from its own depends_on")),
+            ));
         }
         Ok(out)
     }

@@ -111,7 +111,7 @@ pub struct SyntaxError {
 /// Parses one file's text. An empty document is `Null`.
 pub fn parse(text: &str, file: usize) -> Result<Node, SyntaxError> {
     if text.trim().is_empty() {
-        return Ok(Node::new(Value::Null, Pos { file, ..Pos::default() }));
+        return Ok(Node::new(Value::Null, Pos { file, line: 1, column: 1, ..Pos::default() }));
     }
     let parsed: Result<Spanned<Raw>, _> = serde_saphyr::from_str(text);
     match parsed {

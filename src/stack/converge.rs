@@ -219,21 +219,11 @@ fn check_ports(selected: &[&Service], existing: &[ProjectContainer]) -> Result<(
         .filter(|c| c.running())
         .flat_map(|c| c.ports.iter().map(|p| (p.host_ip.clone(), p.published)))
         .collect();
-    let mut claimed: HashMap<(String, u16), &str> = HashMap::new();
+    // (Two services publishing one port is rejected when loading.)
     for service in selected {
         for port in &service.ports {
             let Some(published) = port.published else { continue };
             let key = (port.host_ip.clone(), published);
-            if let Some(other) = claimed.insert(key.clone(), &service.name) {
-                if other != service.name {
-                    return Err(Error::PortTwice {
-                        port: published,
-                        host_ip: port.host_ip.clone(),
-                        first: other.into(),
-                        second: service.name.clone(),
-                    });
-                }
-            }
             if held.contains(&key) || port.protocol != "tcp" {
                 continue;
             }

@@ -1,0 +1,93 @@
+//! The bad-input corpus (`tests/corpus/`): every case is a small app
+//! directory that `dmp up` must reject with one clear message (the file,
+//! the line where there is one, and the fix), a non-zero exit, no panic, and
+//! nothing created on the Engine. Each case's `expected` lists fragments the
+//! message must contain.
+
+use std::path::Path;
+
+use crate::support::{PROJECT_LABEL, dmp_in, repo_path, require_engine, text};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read case") {
+        let entry = entry.expect("entry");
+        if entry.file_name() != "expected" {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
+/// Containers, networks and volumes labelled with `project`.
+fn engine_objects(engine: &crate::support::TestEngine, project: &str) -> usize {
+    use std::collections::HashMap;
+    let filters = HashMap::from([("label".to_owned(), vec![format!("{PROJECT_LABEL}={project}")])]);
+    let docker = &engine.docker;
+    engine.block_on(async {
+        let options =
+            bollard::query_parameters::ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let containers = docker.list_containers(Some(options)).await.expect("list containers").len();
+        let options = bollard::query_parameters::ListNetworksOptionsBuilder::default().filters(&filters).build();
+        let networks = docker.list_networks(Some(options)).await.expect("list networks").len();
+        let options = bollard::query_parameters::ListVolumesOptionsBuilder::default().filters(&filters).build();
+        let volumes = docker.list_volumes(Some(options)).await.expect("list volumes").volumes.unwrap_or_default().len();
+        containers + networks + volumes
+    })
+}
+
+#[test]
+fn every_bad_input_is_one_clear_error_and_changes_nothing() {
+    let engine = require_engine!();
+    let corpus = repo_path("tests/corpus");
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus).expect("corpus").map(|e| e.expect("entry").path()).collect();
+    cases.sort();
+    let work = tempfile::tempdir().expect("tempdir");
+
+    // One case is generated: a 6 MB file with an error at its very end.
+    let huge = work.path().join("huge-input");
+    std::fs::create_dir_all(&huge).expect("mkdir");
+    let mut yaml = String::from("services:\n  web:\n    image: a\n    labels:\n");
+    for i in 0..60_000 {
+        yaml.push_str(&format!("      k{i}: {}\n", "x".repeat(90)));
+    }
+    yaml.push_str("  broken: [\n");
+    std::fs::write(huge.join("dmp.yml"), yaml).expect("write");
+    std::fs::write(huge.join("expected"), "dmp.yml:60005:11\nunclosed bracket\n").expect("write");
+    cases.push(huge);
+    assert!(cases.len() >= 40, "the corpus has only {} cases", cases.len());
+
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().expect("a name").to_string_lossy().into_owned();
+        // The directory name is the project name: `name:` and -p are the
+        // cases' own business.
+        let project = format!("corpus-{}-{name}", std::process::id());
+        let dir = work.path().join(&project);
+        copy_dir(case, &dir);
+        let expected = std::fs::read_to_string(case.join("expected")).expect("expected");
+        let output = dmp_in(&dir, &["up", "--timeout", "30"], &[]);
+        let stderr = text(&output.stderr);
+        let mut problems = Vec::new();
+        if output.status.code() != Some(1) {
+            problems.push(format!("exit code {:?}", output.status.code()));
+        }
+        for fragment in expected.lines().filter(|l| !l.is_empty()) {
+            if !stderr.contains(fragment) {
+                problems.push(format!("missing {fragment:?}"));
+            }
+        }
+        if !stderr.contains("help:") {
+            problems.push("no fix (help:) given".into());
+        }
+        if stderr.contains("panicked") || stderr.contains("RUST_BACKTRACE") {
+            problems.push("a panic".into());
+        }
+        if engine_objects(engine, &project) != 0 {
+            problems.push("it left containers, networks or volumes".into());
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{name}: {}\n{stderr}", problems.join("; ")));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+}

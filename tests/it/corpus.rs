@@ -4,6 +4,7 @@
 //! nothing created on the Engine. Each case's `expected` lists fragments the
 //! message must contain.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::support::{PROJECT_LABEL, dmp_in, repo_path, require_engine, text};
@@ -48,7 +49,7 @@ fn every_bad_input_is_one_clear_error_and_changes_nothing() {
     std::fs::create_dir_all(&huge).expect("mkdir");
     let mut yaml = String::from("services:\n  web:\n    image: a\n    labels:\n");
     for i in 0..60_000 {
-        yaml.push_str(&format!("      k{i}: {}\n", "x".repeat(90)));
+        writeln!(yaml, "      k{i}: {}", "x".repeat(90)).expect("writing to a String");
     }
     yaml.push_str("  broken: [\n");
     std::fs::write(huge.join("dmp.yml"), yaml).expect("write");

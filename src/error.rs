@@ -65,6 +65,19 @@ pub enum Error {
     #[diagnostic(code(dmp::stack::service_failed), help("all its logs: dmp logs {service} (container {container})"))]
     ServiceFailed { service: String, container: String, reason: String, logs: Vec<String> },
 
+    #[error("a container named {name} exists, and dmp did not create it for project {project}")]
+    #[diagnostic(
+        code(dmp::stack::name_taken),
+        help(
+            "dmp will not touch it: remove or rename it (`docker rm -f {name}` if you are sure), or give the project another name (-p)"
+        )
+    )]
+    NameTaken { name: String, project: String },
+
+    #[error("interrupted; the next `dmp up` finishes what was half done")]
+    #[diagnostic(code(dmp::interrupted))]
+    Interrupted { signal: i32, changes: bool },
+
     #[error("the stack is not up: service {service} has no running container")]
     #[diagnostic(code(dmp::stack::not_up), help("start the stack with `dmp up`"))]
     NotUp { service: String },

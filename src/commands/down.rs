@@ -15,6 +15,7 @@ use crate::stack::{self, LABEL_PROJECT, converge};
 pub async fn run(args: &DownArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
     let project = super::load_project(project_args, global)?;
     let docker = engine::connect().await?;
+    let _lock = stack::ProjectLock::acquire(&project.name).await.map_err(crate::error::Error::Output)?;
     let containers = stack::containers(&docker, &project.name).await?;
     for result in join_all(containers.iter().map(|c| converge::remove(&docker, &c.name, args.volumes))).await {
         result.map_err(EngineError::from)?;

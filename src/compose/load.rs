@@ -461,16 +461,16 @@ impl Loader<'_> {
         let mut published: BTreeMap<(String, u16), &str> = BTreeMap::new();
         for service in services.values() {
             for mount in &service.volumes {
-                if let (MountKind::Volume, Some(name)) = (mount.kind, &mount.source) {
-                    if !volumes.contains_key(name) {
-                        return Err(self.project_error(
+                if let (MountKind::Volume, Some(name)) = (mount.kind, &mount.source)
+                    && !volumes.contains_key(name)
+                {
+                    return Err(self.project_error(
                             &format!(
                                 "service {} uses the volume {name}, which is not declared under the top-level `volumes:`",
                                 service.name
                             ),
                             &format!("add `volumes: {{ {name}: {{}} }}` at the top level, or use a path (./{name}) for a bind mount"),
                         ));
-                    }
                 }
             }
             for network in &service.networks {
@@ -486,13 +486,13 @@ impl Loader<'_> {
             }
             for port in &service.ports {
                 let Some(host_port) = port.published else { continue };
-                if let Some(other) = published.insert((port.host_ip.clone(), host_port), &service.name) {
-                    if other != service.name {
-                        return Err(self.project_error(
-                            &format!("services {other} and {} both publish {}:{host_port}", service.name, port.host_ip),
-                            "give one of them another host port",
-                        ));
-                    }
+                if let Some(other) = published.insert((port.host_ip.clone(), host_port), &service.name)
+                    && other != service.name
+                {
+                    return Err(self.project_error(
+                        &format!("services {other} and {} both publish {}:{host_port}", service.name, port.host_ip),
+                        "give one of them another host port",
+                    ));
                 }
             }
         }
@@ -508,13 +508,13 @@ impl Loader<'_> {
             }
         }
         for (setting, value) in [("app", &dmp.app), ("http", &dmp.http)] {
-            if let Some(name) = value {
-                if !services.contains_key(name) {
-                    return Err(self.project_error(
-                        &format!("x-dmp.{setting} names the service {name}, which is not in the stack"),
-                        &format!("the services are: {}", services.keys().cloned().collect::<Vec<_>>().join(", ")),
-                    ));
-                }
+            if let Some(name) = value
+                && !services.contains_key(name)
+            {
+                return Err(self.project_error(
+                    &format!("x-dmp.{setting} names the service {name}, which is not in the stack"),
+                    &format!("the services are: {}", services.keys().cloned().collect::<Vec<_>>().join(", ")),
+                ));
             }
         }
 

@@ -136,10 +136,10 @@ pub fn parse(text: &str, file: usize) -> Result<Node, SyntaxError> {
 fn clean_message(message: &str) -> String {
     let mut first = message.lines().next().unwrap_or(message).trim();
     first = first.strip_prefix("error: ").unwrap_or(first);
-    if first.starts_with("line ") {
-        if let Some((_, rest)) = first.split_once(": ") {
-            first = rest;
-        }
+    if first.starts_with("line ")
+        && let Some((_, rest)) = first.split_once(": ")
+    {
+        first = rest;
     }
     // Library advice about parser options means nothing to a user.
     for cut in [" at line ", ", set DuplicateKeyPolicy"] {

@@ -107,7 +107,12 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let started = Instant::now();
     let deadline = started + options.timeout;
     let selected = select(project, &options.services)?;
+    let _lock = super::ProjectLock::acquire(&project.name).await.map_err(Error::Output)?;
     let existing = super::containers(docker, &project.name).await?;
+    let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
+    if let Some(name) = super::foreign_containers(docker, &project.name, &names).await?.into_iter().next() {
+        return Err(Error::NameTaken { name, project: project.name.clone() });
+    }
     check_ports(&selected, &existing)?;
     let image_ids = ensure_images(docker, project, &selected, options.build, progress).await?;
     ensure_networks_and_volumes(docker, project, &selected).await?;

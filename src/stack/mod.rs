@@ -118,3 +118,55 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
 pub fn container_name(project: &str, service: &str) -> String {
     format!("{project}-{service}-1")
 }
+
+/// An exclusive lock on a project for commands that change it, so two
+/// `dmp up` at once take turns instead of racing (the second then finds
+/// nothing to do). Released when dropped.
+#[derive(Debug)]
+pub struct ProjectLock {
+    _file: std::fs::File,
+}
+
+impl ProjectLock {
+    /// Waits for the lock, saying so once when another dmp holds it.
+    pub async fn acquire(project: &str) -> std::io::Result<Self> {
+        let dir = std::env::temp_dir().join("dmp-locks");
+        std::fs::create_dir_all(&dir)?;
+        // Shared by every user of the Engine on this machine.
+        let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777));
+        let path = dir.join(format!("{project}.lock"));
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        let mut said = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if !said {
+                        eprintln!("waiting for another dmp working on {project}");
+                        said = true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Containers with the names dmp would give `services` that dmp did not
+/// create for this project: dmp must not touch them.
+pub async fn foreign_containers(docker: &Docker, project: &str, services: &[&str]) -> Result<Vec<String>, EngineError> {
+    if services.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = services.iter().map(|s| format!("^/{}$", container_name(project, s))).collect();
+    let filters = HashMap::from([("name".to_owned(), names)]);
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    Ok(docker
+        .list_containers(Some(options))
+        .await?
+        .into_iter()
+        .filter(|c| c.labels.as_ref().and_then(|l| l.get(LABEL_PROJECT)).is_none_or(|p| p != project))
+        .filter_map(|c| c.names.and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned())))
+        .collect())
+}

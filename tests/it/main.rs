@@ -6,6 +6,7 @@
 mod cli;
 mod config;
 mod corpus;
+mod faults;
 mod images;
 mod stack;
 mod support;

@@ -283,6 +283,11 @@ impl Scope {
         format!("{}-{part}", self.prefix)
     }
 
+    /// Removes this container (made outside `run`) when the scope ends.
+    pub fn own_container(&self, name: &str) {
+        self.containers.lock().expect("lock").push(name.to_owned());
+    }
+
     /// Removes this image (by tag) when the scope ends.
     pub fn own_image(&self, tag: &str) {
         self.images.lock().expect("lock").push(tag.to_owned());

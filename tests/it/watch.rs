@@ -32,10 +32,10 @@ impl Watch {
         let (tx, events) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(event) = serde_json::from_str::<Value>(&line) {
-                    if tx.send(event).is_err() {
-                        break;
-                    }
+                if let Ok(event) = serde_json::from_str::<Value>(&line)
+                    && tx.send(event).is_err()
+                {
+                    break;
                 }
             }
         });

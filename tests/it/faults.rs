@@ -1,0 +1,182 @@
+//! Faults: concurrent `up`s, a name taken by a container dmp did not make,
+//! signals in the middle of `up` and `images build`, and an Engine socket
+//! dmp may not use.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Scope, StackDir, base_images, dmp, images_version, require_engine, shared_dir, text};
+
+fn idle_stack(extra: &str) -> String {
+    let version = images_version();
+    format!(
+        r#"services:
+  web:
+    image: dmp/wsgi:{version}
+    command: ["dmp-idle"]
+    healthcheck: {{ disable: true }}
+  worker:
+    image: dmp/wsgi:{version}
+    command: ["dmp-idle"]
+    healthcheck: {{ disable: true }}
+{extra}"#
+    )
+}
+
+fn actions(json: &str) -> Vec<String> {
+    let report: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let mut actions: Vec<String> = report["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .map(|s| s["action"].as_str().expect("action").to_owned())
+        .collect();
+    actions.sort();
+    actions
+}
+
+#[test]
+fn two_ups_at_once_take_turns_and_create_each_container_once() {
+    let engine = require_engine!();
+    base_images();
+    let stack = StackDir::new(engine, "twoups", &idle_stack(""), &[]);
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_dmp"))
+            .current_dir(stack.dir.path())
+            .args(["up", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("dmp up")
+    };
+    let (first, second) = (start(), start());
+    let outputs = [first.wait_with_output().expect("first"), second.wait_with_output().expect("second")];
+    for output in &outputs {
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let mut results: Vec<Vec<String>> = outputs.iter().map(|o| actions(&text(&o.stdout))).collect();
+    results.sort();
+    assert_eq!(results, [vec!["created", "created"], vec!["unchanged", "unchanged"]], "one creates, the other waits");
+    assert!(outputs.iter().any(|o| text(&o.stderr).contains("waiting for another dmp")), "nobody waited");
+    assert_eq!(stack.containers().len(), 2, "duplicates: {:?}", stack.containers());
+}
+
+#[test]
+fn a_container_name_taken_by_something_else_is_refused_and_left_alone() {
+    let engine = require_engine!();
+    base_images();
+    let stack = StackDir::new(engine, "foreign", &idle_stack(""), &[]);
+    // Somebody else's container, with the name dmp would use.
+    let scope = Scope::new(engine, "foreign");
+    let name = format!("{}-web-1", stack.project);
+    let options = bollard::query_parameters::CreateContainerOptionsBuilder::default().name(&name).build();
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(format!("dmp/wsgi:{}", images_version())),
+        cmd: Some(vec!["dmp-idle".into()]),
+        labels: Some(std::collections::HashMap::from([crate::support::test_label()])),
+        ..Default::default()
+    };
+    let id = engine.block_on(engine.docker.create_container(Some(options), body)).expect("create").id;
+    scope.own_container(&name);
+
+    let output = stack.dmp(&["up"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains(&format!("a container named {name} exists, and dmp did not create it")), "{stderr}");
+    let still = engine
+        .block_on(engine.docker.inspect_container(&name, None::<bollard::query_parameters::InspectContainerOptions>));
+    assert_eq!(still.expect("the foreign container is still there").id.as_deref(), Some(id.as_str()));
+    assert!(stack.containers().is_empty(), "dmp created containers: {:?}", stack.containers());
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let status = Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+fn ctrl_c_during_up_stops_cleanly_and_the_next_up_converges() {
+    let engine = require_engine!();
+    base_images();
+    let version = images_version();
+    // `web` waits for `slow` to turn healthy, which takes a few seconds.
+    let extra = format!(
+        r#"  slow:
+    image: dmp/wsgi:{version}
+    command: ["sh", "-c", "sleep 4; touch /tmp/ready; exec dmp-idle"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 1s
+      retries: 30
+"#
+    );
+    let stack_yaml = idle_stack(&extra)
+        .replace("  web:\n    image", "  web:\n    depends_on:\n      slow: { condition: service_healthy }\n    image");
+    let stack = StackDir::new(engine, "sigint", &stack_yaml, &[]);
+    let child = Command::new(env!("CARGO_BIN_EXE_dmp"))
+        .current_dir(stack.dir.path())
+        .args(["up"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dmp up");
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&child, "INT");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("interrupted"), "{}", text(&output.stderr));
+
+    stack.ok(&["up"]);
+    let names: Vec<String> = stack.containers().into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names.len(), 3, "duplicates or missing containers: {names:?}");
+    let ps: Value = serde_json::from_str(&stack.ok(&["ps", "--json"])).expect("ps");
+    assert!(ps.as_array().expect("list").iter().all(|c| c["state"] == "running"), "{ps}");
+}
+
+#[test]
+fn sigterm_during_images_build_stops_and_a_new_build_works() {
+    let engine = require_engine!();
+    base_images();
+    let scope = Scope::new(engine, "sigterm");
+    let name = scope.name("img");
+    let (key, value) = crate::support::test_label();
+    let dockerfile = format!("FROM debian:bookworm-slim\nLABEL {key}={value} dev.dmp.test.image={name}\nRUN sleep 4\n");
+    let dir = shared_dir(&[("VERSION", "0.0.1\n"), (&format!("{name}/Dockerfile"), &dockerfile)], false);
+    scope.own_image(&format!("dmp/{name}:0.0.1"));
+    scope.own_image(&format!("dmp/{name}:latest"));
+    let images_dir = dir.path().to_string_lossy().into_owned();
+    let child = Command::new(env!("CARGO_BIN_EXE_dmp"))
+        .args(["images", "build", "--images-dir", &images_dir])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dmp images build");
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&child, "TERM");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(143), "{}", text(&output.stderr));
+    let tagged = engine.block_on(engine.docker.inspect_image(&format!("dmp/{name}:0.0.1")));
+    assert!(tagged.is_err(), "an interrupted build was tagged");
+
+    let again = dmp(&["images", "build", "--images-dir", &images_dir], &[]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+}
+
+#[test]
+fn an_engine_socket_dmp_may_not_use_is_one_sentence_with_the_fix() {
+    let _engine = require_engine!();
+    let dir = shared_dir(&[("dmp.yml", "services:\n  web:\n    image: x\n")], false);
+    // A user who is not in the socket's group.
+    let output = Command::new("setpriv")
+        .args(["--reuid", "23457", "--regid", "23457", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_dmp"))
+        .arg("ps")
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("setpriv");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("permission denied on the Docker Engine socket"), "{stderr}");
+    assert!(stderr.contains("docker group"), "{stderr}");
+}

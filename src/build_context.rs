@@ -22,6 +22,20 @@ pub struct MemoryFile {
 pub struct ContextArchive {
     pub tar: Vec<u8>,
     pub files: usize,
+    /// Sent files that should rarely be in an image: private keys, `.git`.
+    pub sensitive: Vec<String>,
+}
+
+/// Whether a sent path looks like a secret or a repository.
+fn is_sensitive(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    path == ".git"
+        || path.starts_with(".git/")
+        || path.contains("/.git/")
+        || name.starts_with("id_rsa")
+        || name.starts_with("id_ecdsa")
+        || name.starts_with("id_ed25519")
+        || [".pem", ".key", ".p12", ".pfx"].iter().any(|ext| name.ends_with(ext))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +79,14 @@ pub fn from_memory(files: &[MemoryFile], dockerfile: &str) -> Result<ContextArch
 }
 
 fn load_ignore(text: &str, path: &Path, dockerfile: &str) -> Result<DockerIgnore, ContextError> {
-    let mut ignore =
-        DockerIgnore::parse(text).map_err(|source| ContextError::Ignore { path: path.to_owned(), source })?;
+    // `.env` files hold local secrets: left out unless a `!` line in the
+    // .dockerignore brings them back (a later line wins). The user's lines
+    // keep their numbers in messages.
+    let text = format!("**/.env\n{text}");
+    let mut ignore = DockerIgnore::parse(&text).map_err(|source| ContextError::Ignore {
+        path: path.to_owned(),
+        source: PatternError { line: source.line - 1, reason: source.reason },
+    })?;
     ignore.keep(".dockerignore");
     ignore.keep(dockerfile);
     Ok(ignore)
@@ -75,11 +95,12 @@ fn load_ignore(text: &str, path: &Path, dockerfile: &str) -> Result<DockerIgnore
 struct Archive {
     builder: tar::Builder<Vec<u8>>,
     files: usize,
+    sensitive: Vec<String>,
 }
 
 impl Archive {
     fn new() -> Self {
-        Self { builder: tar::Builder::new(Vec::new()), files: 0 }
+        Self { builder: tar::Builder::new(Vec::new()), files: 0, sensitive: Vec::new() }
     }
 
     fn header(kind: tar::EntryType, mode: u32, mtime: u64, size: u64) -> tar::Header {
@@ -99,6 +120,9 @@ impl Archive {
         // the daemon's side anyway, so it is not worth an error of its own.
         if self.builder.append_data(&mut header, path, contents).is_ok() {
             self.files += 1;
+            if is_sensitive(path) {
+                self.sensitive.push(path.to_owned());
+            }
         }
     }
 
@@ -147,9 +171,9 @@ impl Archive {
     }
 
     fn finish(self) -> ContextArchive {
-        let files = self.files;
+        let (files, sensitive) = (self.files, self.sensitive);
         let tar = self.builder.into_inner().unwrap_or_default();
-        ContextArchive { tar, files }
+        ContextArchive { tar, files, sensitive }
     }
 }
 
@@ -202,6 +226,26 @@ mod tests {
         let archive = from_dir(root, "Dockerfile").expect("context");
         assert_eq!(names(&archive), [".dockerignore", "Dockerfile", "app.py", "docs/keep.md"], "tar entries");
         assert_eq!(archive.files, 4);
+    }
+
+    #[test]
+    fn env_files_stay_out_unless_reincluded_and_secrets_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for file in ["Dockerfile", ".env", "sub/.env", ".git/config", "certs/server.pem", "id_rsa", "app.py"] {
+            write(dir.path(), file, "x");
+        }
+        let archive = from_dir(dir.path(), "Dockerfile").expect("context");
+        let sent = names(&archive);
+        assert!(!sent.iter().any(|n| n.rsplit('/').next() == Some(".env")), "{sent:?}");
+        let mut sensitive = archive.sensitive.clone();
+        sensitive.sort();
+        assert_eq!(sensitive, [".git/config", "certs/server.pem", "id_rsa"]);
+
+        write(dir.path(), ".dockerignore", ".git\n!.env\n");
+        let archive = from_dir(dir.path(), "Dockerfile").expect("context");
+        assert!(names(&archive).contains(&".env".to_owned()), "an explicit !.env brings it back");
+        assert!(!names(&archive).contains(&"sub/.env".to_owned()));
+        assert_eq!(archive.sensitive.len(), 2, "{:?}", archive.sensitive);
     }
 
     #[test]

@@ -325,6 +325,17 @@ async fn build_service_image(
     mut task: Task,
 ) -> Result<()> {
     let context = build_context::from_dir(&build.context, &build.dockerfile)?;
+    if !context.sensitive.is_empty() {
+        let shown: Vec<&str> = context.sensitive.iter().take(5).map(String::as_str).collect();
+        eprintln!(
+            "warning: the build context of {} sends {} file(s) that rarely belong in an image ({}{}); list them in {}/.dockerignore",
+            service.name,
+            context.sensitive.len(),
+            shown.join(", "),
+            if context.sensitive.len() > shown.len() { ", …" } else { "" },
+            build.context.display()
+        );
+    }
     let mut build_args: HashMap<String, String> = build.args.clone().into_iter().collect();
     build_args.retain(|_, v| !v.is_empty());
     let request = BuildRequest {

@@ -74,9 +74,19 @@ pub enum Command {
     Start(StartArgs),
     /// Run `python3 manage.py ARGS...` in the app container.
     Manage(ManageArgs),
+    /// Check the Engine, base images, the stack's ports, .env, inotify and
+    /// disk space; each failure with its fix.
+    Doctor(DoctorArgs),
     /// Watch the sources and rerun the `x-dmp` watch rules in their service
     /// on every change; Ctrl-C stops watching and leaves the stack up.
     Watch(WatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod config;
+mod doctor;
 mod down;
 mod images;
 mod init;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Start(args) => start::run(args, &cli.project, &cli.global).await,
         Command::Manage(args) => sh::manage(args, &cli.project, &cli.global).await,
         Command::Watch(args) => watch::run(args, &cli.project, &cli.global).await,
+        Command::Doctor(args) => doctor::run(args, &cli.project, &cli.global).await,
     }
 }
 

@@ -180,3 +180,41 @@ fn an_engine_socket_dmp_may_not_use_is_one_sentence_with_the_fix() {
     assert!(stderr.contains("permission denied on the Docker Engine socket"), "{stderr}");
     assert!(stderr.contains("docker group"), "{stderr}");
 }
+
+#[test]
+fn doctor_names_each_problem_with_its_fix() {
+    let engine = require_engine!();
+    base_images();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("addr").port();
+    let version = images_version();
+    let stack_yaml =
+        format!("services:\n  web:\n    image: dmp/wsgi:{version}\n    ports: ['127.0.0.1:${{WEB_PORT}}:8888']\n");
+    let stack = StackDir::new(engine, "doctor", &stack_yaml, &[(".env.example", "WEB_PORT=8080\nSECRET=x\n")]);
+    stack.write(".env", &format!("WEB_PORT={port}\n"));
+    let checks = |stack: &StackDir| {
+        let output = stack.dmp(&["doctor", "--json"]);
+        let checks: Value = serde_json::from_slice(&output.stdout).expect("doctor --json");
+        (output.status.code(), checks)
+    };
+    let find = |checks: &Value, name: &str| {
+        checks.as_array().expect("list").iter().find(|c| c["check"] == name).cloned().expect(name)
+    };
+
+    let (code, report) = checks(&stack);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(find(&report, "engine")["ok"], true);
+    assert_eq!(find(&report, "base images")["ok"], true);
+    let ports = find(&report, "ports");
+    assert_eq!(ports["ok"], false);
+    assert!(ports["detail"].as_str().expect("detail").contains(&format!("127.0.0.1:{port} (service web)")), "{ports}");
+    let env = find(&report, ".env");
+    assert_eq!(env["ok"], false);
+    assert!(env["detail"].as_str().expect("detail").ends_with("SECRET"), "{env}");
+    assert!(env["fix"].as_str().is_some());
+
+    drop(listener);
+    stack.write(".env", &format!("WEB_PORT={port}\nSECRET=y\n"));
+    let (code, report) = checks(&stack);
+    assert_eq!(code, Some(0), "{report}");
+}

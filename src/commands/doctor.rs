@@ -1,0 +1,217 @@
+//! `dmp doctor`: checks what dmp needs, each with the fix when it fails.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::cli::{DoctorArgs, GlobalArgs, ProjectArgs};
+use crate::compose::load::{FILE_NAMES, read_env_file};
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::images::Catalogue;
+use crate::stack;
+
+#[derive(Debug, Serialize)]
+struct Check {
+    #[serde(rename = "check")]
+    name: &'static str,
+    ok: bool,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<String>,
+}
+
+fn pass(check: &'static str, detail: impl Into<String>) -> Check {
+    Check { name: check, ok: true, detail: detail.into(), fix: None }
+}
+
+fn fail(check: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check { name: check, ok: false, detail: detail.into(), fix: Some(fix.into()) }
+}
+
+/// Below this, a `node_modules` tree can exhaust inotify.
+const MIN_INOTIFY_WATCHES: u64 = 65_536;
+/// Below this, image builds and volumes may run out of room.
+const MIN_FREE_GB: u64 = 5;
+
+pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
+    let mut checks = Vec::new();
+    let docker = match engine::connect().await {
+        Ok(docker) => {
+            let version = docker.version().await.map_err(engine::EngineError::from)?;
+            checks.push(pass(
+                "engine",
+                format!(
+                    "Docker Engine {} (API {}) at {}",
+                    version.version.unwrap_or_default(),
+                    version.api_version.unwrap_or_default(),
+                    engine::address()
+                ),
+            ));
+            Some(docker)
+        }
+        Err(e) => {
+            let fix = miette::Diagnostic::help(&e).map(|h| h.to_string()).unwrap_or_default();
+            checks.push(fail("engine", e.to_string(), fix));
+            None
+        }
+    };
+
+    if let Some(docker) = &docker {
+        let catalogue = Catalogue::embedded()?;
+        let mut missing = Vec::new();
+        for image in &catalogue.images {
+            if docker.inspect_image(&catalogue.tag(&image.name)).await.is_err() {
+                missing.push(catalogue.tag(&image.name));
+            }
+        }
+        checks.push(if missing.is_empty() {
+            pass("base images", format!("all {} at version {}", catalogue.images.len(), catalogue.version))
+        } else {
+            fail(
+                "base images",
+                format!("missing: {}", missing.join(", ")),
+                "dmp images build (dmp up builds what a stack needs)",
+            )
+        });
+        checks.push(disk_space(docker).await);
+    }
+
+    let cwd = std::env::current_dir().map_err(Error::Output)?;
+    let dir = project_args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d));
+    let has_stack =
+        !project_args.files.is_empty() || dir.ancestors().any(|d| FILE_NAMES.iter().any(|n| d.join(n).is_file()));
+    if has_stack {
+        match super::load_project(project_args, global) {
+            Ok(project) => {
+                checks.push(pass(
+                    "stack file",
+                    format!("project {} with {} services", project.name, project.services.len()),
+                ));
+                if let Some(docker) = &docker {
+                    checks.push(ports(docker, &project).await?);
+                }
+                checks.push(env_file(&project.dir)?);
+            }
+            Err(e) => {
+                let fix =
+                    miette::Diagnostic::help(&e).map_or_else(|| "fix the stack file".to_owned(), |h| h.to_string());
+                checks.push(fail("stack file", e.to_string(), fix));
+            }
+        }
+    } else {
+        checks.push(pass("stack file", format!("none in {} (stack checks skipped)", dir.display())));
+    }
+    checks.push(inotify());
+
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &checks).map_err(|e| Error::Output(e.into()))?;
+        writeln!(out).map_err(Error::Output)?;
+    } else {
+        for check in &checks {
+            let mark = if check.ok { "ok  " } else { "FAIL" };
+            writeln!(out, "{mark} {:<12} {}", check.name, check.detail).map_err(Error::Output)?;
+            if let Some(fix) = &check.fix {
+                writeln!(out, "     {:<12} fix: {fix}", "").map_err(Error::Output)?;
+            }
+        }
+    }
+    Ok(if checks.iter().all(|c| c.ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Every fixed host port of the stack is free, or held by the project itself.
+async fn ports(docker: &bollard::Docker, project: &crate::compose::Project) -> Result<Check> {
+    let ours = stack::containers(docker, &project.name).await?;
+    let held: Vec<(String, u16)> = ours
+        .iter()
+        .filter(|c| c.running())
+        .flat_map(|c| c.ports.iter().map(|p| (p.host_ip.clone(), p.published)))
+        .collect();
+    let mut taken = Vec::new();
+    let mut count = 0;
+    for service in project.services.values() {
+        for port in service.ports.iter().filter(|p| p.protocol == "tcp") {
+            let Some(published) = port.published else { continue };
+            count += 1;
+            if held.contains(&(port.host_ip.clone(), published)) {
+                continue;
+            }
+            if std::net::TcpListener::bind((port.host_ip.as_str(), published)).is_err() {
+                taken.push(format!("{}:{published} (service {})", port.host_ip, service.name));
+            }
+        }
+    }
+    Ok(if taken.is_empty() {
+        pass("ports", format!("{count} fixed host ports free or already the stack's"))
+    } else {
+        fail(
+            "ports",
+            format!("in use: {}", taken.join(", ")),
+            "stop what listens there (`ss -ltnp` shows it), or change the ports in the stack file or .env",
+        )
+    })
+}
+
+/// `.env` exists when there is a `.env.example`, and has all its keys.
+fn env_file(dir: &std::path::Path) -> Result<Check> {
+    let example = dir.join(".env.example");
+    if !example.is_file() {
+        return Ok(pass(".env", "no .env.example to compare with"));
+    }
+    if !dir.join(".env").is_file() {
+        return Ok(fail(".env", ".env is missing", "dmp init (copies .env.example to .env)"));
+    }
+    let wanted = read_env_file(&example, true)?;
+    let have = read_env_file(&dir.join(".env"), true)?;
+    let missing: Vec<&str> = wanted.keys().filter(|k| !have.contains_key(*k)).map(String::as_str).collect();
+    Ok(if missing.is_empty() {
+        pass(".env", format!("has all {} keys of .env.example", wanted.len()))
+    } else {
+        fail(
+            ".env",
+            format!("missing keys from .env.example: {}", missing.join(", ")),
+            "add them to .env (see .env.example)",
+        )
+    })
+}
+
+fn inotify() -> Check {
+    match std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        Some(n) if n >= MIN_INOTIFY_WATCHES => pass("inotify", format!("max_user_watches is {n}")),
+        Some(n) => fail(
+            "inotify",
+            format!("max_user_watches is {n}: dmp watch may fall back to polling on a large tree"),
+            "sudo sysctl fs.inotify.max_user_watches=524288",
+        ),
+        None => pass("inotify", "not Linux: dmp watch uses the platform's watcher"),
+    }
+}
+
+/// Free space where the Engine keeps images and volumes.
+async fn disk_space(docker: &bollard::Docker) -> Check {
+    let root = docker.info().await.ok().and_then(|i| i.docker_root_dir).unwrap_or_else(|| "/var/lib/docker".into());
+    let probe = if std::path::Path::new(&root).exists() { root.clone() } else { "/".into() };
+    // df is everywhere and spares a libc dependency for statvfs.
+    let free_kib = std::process::Command::new("df")
+        .args(["-Pk", &probe])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|text| {
+            text.lines().nth(1).and_then(|l| l.split_whitespace().nth(3)).and_then(|v| v.parse::<u64>().ok())
+        });
+    match free_kib {
+        Some(kib) if kib / 1_048_576 >= MIN_FREE_GB => pass("disk", format!("{} GB free for {root}", kib / 1_048_576)),
+        Some(kib) => fail(
+            "disk",
+            format!("only {} MB free for {root}", kib / 1024),
+            "free space, or remove unused images (docker image prune)",
+        ),
+        None => pass("disk", format!("cannot measure the free space for {root}")),
+    }
+}

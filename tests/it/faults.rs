@@ -218,3 +218,35 @@ fn doctor_names_each_problem_with_its_fix() {
     let (code, report) = checks(&stack);
     assert_eq!(code, Some(0), "{report}");
 }
+
+#[test]
+fn containers_are_unprivileged_non_root_without_the_socket_and_down_keeps_user_files() {
+    let engine = require_engine!();
+    base_images();
+    let (stack, _port) = crate::workflow::demo(engine, "safety", true);
+    stack.ok(&["up"]);
+    for (name, _) in stack.containers() {
+        let inspect = engine
+            .block_on(
+                engine.docker.inspect_container(&name, None::<bollard::query_parameters::InspectContainerOptions>),
+            )
+            .expect("inspect");
+        let host = inspect.host_config.expect("host config");
+        assert_ne!(host.privileged, Some(true), "{name} is privileged");
+        for mount in inspect.mounts.unwrap_or_default() {
+            let source = mount.source.unwrap_or_default();
+            assert!(!source.ends_with("docker.sock"), "{name} mounts the Engine socket");
+        }
+        for port in host.port_bindings.unwrap_or_default().into_values().flatten().flatten() {
+            assert_eq!(port.host_ip.as_deref(), Some("127.0.0.1"), "{name} publishes beyond loopback");
+        }
+        crate::support::Container::named(engine, &name).assert_non_root();
+    }
+
+    let user_files =
+        [".env", "dmp.yml", "manage.py", "assets/scss/application.scss", "db.sqlite3", "static/css/application.css"];
+    stack.ok(&["down", "-v"]);
+    for file in user_files {
+        assert!(stack.dir.path().join(file).exists(), "down -v removed {file}");
+    }
+}

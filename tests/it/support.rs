@@ -373,6 +373,11 @@ pub struct Container {
 }
 
 impl Container {
+    /// A container by name (made by dmp, for instance).
+    pub fn named(engine: &'static TestEngine, name: &str) -> Self {
+        Self { engine, name: name.to_owned() }
+    }
+
     fn inspect(&self) -> bollard::models::ContainerInspectResponse {
         self.engine
             .block_on(self.engine.docker.inspect_container(&self.name, None::<InspectContainerOptions>))

@@ -8,6 +8,8 @@ mod cli;
 mod commands;
 pub mod compose;
 pub mod dockerignore;
+#[doc(hidden)]
+pub mod fuzzing;
 mod engine;
 mod error;
 mod image_build;

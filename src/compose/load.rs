@@ -101,9 +101,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
     let dir = files[0].parent().map_or_else(|| options.dir.clone(), Path::to_path_buf);
     let dotenv = read_env_file(&dir.join(".env"), false)?;
     let lookup = move |name: &str| std::env::var(name).ok().or_else(|| dotenv.get(name).cloned());
-
-    let mut loader = Loader { sources: Vec::new(), warnings: Vec::new(), lookup: &lookup, dir: dir.clone() };
-    let mut merged: Option<Node> = None;
+    let mut texts = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
             std::io::ErrorKind::InvalidData => ComposeError::Project {
@@ -112,11 +110,36 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
             },
             _ => ComposeError::Read { path: path.clone(), source },
         })?;
+        texts.push((display_path(path), text));
+    }
+    resolve(texts, &dir, &lookup, options, files)
+}
+
+/// Resolves one stack file given as text, with variables from `env` only:
+/// the loader without the file system's files or the process environment
+/// (for fuzzing and tests). Paths resolve against `dir`.
+pub fn load_str(text: &str, dir: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, ComposeError> {
+    let lookup = |name: &str| env.get(name).cloned();
+    let options = LoadOptions { dir: dir.to_owned(), project_name: Some("fuzz".into()), ..LoadOptions::default() };
+    resolve(vec![("dmp.yml".into(), text.to_owned())], dir, &lookup, &options, vec![dir.join("dmp.yml")])
+}
+
+/// Parses, interpolates and merges the files' texts, then builds the model.
+fn resolve(
+    texts: Vec<(String, String)>,
+    dir: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    options: &LoadOptions,
+    files: Vec<PathBuf>,
+) -> Result<Loaded, ComposeError> {
+    let mut loader = Loader { sources: Vec::new(), warnings: Vec::new(), lookup, dir: dir.to_owned() };
+    let mut merged: Option<Node> = None;
+    for (name, text) in texts {
         let index = loader.sources.len();
-        loader.sources.push(Source { name: display_path(path), text: Arc::new(text) });
+        loader.sources.push(Source { name: name.clone(), text: Arc::new(text) });
         let parsed = yaml::parse(&loader.sources[index].text, index).map_err(|e| match e.pos {
             Some(pos) => loader.error(pos, &e.message, "here", Some("fix the YAML syntax at this spot")),
-            None => ComposeError::Project { message: format!("{}: {}", display_path(path), e.message), help: None },
+            None => ComposeError::Project { message: format!("{name}: {}", e.message), help: None },
         })?;
         let mut node = parsed;
         loader.interpolate(&mut node)?;
@@ -125,7 +148,7 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
             Some(base) => merge_top(base, node),
         });
     }
-    let root = merged.expect("at least one file");
+    let root = merged.ok_or_else(|| ComposeError::Project { message: "no stack file".into(), help: None })?;
     let project = loader.project(&root, options, files)?;
     Ok(Loaded { project, warnings: loader.warnings })
 }

@@ -8,10 +8,10 @@ mod cli;
 mod commands;
 pub mod compose;
 pub mod dockerignore;
-#[doc(hidden)]
-pub mod fuzzing;
 mod engine;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod image_build;
 pub mod images;
 pub mod stack;

@@ -153,10 +153,7 @@ volumes:
 "#
     );
     let stack = StackDir::new(engine, "volumes", &stack_yaml, &[]);
-    let first_line = |stack: &StackDir| {
-        let logs = stack.ok(&["logs", "store"]);
-        logs.lines().next().unwrap_or_default().to_owned()
-    };
+    let first_line = |stack: &StackDir| stack.first_log_line("store");
 
     stack.ok(&["up"]);
     assert_eq!(first_line(&stack), "store | none");
@@ -332,7 +329,7 @@ fn services_with_build_are_built_once_and_rebuilt_with_build() {
     );
     let first = stack.ok(&["up", "--json"]);
     assert_eq!(actions(&first), [("app".into(), "created".into())]);
-    assert_eq!(stack.ok(&["logs", "app"]).lines().next(), Some("app | first"));
+    assert_eq!(stack.first_log_line("app"), "app | first");
 
     // Built once: a second up neither builds nor recreates.
     let second = stack.dmp(&["up", "--json", "--progress", "plain"]);
@@ -344,7 +341,7 @@ fn services_with_build_are_built_once_and_rebuilt_with_build() {
     stack.write_stack(&stack_yaml.replace("MARK: first", "MARK: second"));
     let third = stack.ok(&["up", "--json", "--build"]);
     assert_eq!(actions(&third), [("app".into(), "recreated".into())]);
-    assert_eq!(stack.ok(&["logs", "app"]).lines().next(), Some("app | second"));
+    assert_eq!(stack.first_log_line("app"), "app | second");
 }
 
 #[test]

@@ -655,6 +655,20 @@ impl StackDir {
         assert!(self.volumes().is_empty(), "volumes left: {:?}", self.volumes());
     }
 
+    /// The first line of `service`'s log, waiting up to 20 s for it: a
+    /// container counts as up when it runs, before it prints anything.
+    pub fn first_log_line(&self, service: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let logs = self.ok(&["logs", service]);
+            if let Some(line) = logs.lines().next() {
+                return line.to_owned();
+            }
+            assert!(Instant::now() < deadline, "{service} printed nothing");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// A container of this project, for inspection.
     pub fn container(&self, service: &str) -> Container {
         Container { engine: self.engine, name: format!("{}-{service}-1", self.project) }

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use bollard::Docker;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::StreamExt as _;
-use futures_util::stream::select_all;
 
 use crate::cli::{GlobalArgs, LogsArgs, ProjectArgs};
 use crate::engine::EngineError;
@@ -32,14 +31,18 @@ pub async fn run(args: &LogsArgs, project_args: &ProjectArgs, global: &GlobalArg
 
     let mut out = std::io::stdout().lock();
     if args.follow {
-        let streams = containers.iter().enumerate().map(|(i, c)| {
-            let prefix = prefixes[i].clone();
-            lines(&docker, &c.name, args, true).map(move |line| (prefix.clone(), line))
-        });
-        let mut merged = select_all(streams);
-        while let Some((prefix, line)) = merged.next().await {
-            let (time, text) = line.map_err(EngineError::from)?;
-            print_line(&mut out, &prefix, args.timestamps.then_some(time.as_str()), &text)?;
+        // One task per container, each re-attaching when its container stops
+        // or the Engine goes away; lines come here to be printed in order of
+        // arrival.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String, String)>();
+        for (index, container) in containers.iter().enumerate() {
+            let follower =
+                Follower { docker: docker.clone(), container: container.name.clone(), tail: args.tail.clone(), index };
+            tokio::spawn(follower.run(tx.clone()));
+        }
+        drop(tx);
+        while let Some((index, time, text)) = rx.recv().await {
+            print_line(&mut out, &prefixes[index], args.timestamps.then_some(time.as_str()), &text)?;
         }
     } else {
         let mut all = Vec::new();
@@ -50,8 +53,8 @@ pub async fn run(args: &LogsArgs, project_args: &ProjectArgs, global: &GlobalArg
                 all.push((time, i, text));
             }
         }
-        // RFC 3339 with nanoseconds sorts as text; ties keep each log's order.
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+        // Ties keep each log's own order.
+        all.sort_by_key(|line| sortable(&line.0));
         for (time, i, text) in all {
             print_line(&mut out, &prefixes[i], args.timestamps.then_some(time.as_str()), &text)?;
         }
@@ -100,4 +103,69 @@ fn lines<'a>(
         };
         futures_util::stream::iter(lines)
     })
+}
+
+/// The Engine's RFC 3339 timestamps drop trailing zeros from the fraction;
+/// padded to nanoseconds they compare as text.
+fn sortable(time: &str) -> String {
+    let time = time.trim_end_matches('Z');
+    let (seconds, fraction) = time.split_once('.').unwrap_or((time, ""));
+    format!("{seconds}.{fraction:0<9}")
+}
+
+/// Follows one container's log for as long as dmp runs: when the container
+/// stops or the Engine goes away, it waits and re-attaches, printing only
+/// lines newer than the last one printed.
+struct Follower {
+    docker: Docker,
+    container: String,
+    tail: String,
+    index: usize,
+}
+
+impl Follower {
+    async fn run(self, lines_out: tokio::sync::mpsc::UnboundedSender<(usize, String, String)>) {
+        let mut last: Option<String> = None;
+        loop {
+            let tail = if last.is_some() { "all".to_owned() } else { self.tail.clone() };
+            let args = LogsArgs { services: Vec::new(), follow: true, tail, timestamps: true };
+            let mut stream = Box::pin(lines(&self.docker, &self.container, &args, true));
+            while let Some(Ok((time, text))) = stream.next().await {
+                let key = sortable(&time);
+                if last.as_ref().is_some_and(|l| key <= *l) {
+                    continue;
+                }
+                last = Some(key);
+                if lines_out.send((self.index, time, text)).is_err() {
+                    return;
+                }
+            }
+            self.wait_until_running().await;
+        }
+    }
+
+    async fn wait_until_running(&self) {
+        let mut engine_gone = false;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            match self
+                .docker
+                .inspect_container(&self.container, None::<bollard::query_parameters::InspectContainerOptions>)
+                .await
+            {
+                Ok(inspect) if inspect.state.as_ref().and_then(|s| s.running) == Some(true) => {
+                    if engine_gone {
+                        eprintln!("dmp logs: the Docker Engine is back; following {} again", self.container);
+                    }
+                    return;
+                }
+                Err(_) if !engine_gone => {
+                    eprintln!("dmp logs: lost the Docker Engine; waiting for it to come back");
+                    engine_gone = true;
+                }
+                // Stopped, or the Engine still away: keep waiting.
+                Ok(_) | Err(_) => {}
+            }
+        }
+    }
 }

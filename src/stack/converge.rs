@@ -114,6 +114,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         return Err(Error::NameTaken { name, project: project.name.clone() });
     }
     check_ports(&selected, &existing)?;
+    warn_unwritable(project, &selected, progress);
     let image_ids = ensure_images(docker, project, &selected, options.build, progress).await?;
     ensure_networks_and_volumes(docker, project, &selected).await?;
 
@@ -215,6 +216,24 @@ pub fn select<'p>(project: &'p Project, names: &[String]) -> Result<Vec<&'p Serv
         }
     }
     Ok(project.start_order().into_iter().filter(|s| names.is_empty() || wanted.contains(s.name.as_str())).collect())
+}
+
+/// dmp and the project directory both root: the containers run as the
+/// images' own user, who cannot write into a directory only root may write.
+fn warn_unwritable(project: &Project, selected: &[&Service], progress: &Progress) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let writes = selected.iter().any(|s| {
+        s.user.is_none() && s.volumes.iter().any(|m| m.kind == crate::compose::model::MountKind::Bind && !m.read_only)
+    });
+    let world_writable = std::fs::metadata(&project.dir).is_ok_and(|m| m.permissions().mode() & 0o002 != 0);
+    if writes && spec::host_user(&project.dir).is_none() && !world_writable {
+        progress.println(&format!(
+            "warning: {} belongs to root, so containers run as the images' user (uid 1000) and cannot write into it; \
+             run dmp as the directory's owner, or `chown -R 1000:1000 {}`",
+            project.dir.display(),
+            project.dir.display()
+        ));
+    }
 }
 
 /// Every fixed host port must be free, or already held by this project.

@@ -28,8 +28,6 @@ pub const LABEL_HASH_VERSION: &str = "dev.dmp.hash-version";
 pub struct ProjectContainer {
     pub service: String,
     pub name: String,
-    #[serde(skip)]
-    pub id: String,
     /// created, running, exited, …
     pub state: String,
     /// healthy, unhealthy, starting, or none.
@@ -103,7 +101,6 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
             .first()
             .map(|n| n.trim_start_matches('/').to_owned())
             .unwrap_or_default(),
-        id: summary.id.unwrap_or_default(),
         state,
         health,
         status,

@@ -11,7 +11,7 @@ use futures_util::future::{LocalBoxFuture, Shared, join_all};
 
 use crate::build_context::ContextArchive;
 use crate::error::{Error, Result};
-use crate::image_build::{self, BuildEvent, BuildFailure, BuildRequest, Built};
+use crate::image_build::{self, BuildFailure, BuildRequest, Built};
 use crate::images::{BaseImage, Catalogue, CatalogueError, NAMESPACE, VERSION_ARG};
 use crate::ui::{Progress, Task};
 
@@ -118,12 +118,7 @@ impl BuildJob<'_> {
             no_cache: self.no_cache,
         };
         task.announce(&format!("sending context ({} files)", context.files));
-        let result = image_build::build(self.docker, request, |event| match event {
-            BuildEvent::Step(step) => task.stage(step),
-            BuildEvent::Cached => task.skip_stage(),
-            BuildEvent::Output(line) => task.detail(line),
-        })
-        .await;
+        let result = image_build::build(self.docker, request, |event| task.build_event(event)).await;
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(built) => {

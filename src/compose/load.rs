@@ -488,12 +488,14 @@ impl Loader<'_> {
                     && !volumes.contains_key(name)
                 {
                     return Err(self.project_error(
-                            &format!(
-                                "service {} uses the volume {name}, which is not declared under the top-level `volumes:`",
-                                service.name
-                            ),
-                            &format!("add `volumes: {{ {name}: {{}} }}` at the top level, or use a path (./{name}) for a bind mount"),
-                        ));
+                        &format!(
+                            "service {} uses the volume {name}, which is not declared under `volumes:`",
+                            service.name
+                        ),
+                        &format!(
+                            "add `volumes: {{ {name}: {{}} }}` at the top level, or write ./{name} for a bind mount"
+                        ),
+                    ));
                 }
             }
             for network in &service.networks {

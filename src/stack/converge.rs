@@ -25,7 +25,7 @@ use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
 use crate::engine::EngineError;
 use crate::error::{Error, Result};
-use crate::image_build::{self, BuildEvent, BuildRequest};
+use crate::image_build::{self, BuildRequest};
 use crate::images::{Catalogue, NAMESPACE};
 use crate::ui::{Progress, Task};
 
@@ -368,12 +368,7 @@ async fn build_service_image(
         no_cache: false,
     };
     task.announce(&format!("building {reference}"));
-    let result = image_build::build(docker, request, |event| match event {
-        BuildEvent::Step(step) => task.stage(step),
-        BuildEvent::Cached => task.skip_stage(),
-        BuildEvent::Output(line) => task.detail(line),
-    })
-    .await;
+    let result = image_build::build(docker, request, |event| task.build_event(event)).await;
     match result {
         Ok(_) => {
             task.announce("built");

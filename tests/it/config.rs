@@ -168,6 +168,22 @@ fn common(service: &Value, ports: &Value, volumes: &Value) -> Value {
     })
 }
 
+/// A port as both tools' outputs are compared: `ip:published:target/proto`.
+fn port_key(host_ip: &str, published: Option<u64>, target: &str, protocol: &str) -> String {
+    format!("{host_ip}:{}:{target}/{protocol}", published.map(|n| n.to_string()).unwrap_or_default())
+}
+
+/// A long-form volume as compared: `type:source:target:read_only`.
+fn long_volume(m: &Value) -> String {
+    format!(
+        "{}:{}:{}:{}",
+        scalar(&m["type"]),
+        m["source"].as_str().unwrap_or(""),
+        scalar(&m["target"]),
+        m["read_only"].as_bool().unwrap_or(false)
+    )
+}
+
 fn normalise_dmp(service: &Value) -> Value {
     let ports = service["ports"]
         .as_array()
@@ -175,34 +191,18 @@ fn normalise_dmp(service: &Value) -> Value {
             ports
                 .iter()
                 .map(|p| {
-                    format!(
-                        "{}:{}:{}/{}",
-                        scalar(&p["host_ip"]),
-                        p["published"].as_u64().map(|n| n.to_string()).unwrap_or_default(),
-                        p["target"],
-                        scalar(&p["protocol"])
+                    port_key(
+                        &scalar(&p["host_ip"]),
+                        p["published"].as_u64(),
+                        &scalar(&p["target"]),
+                        &scalar(&p["protocol"]),
                     )
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let volumes = service["volumes"]
-        .as_array()
-        .map(|mounts| {
-            mounts
-                .iter()
-                .map(|m| {
-                    format!(
-                        "{}:{}:{}:{}",
-                        scalar(&m["type"]),
-                        m["source"].as_str().unwrap_or(""),
-                        scalar(&m["target"]),
-                        m["read_only"].as_bool().unwrap_or(false)
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let volumes =
+        service["volumes"].as_array().map(|mounts| mounts.iter().map(long_volume).collect()).unwrap_or_default();
     common(service, &sorted(ports), &sorted(volumes))
 }
 
@@ -213,25 +213,16 @@ fn normalise_compose(service: &Value) -> Value {
             ports
                 .iter()
                 .flat_map(|p| match p {
-                    Value::Object(_) => vec![format!(
-                        "{}:{}:{}/{}",
+                    Value::Object(_) => vec![port_key(
                         p["host_ip"].as_str().unwrap_or("127.0.0.1"),
-                        p["published"].as_u64().map(|n| n.to_string()).unwrap_or_default(),
-                        p["target"],
-                        p["protocol"].as_str().unwrap_or("tcp")
+                        p["published"].as_u64(),
+                        &scalar(&p["target"]),
+                        p["protocol"].as_str().unwrap_or("tcp"),
                     )],
                     other => dmp::compose::load::parse_port(&scalar(other))
                         .expect("Compose printed a valid port")
                         .into_iter()
-                        .map(|p| {
-                            format!(
-                                "{}:{}:{}/{}",
-                                p.host_ip,
-                                p.published.map(|n| n.to_string()).unwrap_or_default(),
-                                p.target,
-                                p.protocol
-                            )
-                        })
+                        .map(|p| port_key(&p.host_ip, p.published.map(u64::from), &p.target.to_string(), &p.protocol))
                         .collect(),
                 })
                 .collect()
@@ -244,13 +235,7 @@ fn normalise_compose(service: &Value) -> Value {
                 .iter()
                 .map(|m| {
                     if m.is_object() {
-                        return format!(
-                            "{}:{}:{}:{}",
-                            scalar(&m["type"]),
-                            m["source"].as_str().unwrap_or(""),
-                            scalar(&m["target"]),
-                            m["read_only"].as_bool().unwrap_or(false)
-                        );
+                        return long_volume(m);
                     }
                     let text = scalar(m);
                     let fields: Vec<&str> = text.split(':').collect();
@@ -267,6 +252,11 @@ fn normalise_compose(service: &Value) -> Value {
         })
         .unwrap_or_default();
     common(service, &sorted(ports), &sorted(volumes))
+}
+
+/// A directory with `files`, or `None` (said on stderr) without docker-compose.
+fn stack_dir(files: &[(&str, &str)]) -> Option<tempfile::TempDir> {
+    compose_available().then(|| shared_dir(files, false))
 }
 
 fn compare(case: &str, dir: &Path, profiles: &[&str], env: &[(&str, &str)]) {
@@ -286,15 +276,11 @@ fn compare(case: &str, dir: &Path, profiles: &[&str], env: &[(&str, &str)]) {
 
 #[test]
 fn config_agrees_with_docker_compose_on_interpolation() {
-    if !compose_available() {
-        return;
-    }
-    let interpolation = shared_dir(
-        &[
-            (".env", "TAG=1.2.3\nFROM_DOTENV=dotenv\nSHADOWED=from-dotenv\nEMPTY=\n"),
-            (
-                "compose.yaml",
-                r#"services:
+    let Some(interpolation) = stack_dir(&[
+        (".env", "TAG=1.2.3\nFROM_DOTENV=dotenv\nSHADOWED=from-dotenv\nEMPTY=\n"),
+        (
+            "compose.yaml",
+            r#"services:
   web:
     image: "example/web:${TAG}"
     command: ["run", "--name", "${NAME:-default-name}", "$${LITERAL}"]
@@ -311,25 +297,21 @@ fn config_agrees_with_docker_compose_on_interpolation() {
     ports:
       - "${PORT:-8080}:80"
 "#,
-            ),
-        ],
-        false,
-    );
+        ),
+    ]) else {
+        return;
+    };
     compare("interpolation", interpolation.path(), &[], &[("SHADOWED", "from-shell"), ("PORT", "9090")]);
 }
 
 #[test]
 fn config_agrees_with_docker_compose_on_overrides() {
-    if !compose_available() {
-        return;
-    }
-    let overrides = shared_dir(
-        &[
-            ("src/app.py", ""),
-            ("other/app.py", ""),
-            (
-                "compose.yaml",
-                r#"services:
+    let Some(overrides) = stack_dir(&[
+        ("src/app.py", ""),
+        ("other/app.py", ""),
+        (
+            "compose.yaml",
+            r#"services:
   web:
     image: example/web
     command: python app.py
@@ -344,10 +326,10 @@ fn config_agrees_with_docker_compose_on_overrides() {
 volumes:
   data: {}
 "#,
-            ),
-            (
-                "compose.override.yaml",
-                r#"services:
+        ),
+        (
+            "compose.override.yaml",
+            r#"services:
   web:
     command: ["python", "-X", "dev", "app.py"]
     environment:
@@ -359,25 +341,21 @@ volumes:
     volumes: ["./other:/app:ro"]
     depends_on: [db]
 "#,
-            ),
-        ],
-        false,
-    );
+        ),
+    ]) else {
+        return;
+    };
     compare("overrides", overrides.path(), &[], &[]);
 }
 
 #[test]
 fn config_agrees_with_docker_compose_on_env_files() {
-    if !compose_available() {
-        return;
-    }
-    let env_files = shared_dir(
-        &[
-            ("base.env", "FROM_BASE=1\nOVERRIDDEN=base\n# a comment\nQUOTED=\"two words\"\n"),
-            ("local.env", "OVERRIDDEN=local\n"),
-            (
-                "compose.yaml",
-                r"services:
+    let Some(env_files) = stack_dir(&[
+        ("base.env", "FROM_BASE=1\nOVERRIDDEN=base\n# a comment\nQUOTED=\"two words\"\n"),
+        ("local.env", "OVERRIDDEN=local\n"),
+        (
+            "compose.yaml",
+            r"services:
   web:
     image: example/web
     env_file: [base.env, local.env]
@@ -385,22 +363,18 @@ fn config_agrees_with_docker_compose_on_env_files() {
       - INLINE=1
       - OVERRIDDEN_INLINE=inline
 ",
-            ),
-        ],
-        false,
-    );
+        ),
+    ]) else {
+        return;
+    };
     compare("env_files", env_files.path(), &[], &[]);
 }
 
 #[test]
 fn config_agrees_with_docker_compose_on_profiles() {
-    if !compose_available() {
-        return;
-    }
-    let profiles = shared_dir(
-        &[(
-            "compose.yaml",
-            r"services:
+    let Some(profiles) = stack_dir(&[(
+        "compose.yaml",
+        r"services:
   web:
     image: example/web
   debug:
@@ -410,24 +384,20 @@ fn config_agrees_with_docker_compose_on_profiles() {
     image: example/tools
     profiles: [tools, debug]
 ",
-        )],
-        false,
-    );
+    )]) else {
+        return;
+    };
     compare("profiles (none)", profiles.path(), &[], &[]);
     compare("profiles (debug)", profiles.path(), &["debug"], &[]);
 }
 
 #[test]
 fn config_agrees_with_docker_compose_on_kitchen() {
-    if !compose_available() {
-        return;
-    }
-    let kitchen = shared_dir(
-        &[
-            ("static/x.css", ""),
-            (
-                "compose.yaml",
-                r#"services:
+    let Some(kitchen) = stack_dir(&[
+        ("static/x.css", ""),
+        (
+            "compose.yaml",
+            r#"services:
   web:
     image: example/web
     entrypoint: ["/bin/sh", "-c"]
@@ -469,9 +439,9 @@ fn config_agrees_with_docker_compose_on_kitchen() {
 volumes:
   cache: {}
 "#,
-            ),
-        ],
-        false,
-    );
+        ),
+    ]) else {
+        return;
+    };
     compare("kitchen sink", kitchen.path(), &[], &[]);
 }

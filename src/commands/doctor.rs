@@ -9,7 +9,7 @@ use crate::cli::{DoctorArgs, GlobalArgs, ProjectArgs};
 use crate::compose::load::{FILE_NAMES, read_env_file};
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::images::Catalogue;
+use crate::image::catalogue::Catalogue;
 use crate::stack;
 
 #[derive(Debug, Serialize)]

@@ -1,10 +1,12 @@
 //! A project's containers on the Engine: found by dmp's labels, never by
 //! name alone, so nothing dmp did not create is touched.
 
-pub mod app;
-pub mod converge;
+pub mod apply;
 pub mod exec;
+pub mod plan;
+pub mod provision;
 pub mod spec;
+pub mod up;
 pub mod wait;
 
 use std::collections::HashMap;

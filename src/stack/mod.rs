@@ -41,8 +41,6 @@ pub struct ProjectContainer {
     pub config_hash: Option<String>,
     #[serde(skip)]
     pub hash_version: Option<String>,
-    #[serde(skip)]
-    pub image_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -109,7 +107,6 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         ports,
         config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
         hash_version: labels.get(LABEL_HASH_VERSION).cloned(),
-        image_id: summary.image_id.unwrap_or_default(),
     }
 }
 

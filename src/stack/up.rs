@@ -13,6 +13,8 @@ use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 use serde::Serialize;
 
+pub use super::plan::Action;
+use super::plan::Why;
 use super::wait::{self, Target, WaitFailure};
 use super::{ProjectContainer, apply, container_name, plan, provision, spec};
 use crate::compose::Project;
@@ -29,18 +31,6 @@ pub struct UpOptions {
     /// Build images of services with `build:` even when they exist.
     pub build: bool,
     pub force_recreate: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// Running with the right config: not touched.
-    Unchanged,
-    /// Existed with the right config, was stopped: started.
-    Started,
-    Created,
-    /// Config or image changed (or `--force-recreate`): replaced.
-    Recreated,
 }
 
 #[derive(Debug, Serialize)]
@@ -141,8 +131,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     if options.wait {
         wait::wait_ready(docker, project, &selected, deadline).await?;
     }
-    let orphans =
-        existing.iter().filter(|c| !project.services.contains_key(&c.service)).map(|c| c.name.clone()).collect();
+    let orphans = plan::orphans(project, &existing);
     Ok(UpReport {
         project: project.name.clone(),
         services,
@@ -219,37 +208,38 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
     let service = spec::for_host_user(job.service, spec::host_user(&job.project.dir));
     let service = service.as_ref();
     let hash = spec::config_hash(service, &job.image_id, spec::HASH_VERSION).unwrap_or_default();
-    let current = job.existing.iter().find(|c| c.name == name);
-    let matches = current.is_some_and(|c| {
-        let version = c.hash_version.as_deref().unwrap_or(spec::HASH_VERSION);
-        spec::config_hash(service, &job.image_id, version).as_ref() == c.config_hash.as_ref()
-    });
+    let decision = plan::decide(
+        &name,
+        &job.existing,
+        |version| spec::config_hash(service, &job.image_id, version),
+        spec::HASH_VERSION,
+        job.force_recreate,
+    );
     let result: Result<Action, Failure> = async {
-        // Containers of this service under another name (an older layout) go.
-        for stray in job.existing.iter().filter(|c| c.name != name) {
-            apply::remove(docker, &stray.name, false).await?;
+        for stray in &decision.strays {
+            apply::remove(docker, stray, false).await?;
         }
-        match current {
-            Some(c) if matches && !job.force_recreate => {
-                if c.running() {
-                    return Ok(Action::Unchanged);
-                }
+        match decision.action {
+            Action::Unchanged => {}
+            Action::Started => {
                 job.task.announce("starting");
                 docker.start_container(&name, None::<StartContainerOptions>).await?;
-                Ok(Action::Started)
             }
-            Some(_) => {
-                job.task.announce(if matches { "recreating (forced)" } else { "recreating (config or image changed)" });
+            Action::Recreated => {
+                job.task.announce(if decision.why == Why::Forced {
+                    "recreating (forced)"
+                } else {
+                    "recreating (config or image changed)"
+                });
                 apply::remove(docker, &name, false).await?;
                 apply::create_and_start(docker, job.project, service, &hash).await?;
-                Ok(Action::Recreated)
             }
-            None => {
+            Action::Created => {
                 job.task.announce("creating");
                 apply::create_and_start(docker, job.project, service, &hash).await?;
-                Ok(Action::Created)
             }
         }
+        Ok(decision.action)
     }
     .await;
     match &result {

@@ -2,13 +2,15 @@
 //! long-lived service (an exec in buildstatic, never a container per change).
 //!
 //! Events come from notify, watching directories recursively (so editors
-//! that save by rename are seen); a short quiet window, kept here with one
+//! that save by rename are seen); a short quiet window (`debounce`), with one
 //! timer that is armed only while changes are pending, coalesces bursts.
-//! (notify-debouncer-full's ticking thread cost 0.5 % CPU while idle.) Each rule has one build in flight at most, and changes during a
+//! (notify-debouncer-full's ticking thread cost 0.5 % CPU while idle.) Each
+//! rule has one build in flight at most, and changes during a
 //! build queue exactly one more run. Rules build in parallel. A failed build
 //! keeps watching; a missing container or Engine is waited for and the
 //! service brought back.
 
+mod debounce;
 mod filter;
 mod report;
 mod watcher;
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use tokio::sync::mpsc;
 
+use debounce::Debouncer;
 pub use filter::Filters;
 pub use report::{Event, Reporter};
 use watcher::start_watcher;
@@ -91,11 +94,11 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
     // Changed paths per rule, sent once `quiet` has passed without more.
-    let mut pending: std::collections::BTreeMap<usize, String> = std::collections::BTreeMap::new();
-    let mut quiet_until: Option<tokio::time::Instant> = None;
+    let mut debouncer = Debouncer::new(options.quiet);
     loop {
+        let due = debouncer.due();
         let timer = async {
-            match quiet_until {
+            match due {
                 Some(at) => tokio::time::sleep_until(at).await,
                 None => std::future::pending().await,
             }
@@ -104,22 +107,17 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
             _ = &mut ctrl_c => break,
             Some(event) = events_rx.recv() => match event {
                 Ok(event) if !event.kind.is_access() => {
-                    for path in &event.paths {
+                    let hits = event.paths.iter().flat_map(|path| {
                         let (rules_hit, rel) = filters.triggered(path);
-                        for index in rules_hit {
-                            pending.insert(index, rel.clone());
-                        }
-                    }
-                    if !pending.is_empty() {
-                        quiet_until = Some(tokio::time::Instant::now() + options.quiet);
-                    }
+                        rules_hit.into_iter().map(move |index| (index, rel.clone()))
+                    });
+                    debouncer.event(hits, tokio::time::Instant::now());
                 }
                 Ok(_) => {}
                 Err(error) => reporter.emit(&Event::Notice { message: format!("file watching: {error}") }),
             },
             () = timer => {
-                quiet_until = None;
-                for (index, rel) in std::mem::take(&mut pending) {
+                for (index, rel) in debouncer.take() {
                     let _ = triggers[index].send(Some(rel));
                 }
             }

@@ -25,6 +25,7 @@ pub use error::Error;
 /// exit status is the command's, or [`Error::exit_code`].
 pub fn run() -> ExitCode {
     let result = cli::Cli::try_parse().map_err(Error::Usage).and_then(|cli| {
+        init_logging(cli.global.verbose);
         // Wrapped lines are for people; logs and scripts get whole lines to grep.
         let wrap = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let _ =
@@ -43,6 +44,23 @@ pub fn run() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// `-v`/`RUST_LOG`: decisions and Engine requests through `tracing`, to
+/// stderr. Off by default, and then no subscriber is installed at all.
+fn init_logging(verbose: u8) {
+    let filter = match (std::env::var("RUST_LOG"), verbose) {
+        (Ok(filter), _) if !filter.is_empty() => filter,
+        (_, 0) => return,
+        (_, 1) => "dmp=debug".to_owned(),
+        _ => "dmp=trace".to_owned(),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .try_init();
 }
 
 /// Prints an error the way its kind wants: usage as clap prints it, an

@@ -51,6 +51,9 @@ pub async fn ensure_images(
             missing_bases.push(name);
         }
     }
+    if !missing_bases.is_empty() {
+        tracing::debug!(target: "dmp::up", "base images missing, building: {}", missing_bases.join(", "));
+    }
     base::ensure(docker, &missing_bases, progress).await?;
 
     // One inspect per image: its ID, or that it is missing. Only what had to
@@ -63,6 +66,13 @@ pub async fn ensure_images(
         let reference = spec::image_ref(project, service);
         let mut id = if service.build.is_some() && force_build { None } else { image_id(reference.clone()).await };
         if id.is_none() {
+            let why = if force_build && service.build.is_some() { "rebuilt (--build)" } else { "missing" };
+            tracing::debug!(
+                target: "dmp::up",
+                "{}: image {reference} {why}, {}",
+                service.name,
+                if service.build.is_some() { "building" } else { "pulling" }
+            );
             match &service.build {
                 Some(build) => {
                     build_service_image(docker, service, build, &reference, progress.task(&service.name)).await?;

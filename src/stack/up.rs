@@ -221,6 +221,14 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         spec::HASH_VERSION,
         job.force_recreate,
     );
+    tracing::debug!(
+        target: "dmp::up",
+        "{}: {} ({}){}",
+        job.service.name,
+        format!("{:?}", decision.action).to_lowercase(),
+        decision.why.describe(),
+        if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
+    );
     let result: Result<Action, Failure> = async {
         for stray in &decision.strays {
             apply::remove(docker, stray, false).await?;

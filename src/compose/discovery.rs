@@ -1,10 +1,11 @@
 //! Finding the stack: which files, in which order, the project directory
 //! and the project name.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::convert::{Loader, Result};
+use super::env_file::read_env_file;
 use super::error::ComposeError;
 use super::load::LoadOptions;
 use super::yaml::Pos;
@@ -18,10 +19,50 @@ pub fn display_path(path: &Path) -> String {
     path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
 }
 
-pub fn find_files(options: &LoadOptions) -> Result<Vec<PathBuf>, ComposeError> {
-    if !options.files.is_empty() {
-        return options
-            .files
+/// The variables a stack is resolved with: dmp's own environment over the
+/// project's env files — `COMPOSE_ENV_FILES` (comma-separated) when set,
+/// else `.env` in the working directory (the first `-f` file's directory,
+/// else the project directory), as Compose v2 reads them.
+pub fn environment(
+    options: &LoadOptions,
+    process: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ComposeError> {
+    let work_dir = match options.files.first() {
+        Some(first) => options.dir.join(first).parent().map_or_else(|| options.dir.clone(), Path::to_path_buf),
+        None => options.dir.clone(),
+    };
+    let env_files: Vec<(PathBuf, bool)> = match process.get("COMPOSE_ENV_FILES").filter(|v| !v.is_empty()) {
+        Some(list) => list.split(',').map(|f| (options.dir.join(f), true)).collect(),
+        None => vec![(work_dir.join(".env"), false)],
+    };
+    let mut from_files = BTreeMap::new();
+    for (path, required) in env_files {
+        if path.is_dir() {
+            continue;
+        }
+        let values =
+            read_env_file(&path, required, &|name| process.get(name).or_else(|| from_files.get(name)).cloned())?;
+        from_files.extend(values);
+    }
+    from_files.extend(process.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(from_files)
+}
+
+/// The stack files in merge order: `-f`, else `COMPOSE_FILE` (split on
+/// `COMPOSE_PATH_SEPARATOR`, default `:`), else the first known name in the
+/// project directory or above it, with its `.override` file.
+pub fn find_files(options: &LoadOptions, env: &BTreeMap<String, String>) -> Result<Vec<PathBuf>, ComposeError> {
+    let named: Vec<PathBuf> = if options.files.is_empty() {
+        let separator = env.get("COMPOSE_PATH_SEPARATOR").filter(|s| !s.is_empty()).map_or(":", String::as_str);
+        env.get("COMPOSE_FILE")
+            .filter(|f| !f.is_empty())
+            .map(|list| list.split(separator).filter(|f| !f.is_empty()).map(PathBuf::from).collect())
+            .unwrap_or_default()
+    } else {
+        options.files.clone()
+    };
+    if !named.is_empty() {
+        return named
             .iter()
             .map(|f| {
                 let path = options.dir.join(f);

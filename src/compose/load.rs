@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::convert::Loader;
-use super::discovery::{display_path, find_files};
+use super::discovery::{display_path, environment, find_files};
 use super::merge::merge_top;
 use super::model::Project;
 use super::yaml::{self, Node, Source};
@@ -44,10 +44,11 @@ pub struct Loaded {
 /// Finds, reads and resolves the stack described by `options`, looking up
 /// variables in the process environment first, then the project's `.env`.
 pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
-    let files = find_files(options)?;
+    let process: BTreeMap<String, String> = std::env::vars().collect();
+    let env = environment(options, &process)?;
+    let files = find_files(options, &env)?;
     let dir = files[0].parent().map_or_else(|| options.dir.clone(), Path::to_path_buf);
-    let dotenv = read_env_file(&dir.join(".env"), false)?;
-    let lookup = move |name: &str| std::env::var(name).ok().or_else(|| dotenv.get(name).cloned());
+    let lookup = move |name: &str| env.get(name).cloned();
     let mut texts = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {

@@ -24,20 +24,7 @@ impl Loader<'_> {
                 "command" => service.command = Some(self.command(value)?),
                 "entrypoint" => service.entrypoint = Some(self.command(value)?),
                 "environment" => environment = self.key_values(value, "a mapping or a list of KEY=value")?,
-                "env_file" => {
-                    for file in self.string_list(value, "an env file path")? {
-                        let path = self.dir.join(&file);
-                        if !path.is_file() {
-                            return Err(self.error(
-                                value.pos,
-                                &format!("env_file {file} does not exist (looked for {})", path.display()),
-                                "this file",
-                                Some("create it (it may be empty), or remove it from env_file"),
-                            ));
-                        }
-                        env_from_files.extend(read_env_file(&path, true)?);
-                    }
-                }
+                "env_file" => env_from_files = self.env_files(value)?,
                 "ports" => service.ports = self.ports(value)?,
                 "volumes" => service.volumes = self.mounts(value)?,
                 "depends_on" => service.depends_on = self.depends_on(name, value, depends)?,
@@ -84,6 +71,68 @@ impl Loader<'_> {
             ));
         }
         Ok(service)
+    }
+
+    /// `env_file`: a path, or a list of paths or `{path, required, format}`,
+    /// read in order; a later file wins, and each may use the values of
+    /// those before it.
+    fn env_files(&self, node: &Node) -> Result<BTreeMap<String, String>> {
+        let items = match &node.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let mut values = BTreeMap::new();
+        for item in items {
+            let (file, required) = match &item.value {
+                Value::Map(entries) => {
+                    let mut file = None;
+                    let mut required = true;
+                    for (key, value) in entries {
+                        match key.name.as_str() {
+                            "path" => file = Some(self.string(value, "an env file path")?),
+                            "required" => required = self.bool(value, "true or false")?,
+                            "format" => {
+                                let format = self.string(value, "an env file format")?;
+                                return Err(self.error(
+                                    value.pos,
+                                    &format!("unsupported env_file format {format:?}"),
+                                    "here",
+                                    Some("remove `format`: Compose v2 reads only the dotenv format"),
+                                ));
+                            }
+                            other => {
+                                return Err(self.error(
+                                    key.pos,
+                                    &format!("unknown env_file setting `{other}`"),
+                                    "here",
+                                    Some("an env_file entry has path, required and format"),
+                                ));
+                            }
+                        }
+                    }
+                    let file =
+                        file.ok_or_else(|| self.error(item.pos, "an env_file entry needs `path`", "here", None))?;
+                    (file, required)
+                }
+                _ => (self.text(item, "an env file path")?, true),
+            };
+            let path = self.dir.join(&file);
+            if !path.is_file() {
+                if !required {
+                    continue;
+                }
+                return Err(self.error(
+                    item.pos,
+                    &format!("env_file {file} does not exist (looked for {})", path.display()),
+                    "this file",
+                    Some("create it (it may be empty), remove it, or write `{ path: FILE, required: false }`"),
+                ));
+            }
+            let earlier = values.clone();
+            let lookup = |name: &str| earlier.get(name).cloned().or_else(|| (self.lookup)(name));
+            values.extend(read_env_file(&path, true, &lookup)?);
+        }
+        Ok(values)
     }
 
     pub(super) fn restart(&self, node: &Node) -> Result<String> {

@@ -155,8 +155,8 @@ fn env_file(dir: &std::path::Path) -> Result<Check> {
     if !dir.join(".env").is_file() {
         return Ok(fail(".env", ".env is missing", "dmp init (copies .env.example to .env)"));
     }
-    let wanted = read_env_file(&example, true)?;
-    let have = read_env_file(&dir.join(".env"), true)?;
+    let wanted = read_env_file(&example, true, &|_| None)?;
+    let have = read_env_file(&dir.join(".env"), true, &|_| None)?;
     let missing: Vec<&str> = wanted.keys().filter(|k| !have.contains_key(*k)).map(String::as_str).collect();
     Ok(if missing.is_empty() {
         pass(".env", format!("has all {} keys of .env.example", wanted.len()))

@@ -4,6 +4,7 @@
 pub mod interpolate;
 pub mod load;
 pub mod model;
+pub mod render;
 pub mod yaml;
 
 pub use load::{ComposeError, LoadOptions, Loaded, load};

@@ -14,6 +14,11 @@ if ! command -v docker-compose >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose
 fi
 
+# ... and with Compose v2 (compose-go) on the real-world corpus, fetched from
+# Debian trixie into a private directory.
+DMP_COMPOSE_V2="$(scripts/ensure-trixie-tools.sh)/bin/docker-compose"
+export DMP_COMPOSE_V2
+
 # Engine tests must run here, never skip.
 export DMP_REQUIRE_DOCKER=1
 

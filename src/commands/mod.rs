@@ -21,7 +21,7 @@ use crate::cli::{Cli, Command, GlobalArgs, ImagesCommand, ProjectArgs};
 use crate::compose::{self, LoadOptions, Project};
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::stack::{self, ProjectContainer, converge};
+use crate::stack::{self, ProjectContainer, plan};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
@@ -45,7 +45,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Loads the stack the project options name, printing its warnings.
 pub fn load_project(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> {
-    let cwd = std::env::current_dir().map_err(Error::Output)?;
+    let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
     let options = LoadOptions {
         dir: args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d)),
         files: args.files.clone(),
@@ -69,7 +69,7 @@ pub async fn project_containers(
     services: &[String],
 ) -> Result<(Project, Docker, Vec<ProjectContainer>)> {
     let project = load_project(args, global)?;
-    converge::select(&project, services)?;
+    plan::select(&project, services)?;
     let docker = engine::connect().await?;
     let containers = stack::containers(&docker, &project.name)
         .await?

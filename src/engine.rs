@@ -175,7 +175,12 @@ fn classify(error: BollardError, address: &str) -> EngineError {
     if let BollardError::SocketNotFoundError(_) = error {
         return EngineError::NotRunning { address };
     }
-    match io_error_kind(&error) {
+    // `IOError` is transparent: its `source()` skips the I/O error itself.
+    let kind = match &error {
+        BollardError::IOError { err } => Some(err.kind()),
+        other => io_error_kind(other),
+    };
+    match kind {
         Some(io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) => EngineError::NotRunning { address },
         Some(io::ErrorKind::PermissionDenied) => EngineError::PermissionDenied { address },
         _ => EngineError::Unreachable { address, source: error },
@@ -212,6 +217,17 @@ mod tests {
         assert_eq!(api_version_header(b"HTTP/1.1 500 Internal Server Error\r\nApi-Version: 1.45\r\n\r\n"), None);
         assert_eq!(api_version_header(b"HTTP/1.1 200 OK\r\nApi-Version: one\r\n\r\n"), None);
         assert_eq!(api_version_header(b""), None);
+    }
+
+    #[test]
+    fn a_failed_connect_says_not_running_or_permission_denied() {
+        let io = |kind| BollardError::from(io::Error::from(kind));
+        assert!(matches!(classify(io(io::ErrorKind::NotFound), "unix:///x"), EngineError::NotRunning { .. }));
+        assert!(matches!(classify(io(io::ErrorKind::ConnectionRefused), "unix:///x"), EngineError::NotRunning { .. }));
+        assert!(matches!(
+            classify(io(io::ErrorKind::PermissionDenied), "unix:///x"),
+            EngineError::PermissionDenied { .. }
+        ));
     }
 
     #[test]

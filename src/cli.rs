@@ -48,6 +48,17 @@ pub enum ProgressMode {
     Plain,
 }
 
+impl ProgressMode {
+    /// The mode asked for; `None` lets the terminal decide.
+    pub fn requested(self) -> Option<crate::ui::Mode> {
+        match self {
+            Self::Auto => None,
+            Self::Tty => Some(crate::ui::Mode::Terminal),
+            Self::Plain => Some(crate::ui::Mode::Plain),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build dmp's base images.
@@ -102,7 +113,7 @@ pub struct WatchArgs {
     pub poll: bool,
 
     /// Milliseconds of quiet that end a burst of changes.
-    #[arg(long, value_name = "MS", default_value_t = 30)]
+    #[arg(long, value_name = "MS", default_value_t = crate::watch::DEFAULT_QUIET_MS)]
     pub quiet_ms: u64,
 
     /// Do not build every rule once at the start.

@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::ProgressMode;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// indicatif bars, redrawn in place.
@@ -20,22 +18,21 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// Bars only when both stdout and stderr are terminals (so `dmp ... | tee`
-    /// gets plain lines) and the terminal can redraw.
-    pub fn detect(quiet: bool, requested: ProgressMode) -> Self {
+    /// `requested`, else bars only when both stdout and stderr are
+    /// terminals (so `dmp ... | tee` gets plain lines) and the terminal can
+    /// redraw.
+    pub fn detect(quiet: bool, requested: Option<Self>) -> Self {
         if quiet {
             return Self::Quiet;
         }
-        match requested {
-            ProgressMode::Plain => Self::Plain,
-            ProgressMode::Tty => Self::Terminal,
-            ProgressMode::Auto => {
-                let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-                if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() && !dumb {
-                    Self::Terminal
-                } else {
-                    Self::Plain
-                }
+        if let Some(mode) = requested {
+            mode
+        } else {
+            let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+            if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() && !dumb {
+                Self::Terminal
+            } else {
+                Self::Plain
             }
         }
     }

@@ -3,11 +3,15 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use crate::cli::{ConfigArgs, GlobalArgs, ProjectArgs};
+use super::{Context, Interrupt};
+use crate::cli::ConfigArgs;
 use crate::error::{Error, Result};
 
-pub fn run(args: &ConfigArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let project = super::load_project(project_args, global)?;
+/// Reads only: Ctrl-C stops it at once.
+pub const INTERRUPT: Interrupt = Interrupt::READS;
+
+pub fn run(args: &ConfigArgs, ctx: &Context) -> Result<ExitCode> {
+    let project = ctx.project()?;
     let mut out = std::io::stdout().lock();
     if args.services {
         for name in project.services.keys() {
@@ -19,7 +23,7 @@ pub fn run(args: &ConfigArgs, project_args: &ProjectArgs, global: &GlobalArgs) -
     } else {
         // As Compose does: a literal `$` is written `$$`, so the output is a
         // stack file that reads back to the same values.
-        let mut value = serde_json::to_value(&project).map_err(|e| Error::Output(e.into()))?;
+        let mut value = serde_json::to_value(project).map_err(|e| Error::Output(e.into()))?;
         escape_dollars(&mut value);
         let yaml = serde_saphyr::to_string(&value).map_err(|e| Error::Output(std::io::Error::other(e.to_string())))?;
         out.write_all(yaml.as_bytes()).map_err(Error::Output)?;

@@ -15,7 +15,7 @@ use crate::engine::Request as _;
 use crate::error::{Error, Result};
 use crate::image::base;
 use crate::image::build::{self, BuildRequest};
-use crate::image::catalogue::{Catalogue, NAMESPACE};
+use crate::image::catalogue::{self, Catalogue, NAMESPACE};
 use crate::image::context;
 use crate::ui::Progress;
 use crate::ui::Task;
@@ -93,11 +93,7 @@ pub async fn ensure_images(
 
 /// `FROM dmp/<name>[:tag]` → `<name>`, for names in the catalogue.
 fn from_base_image(line: &str, catalogue: &Catalogue) -> Option<String> {
-    let mut words = line.split_whitespace();
-    if !words.next()?.eq_ignore_ascii_case("FROM") {
-        return None;
-    }
-    base_image_name(words.find(|w| !w.starts_with("--"))?, catalogue)
+    catalogue::from_dmp_image(line).filter(|name| catalogue.images.iter().any(|i| &i.name == name))
 }
 
 fn base_image_name(reference: &str, catalogue: &Catalogue) -> Option<String> {

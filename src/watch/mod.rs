@@ -33,6 +33,10 @@ use crate::error::{Error, Result};
 use crate::stack::up::{self, UpOptions};
 use crate::ui::Progress;
 
+/// The quiet window's default, in ms: short, because a save is one event
+/// once editors' temporary files are filtered out.
+pub const DEFAULT_QUIET_MS: u64 = 30;
+
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
     /// Quiet time that ends a burst of changes.
@@ -41,6 +45,12 @@ pub struct WatchOptions {
     pub poll: bool,
     /// Build every rule once before watching.
     pub initial_build: bool,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        Self { quiet: Duration::from_millis(DEFAULT_QUIET_MS), poll: false, initial_build: true }
+    }
 }
 
 /// Watches until Ctrl-C. The rule workers share the runtime's one thread

@@ -8,6 +8,7 @@ use super::{Context, Interrupt};
 use crate::cli::{ConfigArgs, ConfigFormat};
 use crate::compose::render::{self, Form};
 use crate::error::{Error, Result};
+use crate::stack::StackError;
 
 /// Reads only: Ctrl-C stops it at once.
 pub const INTERRUPT: Interrupt = Interrupt::READS;
@@ -26,7 +27,7 @@ pub fn run(args: &ConfigArgs, ctx: &Context) -> Result<ExitCode> {
         for name in &wanted {
             if *name != "*" && !project.services.contains_key(*name) {
                 let available = project.services.keys().cloned().collect::<Vec<_>>().join(", ");
-                return Err(Error::UnknownService { name: (*name).to_owned(), available });
+                return Err(StackError::UnknownService { name: (*name).to_owned(), available }.into());
             }
         }
         for (name, service) in &project.services {

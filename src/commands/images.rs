@@ -71,7 +71,7 @@ pub async fn build(args: &ImagesBuildArgs, ctx: &Context) -> Result<ExitCode> {
     if failed == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(Error::BuildFailed { failed: base::failures(&catalogue, &selected, &outcomes) })
+        Err(base::BuildFailed { failed: base::failures(&catalogue, &selected, &outcomes) }.into())
     }
 }
 

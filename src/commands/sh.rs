@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use super::{Context, Interrupt};
 use crate::cli::{ManageArgs, ShArgs};
 use crate::dev;
-use crate::error::{Error, Result};
+use crate::dev::DevError;
+use crate::error::Result;
 use crate::stack::exec::{self, Attach};
 
 /// Reads only: Ctrl-C stops it at once.
@@ -53,6 +54,6 @@ async fn run_in(ctx: &Context, service: &str, command: Vec<String>) -> Result<Ex
     // A command killed by a signal reports 128 + the signal, as a shell does.
     match code.and_then(|code| u8::try_from(code).ok()) {
         Some(code) => Ok(ExitCode::from(code)),
-        None => Err(Error::ExitUnknown { command: shell_words::join(&command), container }),
+        None => Err(DevError::ExitUnknown { command: shell_words::join(&command), container }.into()),
     }
 }

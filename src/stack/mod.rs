@@ -2,6 +2,7 @@
 //! name alone, so nothing dmp did not create is touched.
 
 pub mod apply;
+mod error;
 pub mod exec;
 pub mod plan;
 pub mod provision;
@@ -16,7 +17,10 @@ use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use serde::Serialize;
 
+pub use error::StackError;
+
 use crate::engine::{EngineError, Request as _};
+use crate::error::IoError;
 
 pub const LABEL_PROJECT: &str = "dev.dmp.project";
 pub const LABEL_SERVICE: &str = "dev.dmp.service";
@@ -130,10 +134,9 @@ pub struct ProjectLock {
 
 impl ProjectLock {
     /// Waits for the lock, saying so once when another dmp holds it.
-    pub async fn acquire(project: &str) -> crate::error::Result<Self> {
-        use crate::error::Error;
+    pub async fn acquire(project: &str) -> Result<Self, IoError> {
         let dir = std::env::temp_dir().join("dmp-locks");
-        std::fs::create_dir_all(&dir).map_err(Error::io("create the lock directory", &dir))?;
+        std::fs::create_dir_all(&dir).map_err(IoError::at("create the lock directory", &dir))?;
         // Shared by every user of the Engine on this machine.
         let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777));
         let path = dir.join(format!("{project}.lock"));
@@ -142,7 +145,7 @@ impl ProjectLock {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(Error::io("open the project lock", &path))?;
+            .map_err(IoError::at("open the project lock", &path))?;
         let mut said = false;
         loop {
             match file.try_lock() {
@@ -154,7 +157,7 @@ impl ProjectLock {
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
-                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path)(e)),
+                Err(std::fs::TryLockError::Error(e)) => return Err(IoError::at("lock", &path)(e)),
             }
         }
     }

@@ -19,7 +19,7 @@ use super::{ProjectContainer, apply, container_name, plan, provision, spec};
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
 use crate::engine::EngineError;
-use crate::error::{Error, Result};
+use crate::stack::error::{Result, StackError};
 use crate::ui::{Progress, Task};
 
 #[derive(Debug, Clone, Default)]
@@ -94,7 +94,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let existing = super::containers(docker, &project.name).await?;
     let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
     if let Some(name) = super::foreign_containers(docker, &project.name, &names).await?.into_iter().next() {
-        return Err(Error::NameTaken { name, project: project.name.clone() });
+        return Err(StackError::NameTaken { name, project: project.name.clone() });
     }
     plan::check_ports(&selected, &existing)?;
     warn_unwritable(project, &selected, progress);
@@ -148,8 +148,8 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     })
 }
 
-fn failed(project: &Project, service: &Service, failure: Failure) -> Error {
-    Error::ServiceFailed {
+fn failed(project: &Project, service: &Service, failure: Failure) -> StackError {
+    StackError::ServiceFailed {
         service: service.name.clone(),
         container: container_name(&project.name, &service.name),
         reason: failure.reason,

@@ -137,17 +137,6 @@ impl Task {
         self.print_step();
     }
 
-    /// Shows an image build's progress: steps as stages, cache hits left
-    /// out of plain logs, output as detail.
-    pub fn build_event(&mut self, event: crate::image::build::BuildEvent) {
-        use crate::image::build::BuildEvent;
-        match event {
-            BuildEvent::Step(step) => self.stage(step),
-            BuildEvent::Cached => self.skip_stage(),
-            BuildEvent::Output(line) => self.detail(line),
-        }
-    }
-
     fn print_step(&mut self) {
         if self.mode == Mode::Plain && !self.step_printed {
             eprintln!("{} | {}", self.prefix, self.step);

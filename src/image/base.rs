@@ -131,7 +131,7 @@ impl BuildJob<'_> {
             no_cache: self.no_cache,
         };
         task.announce(&format!("sending context ({} files)", context.files));
-        let result = build::build(self.docker, request, |event| task.build_event(event)).await;
+        let result = build::build(self.docker, request, |event| event.show(&mut task)).await;
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(built) => {

@@ -134,7 +134,7 @@ async fn build_service_image(
         no_cache: false,
     };
     task.announce(&format!("building {reference}"));
-    let result = build::build(docker, request, |event| task.build_event(event)).await;
+    let result = build::build(docker, request, |event| event.show(&mut task)).await;
     match result {
         Ok(_) => {
             task.announce("built");

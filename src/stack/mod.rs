@@ -1,5 +1,11 @@
 //! A project's containers on the Engine: found by dmp's labels, never by
 //! name alone, so nothing dmp did not create is touched.
+//!
+//! `up` orchestrates: `plan` decides without the Engine (selection, ports,
+//! create / keep / start / recreate, orphans), `provision` brings images,
+//! networks and volumes, `apply` makes the container calls, `wait` waits
+//! for readiness; `spec` turns a service into the Engine's container
+//! settings and config hash; `exec` runs commands in containers.
 
 pub mod apply;
 mod error;

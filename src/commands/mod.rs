@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its interrupt policy beside it; the
 //! arguments are resolved once into a [`Context`].
 
+mod completions;
 mod config;
 mod context;
 mod doctor;
@@ -56,6 +57,7 @@ pub fn interrupt(command: &Command) -> Interrupt {
         Command::Start(_) => start::INTERRUPT,
         Command::Watch(_) => watch::INTERRUPT,
         Command::Doctor(_) => doctor::INTERRUPT,
+        Command::Completions(_) | Command::Man => completions::INTERRUPT,
     }
 }
 
@@ -77,5 +79,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Manage(args) => sh::manage(args, &ctx).await,
         Command::Watch(args) => watch::run(args, &ctx).await,
         Command::Doctor(args) => doctor::run(args, &ctx).await,
+        Command::Completions(args) => completions::completions(args.shell),
+        Command::Man => completions::man(),
     }
 }

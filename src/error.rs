@@ -3,10 +3,10 @@
 
 use miette::Diagnostic;
 
-use crate::build_context::ContextError;
 use crate::compose::ComposeError;
 use crate::engine::EngineError;
-use crate::images::CatalogueError;
+use crate::image::catalogue::CatalogueError;
+use crate::image::context::ContextError;
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum Error {

@@ -2,18 +2,15 @@
 //!
 //! `main.rs` only calls [`run`]; each subcommand lives in `commands/`.
 
-mod base_images;
-pub mod build_context;
 mod cli;
 mod commands;
 pub mod compose;
-pub mod dockerignore;
+mod dev;
 mod engine;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
-mod image_build;
-pub mod images;
+pub mod image;
 pub mod stack;
 mod ui;
 mod watch;

@@ -9,7 +9,7 @@ use crate::cli::{DoctorArgs, GlobalArgs, ProjectArgs};
 use crate::compose::load::{FILE_NAMES, read_env_file};
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::images::Catalogue;
+use crate::image::catalogue::Catalogue;
 use crate::stack;
 
 #[derive(Debug, Serialize)]
@@ -124,25 +124,17 @@ pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalA
 /// Every fixed host port of the stack is free, or held by the project itself.
 async fn ports(docker: &bollard::Docker, project: &crate::compose::Project) -> Result<Check> {
     let ours = stack::containers(docker, &project.name).await?;
-    let held: Vec<(String, u16)> = ours
-        .iter()
-        .filter(|c| c.running())
-        .flat_map(|c| c.ports.iter().map(|p| (p.host_ip.clone(), p.published)))
+    let services: Vec<&crate::compose::model::Service> = project.services.values().collect();
+    let count = services.iter().flat_map(|s| &s.ports).filter(|p| p.protocol == "tcp" && p.published.is_some()).count();
+    let taken: Vec<String> = stack::plan::ports_to_check(&services, &ours)
+        .into_iter()
+        .filter_map(|(service, port)| {
+            let published = port.published?;
+            stack::plan::port_free(&port.host_ip, published)
+                .is_err()
+                .then(|| format!("{}:{published} (service {})", port.host_ip, service.name))
+        })
         .collect();
-    let mut taken = Vec::new();
-    let mut count = 0;
-    for service in project.services.values() {
-        for port in service.ports.iter().filter(|p| p.protocol == "tcp") {
-            let Some(published) = port.published else { continue };
-            count += 1;
-            if held.contains(&(port.host_ip.clone(), published)) {
-                continue;
-            }
-            if std::net::TcpListener::bind((port.host_ip.as_str(), published)).is_err() {
-                taken.push(format!("{}:{published} (service {})", port.host_ip, service.name));
-            }
-        }
-    }
     Ok(if taken.is_empty() {
         pass("ports", format!("{count} fixed host ports free or already the stack's"))
     } else {
@@ -163,8 +155,8 @@ fn env_file(dir: &std::path::Path) -> Result<Check> {
     if !dir.join(".env").is_file() {
         return Ok(fail(".env", ".env is missing", "dmp init (copies .env.example to .env)"));
     }
-    let wanted = read_env_file(&example, true)?;
-    let have = read_env_file(&dir.join(".env"), true)?;
+    let wanted = read_env_file(&example, true, &|_| None)?;
+    let have = read_env_file(&dir.join(".env"), true, &|_| None)?;
     let missing: Vec<&str> = wanted.keys().filter(|k| !have.contains_key(*k)).map(String::as_str).collect();
     Ok(if missing.is_empty() {
         pass(".env", format!("has all {} keys of .env.example", wanted.len()))

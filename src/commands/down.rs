@@ -10,14 +10,14 @@ use futures_util::future::join_all;
 use crate::cli::{DownArgs, GlobalArgs, ProjectArgs};
 use crate::engine::{self, EngineError};
 use crate::error::Result;
-use crate::stack::{self, LABEL_PROJECT, converge};
+use crate::stack::{self, LABEL_PROJECT, apply};
 
 pub async fn run(args: &DownArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
     let project = super::load_project(project_args, global)?;
     let docker = engine::connect().await?;
     let _lock = stack::ProjectLock::acquire(&project.name).await.map_err(crate::error::Error::Output)?;
     let containers = stack::containers(&docker, &project.name).await?;
-    for result in join_all(containers.iter().map(|c| converge::remove(&docker, &c.name, args.volumes))).await {
+    for result in join_all(containers.iter().map(|c| apply::remove(&docker, &c.name, args.volumes))).await {
         result.map_err(EngineError::from)?;
     }
 

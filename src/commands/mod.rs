@@ -21,7 +21,7 @@ use crate::cli::{Cli, Command, GlobalArgs, ImagesCommand, ProjectArgs};
 use crate::compose::{self, LoadOptions, Project};
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::stack::{self, ProjectContainer, converge};
+use crate::stack::{self, ProjectContainer, plan};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
@@ -69,7 +69,7 @@ pub async fn project_containers(
     services: &[String],
 ) -> Result<(Project, Docker, Vec<ProjectContainer>)> {
     let project = load_project(args, global)?;
-    converge::select(&project, services)?;
+    plan::select(&project, services)?;
     let docker = engine::connect().await?;
     let containers = stack::containers(&docker, &project.name)
         .await?

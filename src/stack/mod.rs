@@ -1,10 +1,12 @@
 //! A project's containers on the Engine: found by dmp's labels, never by
 //! name alone, so nothing dmp did not create is touched.
 
-pub mod app;
-pub mod converge;
+pub mod apply;
 pub mod exec;
+pub mod plan;
+pub mod provision;
 pub mod spec;
+pub mod up;
 pub mod wait;
 
 use std::collections::HashMap;
@@ -39,8 +41,6 @@ pub struct ProjectContainer {
     pub config_hash: Option<String>,
     #[serde(skip)]
     pub hash_version: Option<String>,
-    #[serde(skip)]
-    pub image_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -107,7 +107,6 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         ports,
         config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
         hash_version: labels.get(LABEL_HASH_VERSION).cloned(),
-        image_id: summary.image_id.unwrap_or_default(),
     }
 }
 

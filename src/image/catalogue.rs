@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::build_context::{self, ContextArchive, ContextError};
+use crate::image::context::{self, ContextArchive, ContextError};
 
 /// Repository namespace of every base image: `dmp/<name>:<version>`.
 pub const NAMESPACE: &str = "dmp";
@@ -19,7 +19,7 @@ pub const NAMESPACE: &str = "dmp";
 pub const VERSION_ARG: &str = "DMP_VERSION";
 
 mod embedded {
-    use crate::build_context::MemoryFile as EmbeddedFile;
+    use crate::image::context::MemoryFile as EmbeddedFile;
     include!(concat!(env!("OUT_DIR"), "/embedded_images.rs"));
 }
 
@@ -210,8 +210,8 @@ impl Catalogue {
     /// The shared build context, for a build of `image`.
     pub fn context(&self, image: &BaseImage) -> Result<ContextArchive, CatalogueError> {
         Ok(match &self.source {
-            Source::Embedded => build_context::from_memory(embedded::FILES, &image.dockerfile)?,
-            Source::Dir(dir) => build_context::from_dir(dir, &image.dockerfile)?,
+            Source::Embedded => context::from_memory(embedded::FILES, &image.dockerfile)?,
+            Source::Dir(dir) => context::from_dir(dir, &image.dockerfile)?,
         })
     }
 }

@@ -7,7 +7,7 @@ use std::io;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use crate::dockerignore::{DockerIgnore, PatternError};
+use crate::image::dockerignore::{DockerIgnore, PatternError};
 
 /// A file of a context held in memory (dmp's embedded images).
 #[derive(Debug, Clone, Copy)]

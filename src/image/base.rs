@@ -9,10 +9,10 @@ use bollard::Docker;
 use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 
-use crate::build_context::ContextArchive;
 use crate::error::{Error, Result};
-use crate::image_build::{self, BuildFailure, BuildRequest, Built};
-use crate::images::{BaseImage, Catalogue, CatalogueError, NAMESPACE, VERSION_ARG};
+use crate::image::build::{self, BuildFailure, BuildRequest, Built};
+use crate::image::catalogue::{BaseImage, Catalogue, CatalogueError, NAMESPACE, VERSION_ARG};
+use crate::image::context::ContextArchive;
 use crate::ui::{Progress, Task};
 
 #[derive(Debug, Clone)]
@@ -118,7 +118,7 @@ impl BuildJob<'_> {
             no_cache: self.no_cache,
         };
         task.announce(&format!("sending context ({} files)", context.files));
-        let result = image_build::build(self.docker, request, |event| task.build_event(event)).await;
+        let result = build::build(self.docker, request, |event| task.build_event(event)).await;
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(built) => {

@@ -371,13 +371,12 @@ fn mount(_project: &Project, mount: &Mount) -> Node {
     map.build()
 }
 
-/// Declared networks, and `default` when a service is on it.
+/// The networks a service is on (with `default`, declared or not): as
+/// Compose, networks no enabled service uses are left out.
 fn networks(project: &Project, form: Form) -> Node {
-    let mut keys: Vec<&String> = project.networks.keys().collect();
-    let default = "default".to_owned();
-    if !project.networks.contains_key("default") && project.services.values().any(|s| s.networks.contains(&default)) {
-        keys.push(&default);
-    }
+    let mut keys: Vec<&String> = project.services.values().flat_map(|s| &s.networks).collect();
+    keys.sort();
+    keys.dedup();
     Node::sorted(keys.into_iter().map(|key| {
         let network = project.networks.get(key).cloned().unwrap_or_default();
         let mut map = MapBuilder::default();
@@ -390,9 +389,9 @@ fn networks(project: &Project, form: Form) -> Node {
     }))
 }
 
-/// The declared volumes a service mounts: as Compose, volumes no enabled
-/// service uses are left out.
-fn volumes(project: &Project) -> Node {
+/// The declared volumes an enabled service mounts, the ones Compose prints
+/// (it leaves the others out).
+pub fn used_volumes(project: &Project) -> Vec<&String> {
     let used = |key: &String| {
         project
             .services
@@ -400,7 +399,12 @@ fn volumes(project: &Project) -> Node {
             .flat_map(|s| &s.volumes)
             .any(|m| m.kind == MountKind::Volume && m.source.as_ref() == Some(key))
     };
-    Node::sorted(project.volumes.iter().filter(|(key, _)| used(key)).map(|(key, volume)| {
+    project.volumes.keys().filter(|key| used(key)).collect()
+}
+
+fn volumes(project: &Project) -> Node {
+    Node::sorted(used_volumes(project).into_iter().map(|key| {
+        let volume = &project.volumes[key];
         let mut map = MapBuilder::default();
         map.put("name", Node::Str(project.volume_name(key)));
         map.flag("external", volume.external);
@@ -468,6 +472,21 @@ mod tests {
         ] {
             assert_eq!(clean_path(path), clean, "{path:?}");
         }
+    }
+
+    #[test]
+    fn unused_networks_and_volumes_are_left_out_as_compose_does() {
+        let project = loaded(
+            "services:\n  web:\n    image: x\n    volumes: [data:/data]\nvolumes:\n  data:\n  spare:\nnetworks:\n  spare:\n",
+        );
+        let node = self::project(&project, Form::Yaml);
+        let keys = |key: &str| match node.get(key) {
+            Some(Node::Map(entries)) => entries.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        assert_eq!(keys("volumes"), ["data"]);
+        assert_eq!(keys("networks"), ["default"]);
+        assert_eq!(used_volumes(&project), ["data"]);
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub struct GlobalArgs {
     /// How to show progress: bars on a terminal, plain lines otherwise.
     #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+
+    /// Log dmp's decisions and every Engine request with its duration to
+    /// stderr (-vv: more); `RUST_LOG` chooses finer. Before the command
+    /// (`down -v` is volumes).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

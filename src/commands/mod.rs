@@ -45,7 +45,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Loads the stack the project options name, printing its warnings.
 pub fn load_project(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> {
-    let cwd = std::env::current_dir().map_err(Error::Output)?;
+    let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
     let options = LoadOptions {
         dir: args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d)),
         files: args.files.clone(),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::convert::Loader;
 use super::discovery::{display_path, environment, find_files};
-use super::merge::merge_top;
+use super::merge::{finish, merge_top};
 use super::model::Project;
 use super::yaml::{self, Node, Source};
 
@@ -96,7 +96,7 @@ fn resolve(
             Some(base) => merge_top(base, node),
         });
     }
-    let root = merged.ok_or_else(|| ComposeError::Project { message: "no stack file".into(), help: None })?;
+    let root = finish(merged.ok_or_else(|| ComposeError::Project { message: "no stack file".into(), help: None })?);
     let project = loader.project(&root, options, files)?;
     Ok(Loaded { project, warnings: loader.warnings })
 }

@@ -212,11 +212,8 @@ pub fn project(project: &Project, form: Form) -> Node {
     );
     top.nonempty("networks", networks(project, form));
     top.nonempty("volumes", volumes(project));
-    if !project.dmp.is_empty() {
-        // dmp's own settings as dmp resolved them (Compose prints the raw `x-` mapping).
-        let value = serde_json::to_value(&project.dmp).unwrap_or_default();
-        top.put("x-dmp", from_json(&value));
-    }
+    // dmp's own settings as dmp resolved them (Compose prints the raw `x-` mapping).
+    top.nonempty("x-dmp", from_json(&serde_json::to_value(&project.dmp).unwrap_or_default()));
     top.build()
 }
 

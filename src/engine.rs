@@ -7,10 +7,14 @@ use std::io;
 use bollard::Docker;
 use bollard::errors::Error as BollardError;
 
-const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+use crate::endpoint::{self, Endpoint, EndpointError};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EngineError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Endpoint(#[from] EndpointError),
+
     #[error("the Docker Engine is not running: nothing listens on {address}")]
     #[diagnostic(
         code(dmp::engine::not_running),
@@ -90,16 +94,48 @@ pub trait Request<T>: std::future::Future<Output = Result<T, BollardError>> + Si
 
 impl<T, F: std::future::Future<Output = Result<T, BollardError>>> Request<T> for F {}
 
-/// Where dmp will look for the Engine, for messages.
-pub fn address() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| format!("unix://{DEFAULT_SOCKET}"))
+/// `--context`, set once from the command line before any connection.
+static CONTEXT_FLAG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Takes `--context` for every later connection.
+pub fn use_context(name: Option<String>) {
+    let _ = CONTEXT_FLAG.set(name);
 }
 
-/// Connects and negotiates the API version (one round trip).
+fn endpoint() -> Result<Endpoint, EndpointError> {
+    endpoint::resolve(&endpoint::Inputs::from_process(CONTEXT_FLAG.get().cloned().flatten()))
+}
+
+/// Where dmp will look for the Engine, for messages.
+pub fn address() -> String {
+    endpoint().map_or_else(|_| endpoint::DEFAULT_HOST.to_owned(), |e| e.host)
+}
+
+/// Seconds a request may take; image builds stream, so this bounds silence.
+const TIMEOUT: u64 = 120;
+
+/// Connects where the docker CLI would (see [`endpoint`]) and negotiates the
+/// API version (one round trip).
 pub async fn connect() -> Result<Docker, EngineError> {
-    let address = address();
-    let docker = Docker::connect_with_defaults().map_err(|e| classify(e, &address))?;
+    let endpoint = endpoint()?;
+    let address = endpoint.host.clone();
+    let docker = open(&endpoint).map_err(|e| classify(e, &address))?;
     docker.negotiate_version().await.map_err(|e| classify(e, &address))
+}
+
+/// A client for the endpoint's transport; nothing is sent yet.
+fn open(endpoint: &Endpoint) -> Result<Docker, BollardError> {
+    let host = endpoint.host.as_str();
+    let version = bollard::API_DEFAULT_VERSION;
+    match (host.split_once("://").map(|(scheme, _)| scheme), &endpoint.tls) {
+        (Some("unix"), _) => Docker::connect_with_unix(host, TIMEOUT, version),
+        (Some("tcp" | "http" | "https"), Some(tls)) => {
+            Docker::connect_with_ssl(host, &tls.key, &tls.cert, &tls.ca, TIMEOUT, version)
+        }
+        (Some("tcp" | "http"), None) => Docker::connect_with_http(host, TIMEOUT, version),
+        (Some("ssh"), _) => Docker::connect_with_ssh(host, TIMEOUT, version, None),
+        _ => Err(BollardError::UnsupportedURISchemeError { uri: host.to_owned() }),
+    }
 }
 
 fn classify(error: BollardError, address: &str) -> EngineError {

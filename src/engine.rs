@@ -217,6 +217,10 @@ fn classify(error: BollardError, address: &str) -> EngineError {
 
 /// The I/O error at the bottom of a connection failure, if any.
 fn io_error_kind(error: &BollardError) -> Option<io::ErrorKind> {
+    // `IOError` is transparent: its `source()` skips the io::Error itself.
+    if let BollardError::IOError { err } = error {
+        return Some(err.kind());
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(err) = source {
         if let Some(io_err) = err.downcast_ref::<io::Error>() {

@@ -208,12 +208,7 @@ fn classify(error: BollardError, address: &str) -> EngineError {
     if let BollardError::SocketNotFoundError(_) = error {
         return EngineError::NotRunning { address };
     }
-    // `IOError` is transparent: its `source()` skips the I/O error itself.
-    let kind = match &error {
-        BollardError::IOError { err } => Some(err.kind()),
-        other => io_error_kind(other),
-    };
-    match kind {
+    match io_error_kind(&error) {
         Some(io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused) => EngineError::NotRunning { address },
         Some(io::ErrorKind::PermissionDenied) => EngineError::PermissionDenied { address },
         _ => EngineError::Unreachable { address, source: error },

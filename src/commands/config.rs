@@ -19,7 +19,7 @@ pub fn run(args: &ConfigArgs, ctx: &Context) -> Result<ExitCode> {
     if args.services {
         lines.extend(project.services.keys().cloned());
     } else if args.volumes {
-        lines.extend(render::used_volumes(&project).into_iter().cloned());
+        lines.extend(render::used_volumes(project).into_iter().cloned());
     } else if args.images {
         lines.extend(project.services.values().map(|s| render::image_name(project, s)));
     } else if let Some(names) = args.hash.as_deref().filter(|n| !n.is_empty()) {

@@ -27,6 +27,11 @@ pub struct GlobalArgs {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// The Docker context to use (as `docker --context`); default: `DOCKER_HOST`,
+    /// `DOCKER_CONTEXT`, then the CLI's current context.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
     /// How to show progress: bars on a terminal, plain lines otherwise.
     #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,

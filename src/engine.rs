@@ -8,10 +8,14 @@ use std::time::Duration;
 use bollard::errors::Error as BollardError;
 use bollard::{API_DEFAULT_VERSION, ClientVersion, Docker};
 
-const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+use crate::endpoint::{self, Endpoint, EndpointError};
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EngineError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Endpoint(#[from] EndpointError),
+
     #[error("the Docker Engine is not running: nothing listens on {address}")]
     #[diagnostic(
         code(dmp::engine::not_running),
@@ -91,24 +95,38 @@ pub trait Request<T>: std::future::Future<Output = Result<T, BollardError>> + Si
 
 impl<T, F: std::future::Future<Output = Result<T, BollardError>>> Request<T> for F {}
 
+/// `--context`, set once from the command line before any connection.
+static CONTEXT_FLAG: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Takes `--context` for every later connection.
+pub fn use_context(name: Option<String>) {
+    let _ = CONTEXT_FLAG.set(name);
+}
+
+fn endpoint() -> Result<Endpoint, EndpointError> {
+    endpoint::resolve(&endpoint::Inputs::from_process(CONTEXT_FLAG.get().cloned().flatten()))
+}
+
 /// Where dmp will look for the Engine, for messages.
 pub fn address() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| format!("unix://{DEFAULT_SOCKET}"))
+    endpoint().map_or_else(|_| endpoint::DEFAULT_HOST.to_owned(), |e| e.host)
 }
 
 /// How long a request may take before dmp gives up (bollard's default).
 const TIMEOUT_SECS: u64 = 120;
 
-/// Connects and settles the API version in one round trip. On a Unix socket
+/// Connects where the docker CLI would (see [`endpoint`]) and settles the
+/// API version in one round trip. On a Unix socket
 /// (the usual case) that is a raw `GET /_ping`, whose `API-Version` header is
 /// what the docker CLI negotiates with: 0.2 ms, where bollard's
 /// `negotiate_version` asks `/version`, which takes 7–8 ms on Engine 26 and
 /// would be most of a `dmp ps`. Other transports (TCP, TLS, SSH) use bollard's
 /// negotiation.
 pub async fn connect() -> Result<Docker, EngineError> {
-    let address = address();
+    let endpoint = endpoint()?;
+    let address = endpoint.host.clone();
     let Some(path) = address.strip_prefix("unix://") else {
-        let docker = Docker::connect_with_defaults().map_err(|e| classify(e, &address))?;
+        let docker = open(&endpoint).map_err(|e| classify(e, &address))?;
         return docker.negotiate_version().timed("version").await.map_err(|e| classify(e, &address));
     };
     let ping = async {
@@ -168,6 +186,21 @@ fn api_version_header(response: &[u8]) -> Option<ClientVersion> {
     })?;
     let (major, minor) = value.split_once('.')?;
     Some(ClientVersion { major_version: major.parse().ok()?, minor_version: minor.parse().ok()? })
+}
+
+/// A client for the endpoint's transport; nothing is sent yet.
+fn open(endpoint: &Endpoint) -> Result<Docker, BollardError> {
+    let host = endpoint.host.as_str();
+    let version = API_DEFAULT_VERSION;
+    match (host.split_once("://").map(|(scheme, _)| scheme), &endpoint.tls) {
+        (Some("unix"), _) => Docker::connect_with_unix(host, TIMEOUT_SECS, version),
+        (Some("tcp" | "http" | "https"), Some(tls)) => {
+            Docker::connect_with_ssl(host, &tls.key, &tls.cert, &tls.ca, TIMEOUT_SECS, version)
+        }
+        (Some("tcp" | "http"), None) => Docker::connect_with_http(host, TIMEOUT_SECS, version),
+        (Some("ssh"), _) => Docker::connect_with_ssh(host, TIMEOUT_SECS, version, None),
+        _ => Err(BollardError::UnsupportedURISchemeError { uri: host.to_owned() }),
+    }
 }
 
 fn classify(error: BollardError, address: &str) -> EngineError {

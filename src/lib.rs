@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 pub mod compose;
 mod dev;
+mod endpoint;
 mod engine;
 mod error;
 #[doc(hidden)]
@@ -26,6 +27,7 @@ pub use error::Error;
 pub fn run() -> ExitCode {
     let result = cli::Cli::try_parse().map_err(Error::Usage).and_then(|cli| {
         init_logging(cli.global.verbose);
+        engine::use_context(cli.global.context.clone());
         // Wrapped lines are for people; logs and scripts get whole lines to grep.
         let wrap = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let _ =

@@ -258,7 +258,12 @@ pub fn project(project: &Project, form: Form) -> Node {
     top.nonempty("volumes", volumes(project));
     // dmp's own settings as dmp resolved them (Compose prints the raw `x-` mapping).
     top.nonempty("x-dmp", from_json(&serde_json::to_value(&project.dmp).unwrap_or_default()));
-    top.build()
+    let Node::Map(mut entries) = top.build() else { unreachable!("a map") };
+    if form == Form::Json {
+        // Compose's JSON writes the project's keys sorted.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    Node::Map(entries)
 }
 
 /// One service, keys in compose-go's `ServiceConfig` order.

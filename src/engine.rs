@@ -252,6 +252,17 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_connect_says_not_running_or_permission_denied() {
+        let io = |kind| BollardError::from(io::Error::from(kind));
+        assert!(matches!(classify(io(io::ErrorKind::NotFound), "unix:///x"), EngineError::NotRunning { .. }));
+        assert!(matches!(classify(io(io::ErrorKind::ConnectionRefused), "unix:///x"), EngineError::NotRunning { .. }));
+        assert!(matches!(
+            classify(io(io::ErrorKind::PermissionDenied), "unix:///x"),
+            EngineError::PermissionDenied { .. }
+        ));
+    }
+
+    #[test]
     fn a_version_in_the_body_is_not_a_header() {
         assert_eq!(api_version_header(b"HTTP/1.1 200 OK\r\n\r\nApi-Version: 1.45\r\n"), None);
     }

@@ -4,6 +4,7 @@
 
 mod base_images;
 pub mod build_context;
+mod ca;
 mod cli;
 mod commands;
 pub mod compose;
@@ -14,6 +15,7 @@ mod error;
 pub mod fuzzing;
 mod image_build;
 pub mod images;
+mod node;
 pub mod stack;
 mod ui;
 mod watch;

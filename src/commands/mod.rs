@@ -52,7 +52,8 @@ pub fn load_project(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> 
         project_name: args.project_name.clone(),
         profiles: args.profiles.clone(),
     };
-    let loaded = compose::load(&options)?;
+    let mut loaded = compose::load(&options)?;
+    crate::node::pin(&mut loaded.project, &crate::images::Catalogue::embedded()?.version);
     if !global.quiet {
         for warning in &loaded.warnings {
             eprintln!("warning: {warning}");

@@ -287,6 +287,17 @@ async fn ensure_images(
             None => base_refs.extend(service.image.as_deref().and_then(|i| base_image_name(i, &catalogue))),
         }
     }
+    // Another Node than the default is an image of its own (crate::node).
+    let mut node_majors = BTreeSet::new();
+    for reference in selected.iter().filter_map(|s| s.image.as_deref()) {
+        let major = crate::node::tag_major(reference);
+        if let Some(major) = major.filter(|_| base_image_name(reference, &catalogue).is_some()) {
+            base_refs.remove(crate::node::IMAGE);
+            if !exists(reference.to_owned()).await {
+                node_majors.insert(major);
+            }
+        }
+    }
     let mut missing_bases = Vec::new();
     for name in base_refs {
         if !exists(catalogue.tag(&name)).await {
@@ -294,6 +305,7 @@ async fn ensure_images(
         }
     }
     base_images::ensure(docker, &missing_bases, progress).await?;
+    base_images::ensure_node_images(docker, &node_majors.into_iter().collect::<Vec<_>>(), progress).await?;
 
     // One inspect per image: its ID, or that it is missing. Only what had to
     // be built or pulled is inspected again.
@@ -474,6 +486,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
 
     let name = container_name(&job.project.name, &job.service.name);
     let service = spec::for_host_user(job.service, spec::host_user(&job.project.dir));
+    let service = crate::ca::for_container(service, crate::ca::host_bundle().as_deref());
     let service = service.as_ref();
     let hash = spec::config_hash(service, &job.image_id, spec::HASH_VERSION).unwrap_or_default();
     let current = job.existing.iter().find(|c| c.name == name);

@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod corpus;
 mod faults;
+mod frontend;
 mod images;
 mod stack;
 mod support;

@@ -7,12 +7,10 @@ cd "$(dirname "$0")/.."
 
 scripts/ensure-docker.sh
 
-# `dmp config` is checked against Debian's docker-compose (Compose v1).
-if ! command -v docker-compose >/dev/null; then
-    [ "$(id -u)" -eq 0 ] || { echo "test.sh: install docker-compose (sudo apt-get install docker-compose)" >&2; exit 1; }
-    apt-cache show docker-compose >/dev/null 2>&1 || apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose
-fi
+# `dmp config` is compared with Compose v2 (compose-go), fetched from Debian
+# trixie into a private directory.
+DMP_COMPOSE_V2="$(scripts/ensure-trixie-tools.sh)/bin/docker-compose"
+export DMP_COMPOSE_V2
 
 # The GOV.UK demo's screenshot test (tests/it/frontend.rs) needs Debian's headless Chromium.
 command -v chromium >/dev/null || { apt-cache show chromium >/dev/null 2>&1 || apt-get update -q; DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
@@ -28,6 +26,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --locked --all-targets -- -D warnings
+echo "== static binary (musl)"
+scripts/build-static.sh
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -20,7 +20,7 @@ pub fn stack_file(data: &[u8]) {
 pub fn dockerignore(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (patterns, path) = text.split_once('\0').unwrap_or((text, "a/b/c.txt"));
-    if let Ok(ignore) = crate::dockerignore::DockerIgnore::parse(patterns) {
+    if let Ok(ignore) = crate::image::dockerignore::DockerIgnore::parse(patterns) {
         let excluded = ignore.is_excluded(path);
         let sent = ignore.sends(path);
         // A file sent must not be excluded.

@@ -80,7 +80,7 @@ pub fn tag_major(reference: &str) -> Option<u32> {
 /// the result).
 pub fn pin(project: &mut Project, version: &str) {
     let Some(major) = requested_major(&project.dir) else { return };
-    let name = format!("{}/{IMAGE}", crate::images::NAMESPACE);
+    let name = format!("{}/{IMAGE}", crate::image::catalogue::NAMESPACE);
     for service in project.services.values_mut() {
         let image = service.image.as_deref().unwrap_or_default();
         if image.split_once(':').map_or(image, |(n, _)| n) == name && tag_major(image).is_none() {

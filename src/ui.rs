@@ -142,8 +142,8 @@ impl Task {
 
     /// Shows an image build's progress: steps as stages, cache hits left
     /// out of plain logs, output as detail.
-    pub fn build_event(&mut self, event: crate::image_build::BuildEvent) {
-        use crate::image_build::BuildEvent;
+    pub fn build_event(&mut self, event: crate::image::build::BuildEvent) {
+        use crate::image::build::BuildEvent;
         match event {
             BuildEvent::Step(step) => self.stage(step),
             BuildEvent::Cached => self.skip_stage(),

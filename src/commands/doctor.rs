@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::cli::{DoctorArgs, GlobalArgs, ProjectArgs};
 use crate::compose::load::{FILE_NAMES, read_env_file};
-use crate::engine;
+use crate::engine::{self, Request as _};
 use crate::error::{Error, Result};
-use crate::images::Catalogue;
+use crate::image::catalogue::Catalogue;
 use crate::stack;
 
 #[derive(Debug, Serialize)]
@@ -39,7 +39,7 @@ pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalA
     let mut checks = Vec::new();
     let docker = match engine::connect().await {
         Ok(docker) => {
-            let version = docker.version().await.map_err(engine::EngineError::from)?;
+            let version = docker.version().named("version").await?;
             checks.push(pass(
                 "engine",
                 format!(
@@ -62,7 +62,7 @@ pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalA
         let catalogue = Catalogue::embedded()?;
         let mut missing = Vec::new();
         for image in &catalogue.images {
-            if docker.inspect_image(&catalogue.tag(&image.name)).await.is_err() {
+            if docker.inspect_image(&catalogue.tag(&image.name)).timed("inspect image").await.is_err() {
                 missing.push(catalogue.tag(&image.name));
             }
         }
@@ -78,7 +78,7 @@ pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalA
         checks.push(disk_space(docker).await);
     }
 
-    let cwd = std::env::current_dir().map_err(Error::Output)?;
+    let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
     let dir = project_args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d));
     let has_stack =
         !project_args.files.is_empty() || dir.ancestors().any(|d| FILE_NAMES.iter().any(|n| d.join(n).is_file()));
@@ -124,25 +124,17 @@ pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalA
 /// Every fixed host port of the stack is free, or held by the project itself.
 async fn ports(docker: &bollard::Docker, project: &crate::compose::Project) -> Result<Check> {
     let ours = stack::containers(docker, &project.name).await?;
-    let held: Vec<(String, u16)> = ours
-        .iter()
-        .filter(|c| c.running())
-        .flat_map(|c| c.ports.iter().map(|p| (p.host_ip.clone(), p.published)))
+    let services: Vec<&crate::compose::model::Service> = project.services.values().collect();
+    let count = services.iter().flat_map(|s| &s.ports).filter(|p| p.protocol == "tcp" && p.published.is_some()).count();
+    let taken: Vec<String> = stack::plan::ports_to_check(&services, &ours)
+        .into_iter()
+        .filter_map(|(service, port)| {
+            let published = port.published?;
+            stack::plan::port_free(&port.host_ip, published)
+                .is_err()
+                .then(|| format!("{}:{published} (service {})", port.host_ip, service.name))
+        })
         .collect();
-    let mut taken = Vec::new();
-    let mut count = 0;
-    for service in project.services.values() {
-        for port in service.ports.iter().filter(|p| p.protocol == "tcp") {
-            let Some(published) = port.published else { continue };
-            count += 1;
-            if held.contains(&(port.host_ip.clone(), published)) {
-                continue;
-            }
-            if std::net::TcpListener::bind((port.host_ip.as_str(), published)).is_err() {
-                taken.push(format!("{}:{published} (service {})", port.host_ip, service.name));
-            }
-        }
-    }
     Ok(if taken.is_empty() {
         pass("ports", format!("{count} fixed host ports free or already the stack's"))
     } else {
@@ -163,8 +155,8 @@ fn env_file(dir: &std::path::Path) -> Result<Check> {
     if !dir.join(".env").is_file() {
         return Ok(fail(".env", ".env is missing", "dmp init (copies .env.example to .env)"));
     }
-    let wanted = read_env_file(&example, true)?;
-    let have = read_env_file(&dir.join(".env"), true)?;
+    let wanted = read_env_file(&example, true, &|_| None)?;
+    let have = read_env_file(&dir.join(".env"), true, &|_| None)?;
     let missing: Vec<&str> = wanted.keys().filter(|k| !have.contains_key(*k)).map(String::as_str).collect();
     Ok(if missing.is_empty() {
         pass(".env", format!("has all {} keys of .env.example", wanted.len()))
@@ -194,7 +186,13 @@ fn inotify() -> Check {
 
 /// Free space where the Engine keeps images and volumes.
 async fn disk_space(docker: &bollard::Docker) -> Check {
-    let root = docker.info().await.ok().and_then(|i| i.docker_root_dir).unwrap_or_else(|| "/var/lib/docker".into());
+    let root = docker
+        .info()
+        .timed("info")
+        .await
+        .ok()
+        .and_then(|i| i.docker_root_dir)
+        .unwrap_or_else(|| "/var/lib/docker".into());
     let probe = if std::path::Path::new(&root).exists() { root.clone() } else { "/".into() };
     // df is everywhere and spares a libc dependency for statvfs.
     let free_kib = std::process::Command::new("df")

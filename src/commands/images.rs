@@ -1,5 +1,5 @@
 //! `dmp images build`: the command line and the report; the building is in
-//! `base_images`.
+//! `image::base`.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::base_images::{self, Outcome, human_size, short_id};
 use crate::cli::{GlobalArgs, ImagesBuildArgs};
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::images::{BaseImage, Catalogue, NAMESPACE};
+use crate::image::base::{self, Outcome, human_size, short_id};
+use crate::image::catalogue::{BaseImage, Catalogue, NAMESPACE};
 use crate::ui::{self, Mode, Progress};
 
 /// One line of `--json` output.
@@ -44,7 +44,7 @@ pub async fn build(args: &ImagesBuildArgs, global: &GlobalArgs) -> Result<ExitCo
     };
     let selected = catalogue.select(&args.names)?;
     // Contexts first: a bad .dockerignore is reported before the Engine is touched.
-    let contexts = base_images::contexts(&catalogue, &selected)?;
+    let contexts = base::contexts(&catalogue, &selected)?;
     let docker = engine::connect().await?;
 
     let mode = ui::Mode::detect(global.quiet, global.progress);
@@ -52,7 +52,7 @@ pub async fn build(args: &ImagesBuildArgs, global: &GlobalArgs) -> Result<ExitCo
     let progress = Progress::new(mode, &names);
     let started = Instant::now();
 
-    let outcomes = base_images::build(&docker, &catalogue, &selected, contexts, args.no_cache, &progress).await;
+    let outcomes = base::build(&docker, &catalogue, &selected, contexts, args.no_cache, &progress).await;
 
     let failed = outcomes.iter().filter(|o| !matches!(o, Outcome::Built { .. })).count();
     progress.finish(&format!(
@@ -68,7 +68,7 @@ pub async fn build(args: &ImagesBuildArgs, global: &GlobalArgs) -> Result<ExitCo
     if failed == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(Error::BuildFailed { failed: base_images::failures(&catalogue, &selected, &outcomes) })
+        Err(Error::BuildFailed { failed: base::failures(&catalogue, &selected, &outcomes) })
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod completions;
 mod config;
 mod doctor;
 mod down;
@@ -21,7 +22,7 @@ use crate::cli::{Cli, Command, GlobalArgs, ImagesCommand, ProjectArgs};
 use crate::compose::{self, LoadOptions, Project};
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::stack::{self, ProjectContainer, converge};
+use crate::stack::{self, ProjectContainer, plan};
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
@@ -40,12 +41,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Manage(args) => sh::manage(args, &cli.project, &cli.global).await,
         Command::Watch(args) => watch::run(args, &cli.project, &cli.global).await,
         Command::Doctor(args) => doctor::run(args, &cli.project, &cli.global).await,
+        Command::Completions(args) => completions::completions(args.shell),
+        Command::Man => completions::man(),
     }
 }
 
 /// Loads the stack the project options name, printing its warnings.
 pub fn load_project(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> {
-    let cwd = std::env::current_dir().map_err(Error::Output)?;
+    let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
     let options = LoadOptions {
         dir: args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d)),
         files: args.files.clone(),
@@ -53,7 +56,7 @@ pub fn load_project(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> 
         profiles: args.profiles.clone(),
     };
     let mut loaded = compose::load(&options)?;
-    crate::node::pin(&mut loaded.project, &crate::images::Catalogue::embedded()?.version);
+    crate::node::pin(&mut loaded.project, &crate::image::catalogue::Catalogue::embedded()?.version);
     if !global.quiet {
         for warning in &loaded.warnings {
             eprintln!("warning: {warning}");
@@ -70,7 +73,7 @@ pub async fn project_containers(
     services: &[String],
 ) -> Result<(Project, Docker, Vec<ProjectContainer>)> {
     let project = load_project(args, global)?;
-    converge::select(&project, services)?;
+    plan::select(&project, services)?;
     let docker = engine::connect().await?;
     let containers = stack::containers(&docker, &project.name)
         .await?

@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::{GlobalArgs, ProjectArgs, UpArgs, WatchArgs};
+use crate::dev;
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::stack::converge::{self, Action, UpOptions};
+use crate::stack::up::{Action, UpOptions};
 use crate::ui::{Mode, Progress};
 
 pub async fn run(args: &UpArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
@@ -23,7 +24,7 @@ pub async fn run(args: &UpArgs, project_args: &ProjectArgs, global: &GlobalArgs)
         build: args.build,
         force_recreate: args.force_recreate,
     };
-    let report = converge::up(&docker, &project, &options, &progress).await?;
+    let report = dev::up(&docker, &project, &options, &progress).await?;
 
     let count = |action: Action| report.services.iter().filter(|s| s.action == action).count();
     let mut parts = Vec::new();

@@ -1,9 +1,16 @@
 //! Compose-format stack files: loading, merging, interpolation and the
 //! resolved model.
 
+mod convert;
+mod discovery;
+mod env_file;
+mod error;
 pub mod interpolate;
 pub mod load;
+mod merge;
 pub mod model;
+pub mod render;
+mod validate;
 pub mod yaml;
 
 pub use load::{ComposeError, LoadOptions, Loaded, load};

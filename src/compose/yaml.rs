@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+use serde_saphyr::{Spanned, Tagged};
 
 /// Where a node is: file index into the loader's sources, and position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +35,20 @@ pub enum Value {
 pub struct Node {
     pub value: Value,
     pub pos: Pos,
+    /// Compose's merge tags: `!reset` and `!override`.
+    pub tag: MergeTag,
+}
+
+/// How a value merges over the same key in an earlier file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MergeTag {
+    /// By the key's own rule.
+    #[default]
+    Merge,
+    /// `!reset`: the key is removed, as if no file had set it.
+    Reset,
+    /// `!override`: the value replaces the earlier one whole.
+    Override,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +59,16 @@ pub struct Key {
 
 impl Node {
     pub fn new(value: Value, pos: Pos) -> Self {
-        Self { value, pos }
+        Self { value, pos, tag: MergeTag::Merge }
+    }
+
+    fn tagged(spanned: Spanned<Tagged<Raw>>) -> Self {
+        let tag = match spanned.value.1.as_deref() {
+            Some("!reset") => MergeTag::Reset,
+            Some("!override") => MergeTag::Override,
+            _ => MergeTag::Merge,
+        };
+        Self { value: spanned.value.0.0, pos: pos_of(&spanned.referenced), tag }
     }
 
     /// What kind of value this is, for "expected X, found Y" messages.
@@ -113,10 +136,10 @@ pub fn parse(text: &str, file: usize) -> Result<Node, SyntaxError> {
     if text.trim().is_empty() {
         return Ok(Node::new(Value::Null, Pos { file, line: 1, column: 1, ..Pos::default() }));
     }
-    let parsed: Result<Spanned<Raw>, _> = serde_saphyr::from_str(text);
+    let parsed: Result<Spanned<Tagged<Raw>>, _> = serde_saphyr::from_str_with_options(text, options());
     match parsed {
         Ok(spanned) => {
-            let mut node = Node::new(spanned.value.0, pos_of(&spanned.referenced));
+            let mut node = Node::tagged(spanned);
             node.set_file(file);
             Ok(node)
         }
@@ -129,6 +152,19 @@ pub fn parse(text: &str, file: usize) -> Result<Node, SyntaxError> {
             Err(SyntaxError { message: clean_message(&error.to_string()), pos })
         }
     }
+}
+
+/// The parser's limits. serde-saphyr refuses a file with more than ten
+/// aliases per anchor (past 100 aliases) as a likely alias bomb; Compose's
+/// YAML library allows real files far more (one published file has 142
+/// aliases of two anchors), so only the absolute limits stay: events,
+/// replayed events, depth and size.
+fn options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.enforce_alias_anchor_ratio = false;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 /// serde-saphyr's messages carry their own position suffix; dmp shows the
@@ -217,8 +253,8 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Spanned<Raw>>()? {
-            items.push(Node::new(item.value.0, pos_of(&item.referenced)));
+        while let Some(item) = seq.next_element::<Spanned<Tagged<Raw>>>()? {
+            items.push(Node::tagged(item));
         }
         Ok(Value::Seq(items))
     }
@@ -235,11 +271,8 @@ impl<'de> Visitor<'de> for RawVisitor {
                     return Err(de::Error::custom("a mapping key must be a plain value, not a list or mapping"));
                 }
             };
-            let value = map.next_value::<Spanned<Raw>>()?;
-            entries.push((
-                Key { name, pos: pos_of(&key.referenced) },
-                Node::new(value.value.0, pos_of(&value.referenced)),
-            ));
+            let value = map.next_value::<Spanned<Tagged<Raw>>>()?;
+            entries.push((Key { name, pos: pos_of(&key.referenced) }, Node::tagged(value)));
         }
         Ok(Value::Map(entries))
     }

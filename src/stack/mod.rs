@@ -1,10 +1,12 @@
 //! A project's containers on the Engine: found by dmp's labels, never by
 //! name alone, so nothing dmp did not create is touched.
 
-pub mod app;
-pub mod converge;
+pub mod apply;
 pub mod exec;
+pub mod plan;
+pub mod provision;
 pub mod spec;
+pub mod up;
 pub mod wait;
 
 use std::collections::HashMap;
@@ -14,7 +16,7 @@ use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use serde::Serialize;
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Request as _};
 
 pub const LABEL_PROJECT: &str = "dev.dmp.project";
 pub const LABEL_SERVICE: &str = "dev.dmp.service";
@@ -39,8 +41,6 @@ pub struct ProjectContainer {
     pub config_hash: Option<String>,
     #[serde(skip)]
     pub hash_version: Option<String>,
-    #[serde(skip)]
-    pub image_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,8 +61,13 @@ impl ProjectContainer {
 pub async fn containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
     let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={project}")])]);
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    let mut found: Vec<ProjectContainer> =
-        docker.list_containers(Some(options)).await?.into_iter().map(project_container).collect();
+    let mut found: Vec<ProjectContainer> = docker
+        .list_containers(Some(options))
+        .named("list containers")
+        .await?
+        .into_iter()
+        .map(project_container)
+        .collect();
     found.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
     Ok(found)
 }
@@ -107,7 +112,6 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         ports,
         config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
         hash_version: labels.get(LABEL_HASH_VERSION).cloned(),
-        image_id: summary.image_id.unwrap_or_default(),
     }
 }
 
@@ -126,13 +130,19 @@ pub struct ProjectLock {
 
 impl ProjectLock {
     /// Waits for the lock, saying so once when another dmp holds it.
-    pub async fn acquire(project: &str) -> std::io::Result<Self> {
+    pub async fn acquire(project: &str) -> crate::error::Result<Self> {
+        use crate::error::Error;
         let dir = std::env::temp_dir().join("dmp-locks");
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(Error::io("create the lock directory", &dir))?;
         // Shared by every user of the Engine on this machine.
         let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777));
         let path = dir.join(format!("{project}.lock"));
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io("open the project lock", &path))?;
         let mut said = false;
         loop {
             match file.try_lock() {
@@ -144,7 +154,7 @@ impl ProjectLock {
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
-                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path)(e)),
             }
         }
     }
@@ -161,6 +171,7 @@ pub async fn foreign_containers(docker: &Docker, project: &str, services: &[&str
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
     Ok(docker
         .list_containers(Some(options))
+        .named("list containers by name")
         .await?
         .into_iter()
         .filter(|c| c.labels.as_ref().and_then(|l| l.get(LABEL_PROJECT)).is_none_or(|p| p != project))

@@ -2,6 +2,7 @@
 //! unhealthy ends the wait at once with its last log lines, instead of
 //! running into the timeout.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -9,7 +10,15 @@ use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::HealthStatusEnum;
 use bollard::query_parameters::{InspectContainerOptions, LogsOptionsBuilder};
 use futures_util::StreamExt as _;
+use futures_util::future::join_all;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::engine::Request as _;
+
+use super::container_name;
+use crate::compose::Project;
+use crate::compose::model::{Condition, Service};
+use crate::error::{Error, Result};
 
 const POLL: Duration = Duration::from_millis(100);
 const LOG_LINES: usize = 20;
@@ -38,6 +47,7 @@ pub async fn container(docker: &Docker, container: &str, target: Target, deadlin
     loop {
         let inspect = docker
             .inspect_container(container, None::<InspectContainerOptions>)
+            .timed(format_args!("inspect container {container}"))
             .await
             .map_err(|e| WaitFailure { reason: format!("cannot be inspected: {e}"), logs: Vec::new() })?;
         let state = inspect.state.unwrap_or_default();
@@ -100,12 +110,18 @@ async fn probe(docker: &Docker, container: &str, test: &[String]) -> bool {
         attach_stderr: Some(true),
         ..Default::default()
     };
-    let Ok(exec) = docker.create_exec(container, options).await else { return false };
+    let Ok(exec) =
+        docker.create_exec(container, options).timed(format_args!("create health probe in {container}")).await
+    else {
+        return false;
+    };
     let run = async {
-        if let Ok(StartExecResults::Attached { mut output, .. }) = docker.start_exec(&exec.id, None).await {
+        if let Ok(StartExecResults::Attached { mut output, .. }) =
+            docker.start_exec(&exec.id, None).timed("start health probe").await
+        {
             while output.next().await.is_some() {}
         }
-        docker.inspect_exec(&exec.id).await.ok().and_then(|i| i.exit_code) == Some(0)
+        docker.inspect_exec(&exec.id).timed("inspect health probe").await.ok().and_then(|i| i.exit_code) == Some(0)
     };
     tokio::time::timeout(Duration::from_secs(3), run).await.unwrap_or(false)
 }
@@ -122,6 +138,7 @@ fn target_name(target: Target, has_healthcheck: bool) -> &'static str {
 /// The container's last log lines, stdout and stderr together.
 pub async fn last_logs(docker: &Docker, container: &str) -> Vec<String> {
     let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&LOG_LINES.to_string()).build();
+    tracing::debug!(target: "dmp::engine", "logs of {container} (last {LOG_LINES} lines)");
     let mut stream = docker.logs(container, Some(options));
     let mut text = String::new();
     while let Some(Ok(chunk)) = stream.next().await {
@@ -160,4 +177,74 @@ async fn http_status(host: &str, port: u16, path: &str) -> std::io::Result<u16> 
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response"))
+}
+/// Every selected service healthy (or running, without a health check);
+/// jobs that others wait on to complete, done.
+pub async fn wait_ready(docker: &Docker, project: &Project, selected: &[&Service], deadline: Instant) -> Result<()> {
+    let jobs: BTreeSet<&str> = selected
+        .iter()
+        .flat_map(|s| s.depends_on.iter())
+        .filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let waits = selected.iter().map(|service| async {
+        let target = if jobs.contains(service.name.as_str()) { Target::Completed } else { Target::Ready };
+        let name = container_name(&project.name, &service.name);
+        container(docker, &name, target, deadline).await.map_err(|f| Error::ServiceFailed {
+            service: service.name.clone(),
+            container: name.clone(),
+            reason: f.reason,
+            logs: f.logs,
+        })
+    });
+    for result in join_all(waits).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// The service that answers HTTP for the app: `x-dmp.http`, else the one
+/// running a dmp nginx image, else the only service publishing a port.
+pub fn http_service<'p>(project: &'p Project, selected: &[&'p Service]) -> Option<&'p Service> {
+    if let Some(name) = &project.dmp.http {
+        return selected.iter().find(|s| &s.name == name).copied();
+    }
+    let nginx = selected
+        .iter()
+        .find(|s| s.image.as_deref().is_some_and(|i| i.starts_with("dmp/http-") && !i.contains("buildstatic")));
+    let publishing: Vec<&&Service> = selected.iter().filter(|s| !s.ports.is_empty()).collect();
+    nginx.copied().or_else(|| (publishing.len() == 1).then(|| *publishing[0]))
+}
+
+pub async fn wait_http(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&Service],
+    deadline: Instant,
+) -> Result<Option<String>> {
+    let Some(service) = http_service(project, selected) else { return Ok(None) };
+    let containers = super::containers(docker, &project.name).await?;
+    let Some(port) = containers
+        .iter()
+        .find(|c| c.service == service.name)
+        .and_then(|c| c.ports.iter().find(|p| p.protocol == "tcp"))
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let host = if port.host_ip == "0.0.0.0" || port.host_ip.is_empty() {
+        "127.0.0.1".to_owned()
+    } else {
+        port.host_ip.clone()
+    };
+    let path = project.dmp.http_path.clone().unwrap_or_else(|| "/".into());
+    let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+    let url = format!("http://{url_host}:{}{path}", port.published);
+    http(&host, port.published, &path, deadline).await.map_err(|last| Error::ServiceFailed {
+        service: service.name.clone(),
+        container: container_name(&project.name, &service.name),
+        reason: format!("does not answer HTTP at {url} (last: {last})"),
+        logs: Vec::new(),
+    })?;
+    Ok(Some(url))
 }

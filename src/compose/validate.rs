@@ -1,0 +1,172 @@
+//! Checks across the whole stack: references between services, volumes
+//! and networks, dependency cycles, names.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::convert::Loader;
+use super::convert::Result;
+use super::model::{DmpSettings, MountKind, Network, Service, Volume};
+use super::yaml::Pos;
+
+impl Loader<'_> {
+    /// `depends_on`, volumes, networks and `x-dmp` services must all exist.
+    pub(super) fn check_references(
+        &self,
+        services: &BTreeMap<String, Service>,
+        inactive: &BTreeSet<String>,
+        depends_pos: &[(String, String, Pos)],
+        volumes: &BTreeMap<String, Volume>,
+        networks: &BTreeMap<String, Network>,
+        dmp: &DmpSettings,
+    ) -> Result<()> {
+        for (service, dependency, pos) in depends_pos {
+            if !services.contains_key(service) {
+                continue;
+            }
+            if inactive.contains(dependency) {
+                return Err(self.error(
+                    *pos,
+                    &format!("service {service} depends on {dependency}, which is in a profile that is not enabled"),
+                    "this dependency",
+                    Some(&format!("enable its profile with --profile, or remove {dependency} from depends_on")),
+                ));
+            }
+            if !services.contains_key(dependency) {
+                let known: Vec<&str> = services.keys().map(String::as_str).collect();
+                return Err(self.error(
+                    *pos,
+                    &format!("service {service} depends on {dependency}, which is not a service"),
+                    "unknown service",
+                    Some(&format!("the services are: {}", known.join(", "))),
+                ));
+            }
+        }
+        check_cycles(services).map_err(|cycle| {
+            self.project_error(
+                &format!("the services depend on each other in a cycle: {}", cycle.join(" -> ")),
+                "remove one of these depends_on entries",
+            )
+        })?;
+        let mut published: BTreeMap<(String, u16), &str> = BTreeMap::new();
+        for service in services.values() {
+            for mount in &service.volumes {
+                if let (MountKind::Volume, Some(name)) = (mount.kind, &mount.source)
+                    && !volumes.contains_key(name)
+                {
+                    return Err(self.project_error(
+                        &format!(
+                            "service {} uses the volume {name}, which is not declared under `volumes:`",
+                            service.name
+                        ),
+                        &format!(
+                            "add `volumes: {{ {name}: {{}} }}` at the top level, or write ./{name} for a bind mount"
+                        ),
+                    ));
+                }
+            }
+            for network in &service.networks {
+                if network != "default" && !networks.contains_key(network) {
+                    return Err(self.project_error(
+                        &format!(
+                            "service {} joins the network {network}, which is not declared under the top-level `networks:`",
+                            service.name
+                        ),
+                        &format!("add `networks: {{ {network}: {{}} }}` at the top level"),
+                    ));
+                }
+            }
+            for port in &service.ports {
+                let Some(host_port) = port.published else { continue };
+                if let Some(other) = published.insert((port.host_ip.clone(), host_port), &service.name)
+                    && other != service.name
+                {
+                    return Err(self.project_error(
+                        &format!("services {other} and {} both publish {}:{host_port}", service.name, port.host_ip),
+                        "give one of them another host port",
+                    ));
+                }
+            }
+        }
+        for rule in &dmp.watch {
+            if !services.contains_key(&rule.service) {
+                return Err(self.project_error(
+                    &format!(
+                        "watch rule {} runs in the service {}, which is not in the stack",
+                        rule.name, rule.service
+                    ),
+                    "name the service with `service:` in the rule (the default is buildstatic)",
+                ));
+            }
+        }
+        for (setting, value) in [("app", &dmp.app), ("http", &dmp.http)] {
+            if let Some(name) = value
+                && !services.contains_key(name)
+            {
+                return Err(self.project_error(
+                    &format!("x-dmp.{setting} names the service {name}, which is not in the stack"),
+                    &format!("the services are: {}", services.keys().cloned().collect::<Vec<_>>().join(", ")),
+                ));
+            }
+        }
+
+        Ok(())
+    }
+}
+
+pub fn check_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a valid name (letters, digits, `_`, `-`, `.`, starting with a letter or digit)"))
+    }
+}
+
+/// The services' dependency cycle, if there is one.
+pub fn check_cycles(services: &BTreeMap<String, Service>) -> Result<(), Vec<String>> {
+    fn visit<'a>(
+        name: &'a str,
+        services: &'a BTreeMap<String, Service>,
+        path: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) -> Result<(), Vec<String>> {
+        if let Some(start) = path.iter().position(|p| *p == name) {
+            let mut cycle: Vec<String> = path[start..].iter().map(|s| (*s).to_owned()).collect();
+            cycle.push(name.to_owned());
+            return Err(cycle);
+        }
+        if done.contains(name) {
+            return Ok(());
+        }
+        path.push(name);
+        if let Some(service) = services.get(name) {
+            for dependency in service.depends_on.keys() {
+                visit(dependency, services, path, done)?;
+            }
+        }
+        path.pop();
+        done.insert(name);
+        Ok(())
+    }
+    let mut done = BTreeSet::new();
+    for name in services.keys() {
+        visit(name, services, &mut Vec::new(), &mut done)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check_name("web-1.x_y").is_ok());
+        assert!(check_name("-web").is_err());
+        assert!(check_name("we b").is_err());
+        assert!(crate::compose::discovery::check_project_name("my_app-2").is_ok());
+        assert!(crate::compose::discovery::check_project_name("MyApp").is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! The assets' first build, before the app is served.
+
+use std::time::Instant;
+
+use bollard::Docker;
+
+use crate::compose::Project;
+use crate::error::{Error, Result};
+use crate::stack::{container_name, exec, spec};
+use crate::ui::Progress;
+
+/// The assets' first build, so the output matches the sources: `npm ci`
+/// when package-lock.json changed since the last install, then each watch
+/// rule once, in the rule's service.
+pub async fn build_assets(docker: &Docker, project: &Project, progress: &Progress) -> Result<()> {
+    let lock = project.dir.join("package-lock.json");
+    let rule_services: std::collections::BTreeSet<&str> =
+        project.dmp.watch.iter().map(|r| r.service.as_str()).collect();
+    if let (Ok(lock_text), Some(service)) = (std::fs::read(&lock), rule_services.iter().next()) {
+        let hash = spec::sha256_hex(&lock_text);
+        let marker = project.dir.join("node_modules/.dmp-package-lock.sha256");
+        if std::fs::read_to_string(&marker).ok().as_deref() != Some(hash.as_str()) {
+            let container = container_name(&project.name, service);
+            let mut task = progress.task("npm ci");
+            task.announce("installing node_modules (package-lock.json changed)");
+            let script = format!(
+                "npm ci --no-audit --no-fund && mkdir -p node_modules && echo -n {hash} > node_modules/.dmp-package-lock.sha256"
+            );
+            let (code, output) = exec::capture(docker, &container, vec!["sh".into(), "-c".into(), script]).await?;
+            if code != 0 {
+                task.finish(false, "failed");
+                return Err(Error::AssetBuild { rule: "npm ci".into(), code, output });
+            }
+            task.finish(true, "installed");
+        }
+    }
+    let builds = project.dmp.watch.iter().map(|rule| async move {
+        let mut task = progress.task(&rule.name);
+        task.announce(&format!("building: {}", rule.command));
+        let container = container_name(&project.name, &rule.service);
+        let started = Instant::now();
+        let result = exec::capture(docker, &container, vec!["sh".into(), "-c".into(), rule.command.clone()]).await;
+        match result {
+            Ok((0, _)) => {
+                task.finish(true, &format!("built in {:.2} s", started.elapsed().as_secs_f64()));
+                Ok(())
+            }
+            Ok((code, output)) => {
+                task.finish(false, "failed");
+                Err(Error::AssetBuild { rule: rule.name.clone(), code, output })
+            }
+            Err(e) => Err(e.into()),
+        }
+    });
+    for result in futures_util::future::join_all(builds).await {
+        result?;
+    }
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! The Engine calls that change containers: create and start, stop and
+//! remove. Thin, so every decision about them stays testable in `plan`.
+
+use bollard::Docker;
+use bollard::models::NetworkConnectRequest;
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder,
+};
+
+use super::{container_name, spec};
+use crate::compose::Project;
+use crate::compose::model::Service;
+use crate::engine::{EngineError, Request as _};
+
+pub async fn create_and_start(
+    docker: &Docker,
+    project: &Project,
+    service: &Service,
+    hash: &str,
+) -> Result<(), EngineError> {
+    let name = container_name(&project.name, &service.name);
+    let options = CreateContainerOptionsBuilder::default().name(&name).build();
+    docker
+        .create_container(Some(options), spec::container_body(project, service, hash))
+        .named(format_args!("create container {name}"))
+        .await?;
+    for network in service.networks.iter().skip(1) {
+        let request = NetworkConnectRequest { container: name.clone(), endpoint_config: Some(spec::endpoint(service)) };
+        let network = project.network_name(network);
+        docker.connect_network(&network, request).named(format_args!("connect {name} to network {network}")).await?;
+    }
+    start(docker, &name).await
+}
+
+/// Starts an existing container.
+pub async fn start(docker: &Docker, name: &str) -> Result<(), EngineError> {
+    docker.start_container(name, None::<StartContainerOptions>).named(format_args!("start container {name}")).await
+}
+
+/// Stops (SIGTERM, 10 s) and removes a container, with its anonymous
+/// volumes when `volumes`; gone already is fine.
+pub async fn remove(docker: &Docker, name: &str, volumes: bool) -> Result<(), EngineError> {
+    let stop = StopContainerOptionsBuilder::default().t(10).build();
+    match docker.stop_container(name, Some(stop)).timed(format_args!("stop container {name}")).await {
+        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304 | 404, .. }) => {}
+        Err(e) => return Err(EngineError::request(format!("stop container {name}"), e)),
+    }
+    let options = RemoveContainerOptionsBuilder::default().force(true).v(volumes).build();
+    match docker.remove_container(name, Some(options)).timed(format_args!("remove container {name}")).await {
+        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        Err(e) => Err(EngineError::request(format!("remove container {name}"), e)),
+    }
+}

@@ -1,0 +1,350 @@
+//! Decisions about the stack that need no Engine: which services a command
+//! covers, what to do with each service's container (desired against
+//! existing), which containers are orphans, and which host ports must be
+//! free. `up` acts on them through `apply`; the tests below need no Engine.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::ProjectContainer;
+use crate::compose::Project;
+use crate::compose::model::{Port, Service};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Running with the right config: not touched.
+    Unchanged,
+    /// Existed with the right config, was stopped: started.
+    Started,
+    Created,
+    /// Config or image changed (or `--force-recreate`): replaced.
+    Recreated,
+}
+
+/// Why a service's container gets its [`Action`], for progress and `-v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// No container yet.
+    Missing,
+    /// The config hash matches and it runs.
+    UpToDate,
+    /// The config hash matches; it is stopped.
+    Stopped,
+    /// `--force-recreate`.
+    Forced,
+    /// The config hash differs: the resolved service or its image changed.
+    Changed,
+    /// The container's hash scheme is one this dmp does not know.
+    UnknownHashVersion,
+}
+
+impl Why {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Missing => "no container yet",
+            Self::UpToDate => "config and image unchanged, running",
+            Self::Stopped => "config and image unchanged, stopped",
+            Self::Forced => "forced",
+            Self::Changed => "config or image changed",
+            Self::UnknownHashVersion => "config hash of an unknown scheme",
+        }
+    }
+}
+
+/// What to do with one service's container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub action: Action,
+    pub why: Why,
+    /// Containers of the service under another name (an older layout):
+    /// removed first.
+    pub strays: Vec<String>,
+}
+
+/// Decides for one service: `name` is the container it should have,
+/// `existing` the service's containers, and `hash(version)` the desired
+/// config hash under a scheme version (`None` for a scheme this dmp does not
+/// know). A container keeps its own scheme's hash, so an upgrade of dmp
+/// alone recreates nothing.
+pub fn decide(
+    name: &str,
+    existing: &[ProjectContainer],
+    hash: impl Fn(&str) -> Option<String>,
+    current_version: &str,
+    force_recreate: bool,
+) -> Decision {
+    let strays = existing.iter().filter(|c| c.name != name).map(|c| c.name.clone()).collect();
+    let Some(current) = existing.iter().find(|c| c.name == name) else {
+        return Decision { action: Action::Created, why: Why::Missing, strays };
+    };
+    let wanted = hash(current.hash_version.as_deref().unwrap_or(current_version));
+    let (action, why) = match wanted {
+        None => (Action::Recreated, Why::UnknownHashVersion),
+        Some(wanted) if current.config_hash.as_ref() != Some(&wanted) => (Action::Recreated, Why::Changed),
+        Some(_) if force_recreate => (Action::Recreated, Why::Forced),
+        Some(_) if current.running() => (Action::Unchanged, Why::UpToDate),
+        Some(_) => (Action::Started, Why::Stopped),
+    };
+    Decision { action, why, strays }
+}
+
+/// Containers of services that are no longer in the stack.
+pub fn orphans(project: &Project, existing: &[ProjectContainer]) -> Vec<String> {
+    existing.iter().filter(|c| !project.services.contains_key(&c.service)).map(|c| c.name.clone()).collect()
+}
+
+/// The named services and everything they depend on, dependencies first.
+pub fn select<'p>(project: &'p Project, names: &[String]) -> Result<Vec<&'p Service>> {
+    for name in names {
+        if !project.services.contains_key(name) {
+            return Err(Error::UnknownService {
+                name: name.clone(),
+                available: project.services.keys().cloned().collect::<Vec<_>>().join(", "),
+            });
+        }
+    }
+    let mut wanted: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+    let mut queue: Vec<&str> = wanted.iter().copied().collect();
+    while let Some(name) = queue.pop() {
+        for dependency in project.services[name].depends_on.keys() {
+            if wanted.insert(dependency) {
+                queue.push(dependency);
+            }
+        }
+    }
+    Ok(project.start_order().into_iter().filter(|s| names.is_empty() || wanted.contains(s.name.as_str())).collect())
+}
+
+/// The fixed TCP host ports of `selected` that must be free: all but those
+/// a running container of this project holds already.
+pub fn ports_to_check<'s>(selected: &[&'s Service], existing: &[ProjectContainer]) -> Vec<(&'s Service, &'s Port)> {
+    let held: BTreeSet<(&str, u16)> = existing
+        .iter()
+        .filter(|c| c.running())
+        .flat_map(|c| c.ports.iter().map(|p| (p.host_ip.as_str(), p.published)))
+        .collect();
+    // (Two services publishing one port is rejected when loading.)
+    selected
+        .iter()
+        .flat_map(|service| service.ports.iter().map(move |port| (*service, port)))
+        .filter(|(_, port)| {
+            port.protocol == "tcp" && port.published.is_some_and(|p| !held.contains(&(port.host_ip.as_str(), p)))
+        })
+        .collect()
+}
+
+/// Whether `host_ip:port` can be bound now; the error says why not.
+pub fn port_free(host_ip: &str, port: u16) -> std::io::Result<()> {
+    std::net::TcpListener::bind((host_ip, port)).map(drop)
+}
+
+/// Every fixed host port must be free, or already held by this project.
+pub fn check_ports(selected: &[&Service], existing: &[ProjectContainer]) -> Result<()> {
+    for (service, port) in ports_to_check(selected, existing) {
+        let published = port.published.unwrap_or_default();
+        if let Err(e) = port_free(&port.host_ip, published) {
+            return Err(Error::PortTaken {
+                port: published,
+                host_ip: port.host_ip.clone(),
+                service: service.name.clone(),
+                reason: e.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::compose::model::{Condition, Dependency, DmpSettings};
+    use crate::stack::PublishedPort;
+
+    fn container(
+        service: &str,
+        name: &str,
+        state: &str,
+        hash: Option<&str>,
+        version: Option<&str>,
+    ) -> ProjectContainer {
+        ProjectContainer {
+            service: service.into(),
+            name: name.into(),
+            state: state.into(),
+            health: "none".into(),
+            status: String::new(),
+            ports: Vec::new(),
+            config_hash: hash.map(str::to_owned),
+            hash_version: version.map(str::to_owned),
+        }
+    }
+
+    /// Hashes as a scheme table: version "1" (current) gives "h1", version
+    /// "0" (an older dmp) gives "h0", anything else is unknown.
+    fn hash(version: &str) -> Option<String> {
+        match version {
+            "1" => Some("h1".into()),
+            "0" => Some("h0".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn decide_covers_create_keep_start_recreate_and_strays() {
+        let name = "p-web-1";
+        let cases: [(&str, Vec<ProjectContainer>, bool, Action, Why); 9] = [
+            ("no container", vec![], false, Action::Created, Why::Missing),
+            (
+                "same hash, running",
+                vec![container("web", name, "running", Some("h1"), Some("1"))],
+                false,
+                Action::Unchanged,
+                Why::UpToDate,
+            ),
+            (
+                "same hash, exited",
+                vec![container("web", name, "exited", Some("h1"), Some("1"))],
+                false,
+                Action::Started,
+                Why::Stopped,
+            ),
+            (
+                "config or image changed",
+                vec![container("web", name, "running", Some("other"), Some("1"))],
+                false,
+                Action::Recreated,
+                Why::Changed,
+            ),
+            (
+                "forced",
+                vec![container("web", name, "running", Some("h1"), Some("1"))],
+                true,
+                Action::Recreated,
+                Why::Forced,
+            ),
+            (
+                "an older scheme's hash still matching: an upgrade recreates nothing",
+                vec![container("web", name, "running", Some("h0"), Some("0"))],
+                false,
+                Action::Unchanged,
+                Why::UpToDate,
+            ),
+            (
+                "an older scheme's hash that changed",
+                vec![container("web", name, "running", Some("h1"), Some("0"))],
+                false,
+                Action::Recreated,
+                Why::Changed,
+            ),
+            (
+                "a newer dmp's scheme",
+                vec![container("web", name, "running", Some("h9"), Some("9"))],
+                false,
+                Action::Recreated,
+                Why::UnknownHashVersion,
+            ),
+            (
+                "no version label: the current scheme",
+                vec![container("web", name, "running", Some("h1"), None)],
+                false,
+                Action::Unchanged,
+                Why::UpToDate,
+            ),
+        ];
+        for (case, existing, force, action, why) in cases {
+            let decision = decide(name, &existing, hash, "1", force);
+            assert_eq!((decision.action, decision.why), (action, why), "{case}");
+            assert!(decision.strays.is_empty(), "{case}");
+        }
+
+        let existing = [
+            container("web", "old_web_1", "running", Some("h1"), Some("1")),
+            container("web", name, "running", Some("h1"), Some("1")),
+        ];
+        let decision = decide(name, &existing, hash, "1", false);
+        assert_eq!(decision.action, Action::Unchanged);
+        assert_eq!(decision.strays, ["old_web_1"], "a container of the service under another name goes");
+    }
+
+    fn project(services: &[(&str, &[&str], &[Port])]) -> Project {
+        Project {
+            name: "p".into(),
+            dir: "/nonexistent".into(),
+            files: Vec::new(),
+            services: services
+                .iter()
+                .map(|(name, deps, ports)| {
+                    let depends_on = deps
+                        .iter()
+                        .map(|d| ((*d).to_owned(), Dependency { condition: Condition::ServiceStarted }))
+                        .collect();
+                    let service =
+                        Service { name: (*name).into(), depends_on, ports: ports.to_vec(), ..Service::default() };
+                    ((*name).to_owned(), service)
+                })
+                .collect(),
+            networks: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            dmp: DmpSettings::default(),
+        }
+    }
+
+    fn names(services: &[&Service]) -> Vec<String> {
+        services.iter().map(|s| s.name.clone()).collect()
+    }
+
+    #[test]
+    fn select_takes_dependencies_in_start_order_and_rejects_unknown_names() {
+        let project = project(&[("app", &["db"], &[]), ("db", &[], &[]), ("nginx", &["app"], &[]), ("tool", &[], &[])]);
+        let all = select(&project, &[]).expect("all");
+        assert_eq!(all.len(), 4);
+        let position = |n: &str| names(&all).iter().position(|s| s == n).expect("listed");
+        assert!(position("db") < position("app") && position("app") < position("nginx"));
+
+        assert_eq!(names(&select(&project, &["nginx".into()]).expect("nginx")), ["db", "app", "nginx"]);
+        assert_eq!(names(&select(&project, &["tool".into()]).expect("tool")), ["tool"]);
+        match select(&project, &["nope".into()]) {
+            Err(Error::UnknownService { name, available }) => {
+                assert_eq!(name, "nope");
+                assert_eq!(available, "app, db, nginx, tool");
+            }
+            other => panic!("expected UnknownService, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn orphans_are_containers_of_services_no_longer_in_the_stack() {
+        let project = project(&[("app", &[], &[])]);
+        let existing =
+            [container("app", "p-app-1", "running", None, None), container("gone", "p-gone-1", "exited", None, None)];
+        assert_eq!(orphans(&project, &existing), ["p-gone-1"]);
+    }
+
+    #[test]
+    fn ports_held_by_the_project_or_not_fixed_tcp_are_not_checked() {
+        let port = |published: Option<u16>, protocol: &str| Port {
+            target: 80,
+            published,
+            host_ip: "127.0.0.1".into(),
+            protocol: protocol.into(),
+        };
+        let ports = [port(Some(8080), "tcp"), port(None, "tcp"), port(Some(5353), "udp"), port(Some(8081), "tcp")];
+        let project = project(&[("web", &[], &ports)]);
+        let selected = select(&project, &[]).expect("all");
+        let mut running = container("web", "p-web-1", "running", None, None);
+        running.ports =
+            vec![PublishedPort { host_ip: "127.0.0.1".into(), published: 8080, target: 80, protocol: "tcp".into() }];
+        let checked = |existing: &[ProjectContainer]| -> Vec<u16> {
+            ports_to_check(&selected, existing).iter().filter_map(|(_, p)| p.published).collect()
+        };
+        assert_eq!(checked(&[running.clone()]), [8081], "8080 is this project's already");
+        running.state = "exited".into();
+        assert_eq!(checked(&[running]), [8080, 8081], "a stopped container holds nothing");
+        assert_eq!(checked(&[]), [8080, 8081]);
+    }
+}

@@ -1,0 +1,240 @@
+//! What containers need before they are created: images (dmp's base images
+//! first, then each service's image built or pulled), networks and volumes.
+
+use std::collections::{BTreeSet, HashMap};
+
+use bollard::Docker;
+use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::query_parameters::CreateImageOptionsBuilder;
+use futures_util::StreamExt as _;
+
+use super::{LABEL_PROJECT, spec};
+use crate::compose::Project;
+use crate::compose::model::Service;
+use crate::engine::Request as _;
+use crate::error::{Error, Result};
+use crate::image::base;
+use crate::image::build::{self, BuildRequest};
+use crate::image::catalogue::{Catalogue, NAMESPACE};
+use crate::image::context;
+use crate::ui::Progress;
+use crate::ui::Task;
+
+/// Builds or pulls what is missing (dmp's base images first) and returns
+/// each service's image ID.
+pub async fn ensure_images(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&Service],
+    force_build: bool,
+    progress: &Progress,
+) -> Result<HashMap<String, String>> {
+    let catalogue = Catalogue::embedded()?;
+    let exists = |reference: String| async move {
+        docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.is_ok()
+    };
+
+    // dmp's base images, named by a service or in a build's FROM lines.
+    let mut base_refs = BTreeSet::new();
+    for service in selected {
+        match &service.build {
+            Some(build) => {
+                let dockerfile = std::fs::read_to_string(build.context.join(&build.dockerfile)).unwrap_or_default();
+                base_refs.extend(dockerfile.lines().filter_map(|line| from_base_image(line, &catalogue)));
+            }
+            None => base_refs.extend(service.image.as_deref().and_then(|i| base_image_name(i, &catalogue))),
+        }
+    }
+    // Another Node than the default is an image of its own (crate::node).
+    let mut node_majors = BTreeSet::new();
+    for reference in selected.iter().filter_map(|s| s.image.as_deref()) {
+        let major = crate::node::tag_major(reference);
+        if let Some(major) = major.filter(|_| base_image_name(reference, &catalogue).is_some()) {
+            base_refs.remove(crate::node::IMAGE);
+            if !exists(reference.to_owned()).await {
+                node_majors.insert(major);
+            }
+        }
+    }
+    let mut missing_bases = Vec::new();
+    for name in base_refs {
+        if !exists(catalogue.tag(&name)).await {
+            missing_bases.push(name);
+        }
+    }
+    if !missing_bases.is_empty() {
+        tracing::debug!(target: "dmp::up", "base images missing, building: {}", missing_bases.join(", "));
+    }
+    base::ensure(docker, &missing_bases, progress).await?;
+    base::ensure_node_images(docker, &node_majors.into_iter().collect::<Vec<_>>(), progress).await?;
+
+    // One inspect per image: its ID, or that it is missing. Only what had to
+    // be built or pulled is inspected again.
+    let image_id = |reference: String| async move {
+        docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.ok().and_then(|i| i.id)
+    };
+    let mut ids = HashMap::new();
+    for service in selected {
+        let reference = spec::image_ref(project, service);
+        let mut id = if service.build.is_some() && force_build { None } else { image_id(reference.clone()).await };
+        if id.is_none() {
+            let why = if force_build && service.build.is_some() { "rebuilt (--build)" } else { "missing" };
+            tracing::debug!(
+                target: "dmp::up",
+                "{}: image {reference} {why}, {}",
+                service.name,
+                if service.build.is_some() { "building" } else { "pulling" }
+            );
+            match &service.build {
+                Some(build) => {
+                    build_service_image(docker, service, build, &reference, progress.task(&service.name)).await?;
+                }
+                None => pull(docker, service, &reference).await?,
+            }
+            id = image_id(reference.clone()).await;
+        }
+        let id = id.ok_or_else(|| Error::ImageMissing {
+            image: reference,
+            service: service.name.clone(),
+            reason: "it is still missing after the build or pull".into(),
+        })?;
+        ids.insert(service.name.clone(), id);
+    }
+    Ok(ids)
+}
+
+/// `FROM dmp/<name>[:tag]` → `<name>`, for names in the catalogue.
+fn from_base_image(line: &str, catalogue: &Catalogue) -> Option<String> {
+    let mut words = line.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("FROM") {
+        return None;
+    }
+    base_image_name(words.find(|w| !w.starts_with("--"))?, catalogue)
+}
+
+fn base_image_name(reference: &str, catalogue: &Catalogue) -> Option<String> {
+    let name = reference.strip_prefix(NAMESPACE)?.strip_prefix('/')?;
+    let name = name.split(':').next()?;
+    catalogue.images.iter().any(|i| i.name == name).then(|| name.to_owned())
+}
+
+async fn build_service_image(
+    docker: &Docker,
+    service: &Service,
+    build: &crate::compose::model::Build,
+    reference: &str,
+    mut task: Task,
+) -> Result<()> {
+    let context = context::from_dir(&build.context, &build.dockerfile)?;
+    if !context.sensitive.is_empty() {
+        let shown: Vec<&str> = context.sensitive.iter().take(5).map(String::as_str).collect();
+        eprintln!(
+            "warning: the build context of {} sends {} file(s) that rarely belong in an image ({}{}); list them in {}/.dockerignore",
+            service.name,
+            context.sensitive.len(),
+            shown.join(", "),
+            if context.sensitive.len() > shown.len() { ", …" } else { "" },
+            build.context.display()
+        );
+    }
+    let mut build_args: HashMap<String, String> = build.args.clone().into_iter().collect();
+    build_args.retain(|_, v| !v.is_empty());
+    let request = BuildRequest {
+        tag: reference.to_owned(),
+        extra_tags: Vec::new(),
+        dockerfile: build.dockerfile.clone(),
+        context: context.tar,
+        build_args,
+        labels: HashMap::new(),
+        target: build.target.clone(),
+        no_cache: false,
+    };
+    task.announce(&format!("building {reference}"));
+    let result = build::build(docker, request, |event| task.build_event(event)).await;
+    match result {
+        Ok(_) => {
+            task.announce("built");
+            Ok(())
+        }
+        Err(failure) => {
+            task.finish(false, "build failed");
+            let text = failure.report(&format!("{reference} (service {})", service.name));
+            Err(Error::BuildFailed { failed: vec![text] })
+        }
+    }
+}
+
+async fn pull(docker: &Docker, service: &Service, reference: &str) -> Result<()> {
+    let (image, tag) = match reference.rsplit_once(':') {
+        Some((image, tag)) if !tag.contains('/') => (image, tag),
+        _ => (reference, "latest"),
+    };
+    let options = CreateImageOptionsBuilder::default().from_image(image).tag(tag).build();
+    tracing::debug!(target: "dmp::engine", "pull {image}:{tag}");
+    let mut stream = docker.create_image(Some(options), None, None);
+    while let Some(message) = stream.next().await {
+        if let Err(e) = message {
+            return Err(Error::ImageMissing {
+                image: reference.to_owned(),
+                service: service.name.clone(),
+                reason: crate::engine::message(&e),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, selected: &[&Service]) -> Result<()> {
+    let labels = HashMap::from([(LABEL_PROJECT.to_owned(), project.name.clone())]);
+    let networks: BTreeSet<&str> = selected.iter().flat_map(|s| s.networks.iter().map(String::as_str)).collect();
+    for key in networks {
+        let name = project.network_name(key);
+        if docker.inspect_network(&name, None).timed(format_args!("inspect network {name}")).await.is_ok() {
+            continue;
+        }
+        if project.networks.get(key).is_some_and(|n| n.external) {
+            return Err(Error::ExternalMissing { kind: "network", name });
+        }
+        let request = NetworkCreateRequest { name: name.clone(), labels: Some(labels.clone()), ..Default::default() };
+        docker.create_network(request).named(format_args!("create network {name}")).await?;
+    }
+    let volumes: BTreeSet<&str> = selected
+        .iter()
+        .flat_map(|s| {
+            s.volumes
+                .iter()
+                .filter_map(|m| m.source.as_deref().filter(|_| m.kind == crate::compose::model::MountKind::Volume))
+        })
+        .collect();
+    for key in volumes {
+        let name = project.volume_name(key);
+        if docker.inspect_volume(&name).timed(format_args!("inspect volume {name}")).await.is_ok() {
+            continue;
+        }
+        if project.volumes.get(key).is_some_and(|v| v.external) {
+            return Err(Error::ExternalMissing { kind: "volume", name });
+        }
+        let request =
+            VolumeCreateRequest { name: Some(name.clone()), labels: Some(labels.clone()), ..Default::default() };
+        docker.create_volume(request).named(format_args!("create volume {name}")).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_images_are_found_in_from_lines() {
+        let catalogue = Catalogue::embedded().expect("catalogue");
+        assert_eq!(from_base_image("FROM dmp/wsgi:1.0.0", &catalogue).as_deref(), Some("wsgi"));
+        assert_eq!(
+            from_base_image("from --platform=linux/amd64 dmp/http-frontend AS web", &catalogue).as_deref(),
+            Some("http-frontend")
+        );
+        assert_eq!(from_base_image("FROM dmp/other:1", &catalogue), None);
+        assert_eq!(from_base_image("FROM debian:bookworm-slim", &catalogue), None);
+        assert_eq!(from_base_image("RUN echo FROM dmp/wsgi", &catalogue), None);
+    }
+}

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use sha2::{Digest as _, Sha256};
 
-use super::model::{Condition, Healthcheck, Mount, MountKind, Port, Project, Service, duration_text};
+use super::model::{Condition, Healthcheck, Mount, MountKind, Port, Project, Service};
 
 /// An ordered tree: maps keep the order they are built in, which is the
 /// order compose-go's structs give (Go maps: sorted by key).
@@ -212,11 +212,8 @@ pub fn project(project: &Project, form: Form) -> Node {
     );
     top.nonempty("networks", networks(project, form));
     top.nonempty("volumes", volumes(project));
-    if !project.dmp.is_empty() {
-        // dmp's own settings as dmp resolved them (Compose prints the raw `x-` mapping).
-        let value = serde_json::to_value(&project.dmp).unwrap_or_default();
-        top.put("x-dmp", from_json(&value));
-    }
+    // dmp's own settings as dmp resolved them (Compose prints the raw `x-` mapping).
+    top.nonempty("x-dmp", from_json(&serde_json::to_value(&project.dmp).unwrap_or_default()));
     top.build()
 }
 
@@ -273,8 +270,43 @@ fn command(value: Option<&Vec<String>>, form: Form) -> Option<Node> {
     }
 }
 
+/// A duration as Go's `time.Duration.String` writes it, as Compose prints
+/// durations: `1m0s`, `1m30s`, `1.5s`, `1h0m0s`, `500ms`, `250µs`.
+pub fn go_duration(nanos: u64) -> String {
+    /// `value / 10^prec` with its fraction, trailing zeros dropped.
+    fn frac(value: u64, prec: u32) -> String {
+        let scale = 10u64.pow(prec);
+        let (whole, mut fraction) = (value / scale, value % scale);
+        if fraction == 0 {
+            return whole.to_string();
+        }
+        let mut digits = prec as usize;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        format!("{whole}.{fraction:0digits$}")
+    }
+    const SECOND: u64 = 1_000_000_000;
+    match nanos {
+        0 => "0s".to_owned(),
+        n if n < 1_000 => format!("{n}ns"),
+        n if n < 1_000_000 => format!("{}µs", frac(n, 3)),
+        n if n < SECOND => format!("{}ms", frac(n, 6)),
+        n => {
+            let seconds = format!("{}s", frac(n % (60 * SECOND), 9));
+            let minutes = n / (60 * SECOND);
+            match minutes {
+                0 => seconds,
+                m if m < 60 => format!("{m}m{seconds}"),
+                m => format!("{}h{}m{seconds}", m / 60, m % 60),
+            }
+        }
+    }
+}
+
 fn healthcheck(check: &Healthcheck) -> Node {
-    let duration = |nanos: Option<u64>| nanos.map(|n| Node::Str(duration_text::format(n)));
+    let duration = |nanos: Option<u64>| nanos.map(|n| Node::Str(go_duration(n)));
     let mut map = MapBuilder::default();
     map.nonempty("test", Node::strings(&check.test));
     map.opt("timeout", duration(check.timeout));
@@ -336,13 +368,12 @@ fn mount(_project: &Project, mount: &Mount) -> Node {
     map.build()
 }
 
-/// Declared networks, and `default` when a service is on it.
+/// The networks a service is on (with `default`, declared or not): as
+/// Compose, networks no enabled service uses are left out.
 fn networks(project: &Project, form: Form) -> Node {
-    let mut keys: Vec<&String> = project.networks.keys().collect();
-    let default = "default".to_owned();
-    if !project.networks.contains_key("default") && project.services.values().any(|s| s.networks.contains(&default)) {
-        keys.push(&default);
-    }
+    let mut keys: Vec<&String> = project.services.values().flat_map(|s| &s.networks).collect();
+    keys.sort();
+    keys.dedup();
     Node::sorted(keys.into_iter().map(|key| {
         let network = project.networks.get(key).cloned().unwrap_or_default();
         let mut map = MapBuilder::default();
@@ -355,8 +386,22 @@ fn networks(project: &Project, form: Form) -> Node {
     }))
 }
 
+/// The declared volumes an enabled service mounts, the ones Compose prints
+/// (it leaves the others out).
+pub fn used_volumes(project: &Project) -> Vec<&String> {
+    let used = |key: &String| {
+        project
+            .services
+            .values()
+            .flat_map(|s| &s.volumes)
+            .any(|m| m.kind == MountKind::Volume && m.source.as_ref() == Some(key))
+    };
+    project.volumes.keys().filter(|key| used(key)).collect()
+}
+
 fn volumes(project: &Project) -> Node {
-    Node::sorted(project.volumes.iter().map(|(key, volume)| {
+    Node::sorted(used_volumes(project).into_iter().map(|key| {
+        let volume = &project.volumes[key];
         let mut map = MapBuilder::default();
         map.put("name", Node::Str(project.volume_name(key)));
         map.flag("external", volume.external);
@@ -423,6 +468,41 @@ mod tests {
             ("", "."),
         ] {
             assert_eq!(clean_path(path), clean, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn unused_networks_and_volumes_are_left_out_as_compose_does() {
+        let project = loaded(
+            "services:\n  web:\n    image: x\n    volumes: [data:/data]\nvolumes:\n  data:\n  spare:\nnetworks:\n  spare:\n",
+        );
+        let node = self::project(&project, Form::Yaml);
+        let keys = |key: &str| match node.get(key) {
+            Some(Node::Map(entries)) => entries.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        assert_eq!(keys("volumes"), ["data"]);
+        assert_eq!(keys("networks"), ["default"]);
+        assert_eq!(used_volumes(&project), ["data"]);
+    }
+
+    #[test]
+    fn durations_print_as_go_does() {
+        let s = 1_000_000_000;
+        for (nanos, text) in [
+            (0, "0s"),
+            (60 * s, "1m0s"),
+            (90 * s, "1m30s"),
+            (3600 * s, "1h0m0s"),
+            (1_500_000_000, "1.5s"),
+            (30 * s, "30s"),
+            (500_000_000, "500ms"),
+            (1_500_000, "1.5ms"),
+            (250_000, "250µs"),
+            (7, "7ns"),
+            (3600 * s + 61 * s + 250_000_000, "1h1m1.25s"),
+        ] {
+            assert_eq!(go_duration(nanos), text, "{nanos}");
         }
     }
 

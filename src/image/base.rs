@@ -10,11 +10,23 @@ use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 
 use crate::engine::Request as _;
-use crate::error::{Error, Result};
 use crate::image::build::{self, BuildFailure, BuildRequest, Built};
 use crate::image::catalogue::{BaseImage, Catalogue, CatalogueError, NAMESPACE, VERSION_ARG};
 use crate::image::context::ContextArchive;
 use crate::ui::{Progress, Task};
+
+/// Images that failed to build, each with its report.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{}", failed.join("\n\n"))]
+#[diagnostic(
+    code(dmp::images::build_failed),
+    help(
+        "fix the failing step and run the build again; images that built are tagged, and a failed image keeps its earlier tags"
+    )
+)]
+pub struct BuildFailed {
+    pub failed: Vec<String>,
+}
 
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -71,7 +83,7 @@ pub async fn build(
 }
 
 /// Builds the named base images (and their parents) that are missing.
-pub async fn ensure(docker: &Docker, names: &[String], progress: &Progress) -> Result<()> {
+pub async fn ensure(docker: &Docker, names: &[String], progress: &Progress) -> Result<(), super::ImageError> {
     if names.is_empty() {
         return Ok(());
     }
@@ -80,12 +92,12 @@ pub async fn ensure(docker: &Docker, names: &[String], progress: &Progress) -> R
     let contexts = contexts(&catalogue, &selected)?;
     let outcomes = build(docker, &catalogue, &selected, contexts, false, progress).await;
     let failed = failures(&catalogue, &selected, &outcomes);
-    if failed.is_empty() { Ok(()) } else { Err(Error::BuildFailed { failed }) }
+    if failed.is_empty() { Ok(()) } else { Err(BuildFailed { failed }.into()) }
 }
 
 /// Builds `dmp/http-buildstatic` for each Node major that stacks ask for
 /// (`…:<version>-node<N>`, see `crate::node`), one after another.
-pub async fn ensure_node_images(docker: &Docker, majors: &[u32], progress: &Progress) -> Result<()> {
+pub async fn ensure_node_images(docker: &Docker, majors: &[u32], progress: &Progress) -> Result<(), super::ImageError> {
     let catalogue = Catalogue::embedded()?;
     let selected = catalogue.select(&[crate::node::IMAGE.to_owned()])?;
     let mut failed = Vec::new();
@@ -97,7 +109,7 @@ pub async fn ensure_node_images(docker: &Docker, majors: &[u32], progress: &Prog
         let outcome = job.run(context, None, progress.task(&format!("{}-node{major}", image.name))).await;
         failed.extend(failure_text(&catalogue, image, &outcome));
     }
-    if failed.is_empty() { Ok(()) } else { Err(Error::BuildFailed { failed }) }
+    if failed.is_empty() { Ok(()) } else { Err(BuildFailed { failed }.into()) }
 }
 
 /// The error report's block for each image that did not build.
@@ -155,7 +167,7 @@ impl BuildJob<'_> {
             no_cache: self.no_cache,
         };
         task.announce(&format!("sending context ({} files)", context.files));
-        let result = build::build(self.docker, request, |event| task.build_event(event)).await;
+        let result = build::build(self.docker, request, |event| event.show(&mut task)).await;
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(built) => {

@@ -12,11 +12,11 @@ use super::{LABEL_PROJECT, spec};
 use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::Request as _;
-use crate::error::{Error, Result};
-use crate::image::base;
+use crate::image::base::{self, BuildFailed};
 use crate::image::build::{self, BuildRequest};
-use crate::image::catalogue::{Catalogue, NAMESPACE};
+use crate::image::catalogue::{self, Catalogue, NAMESPACE};
 use crate::image::context;
+use crate::stack::error::{Result, StackError};
 use crate::ui::Progress;
 use crate::ui::Task;
 
@@ -93,7 +93,7 @@ pub async fn ensure_images(
             }
             id = image_id(reference.clone()).await;
         }
-        let id = id.ok_or_else(|| Error::ImageMissing {
+        let id = id.ok_or_else(|| StackError::ImageMissing {
             image: reference,
             service: service.name.clone(),
             reason: "it is still missing after the build or pull".into(),
@@ -105,11 +105,7 @@ pub async fn ensure_images(
 
 /// `FROM dmp/<name>[:tag]` → `<name>`, for names in the catalogue.
 fn from_base_image(line: &str, catalogue: &Catalogue) -> Option<String> {
-    let mut words = line.split_whitespace();
-    if !words.next()?.eq_ignore_ascii_case("FROM") {
-        return None;
-    }
-    base_image_name(words.find(|w| !w.starts_with("--"))?, catalogue)
+    catalogue::from_dmp_image(line).filter(|name| catalogue.images.iter().any(|i| &i.name == name))
 }
 
 fn base_image_name(reference: &str, catalogue: &Catalogue) -> Option<String> {
@@ -150,7 +146,7 @@ async fn build_service_image(
         no_cache: false,
     };
     task.announce(&format!("building {reference}"));
-    let result = build::build(docker, request, |event| task.build_event(event)).await;
+    let result = build::build(docker, request, |event| event.show(&mut task)).await;
     match result {
         Ok(_) => {
             task.announce("built");
@@ -159,7 +155,7 @@ async fn build_service_image(
         Err(failure) => {
             task.finish(false, "build failed");
             let text = failure.report(&format!("{reference} (service {})", service.name));
-            Err(Error::BuildFailed { failed: vec![text] })
+            Err(BuildFailed { failed: vec![text] }.into())
         }
     }
 }
@@ -174,7 +170,7 @@ async fn pull(docker: &Docker, service: &Service, reference: &str) -> Result<()>
     let mut stream = docker.create_image(Some(options), None, None);
     while let Some(message) = stream.next().await {
         if let Err(e) = message {
-            return Err(Error::ImageMissing {
+            return Err(StackError::ImageMissing {
                 image: reference.to_owned(),
                 service: service.name.clone(),
                 reason: crate::engine::message(&e),
@@ -193,7 +189,7 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
             continue;
         }
         if project.networks.get(key).is_some_and(|n| n.external) {
-            return Err(Error::ExternalMissing { kind: "network", name });
+            return Err(StackError::ExternalMissing { kind: "network", name });
         }
         let request = NetworkCreateRequest { name: name.clone(), labels: Some(labels.clone()), ..Default::default() };
         docker.create_network(request).named(format_args!("create network {name}")).await?;
@@ -212,7 +208,7 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
             continue;
         }
         if project.volumes.get(key).is_some_and(|v| v.external) {
-            return Err(Error::ExternalMissing { kind: "volume", name });
+            return Err(StackError::ExternalMissing { kind: "volume", name });
         }
         let request =
             VolumeCreateRequest { name: Some(name.clone()), labels: Some(labels.clone()), ..Default::default() };

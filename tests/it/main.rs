@@ -7,6 +7,7 @@ mod cli;
 mod compose_corpus;
 mod config;
 mod corpus;
+mod endpoint;
 mod faults;
 mod frontend;
 mod images;

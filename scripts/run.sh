@@ -13,5 +13,9 @@ dmp=$(pwd)/target/release/dmp
 # so they can write the database and compiled assets (all gitignored) there.
 cd examples/demo
 "$dmp" init
-"$dmp" up "$@"
+# The first up builds the images (Node 24 for buildstatic), runs `npm ci`
+# there (through the host's CA when one is set) and compiles GOV.UK Frontend.
+"$dmp" up "$@" >/dev/null
+port=$(sed -n 's/^HTTP_PORT=//p' .env | tail -n 1)
 echo "the demo is up; stop it with: (cd $(pwd) && $dmp down)" >&2
+echo "http://127.0.0.1:${port:-8080}/"

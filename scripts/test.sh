@@ -25,6 +25,9 @@ scripts/ensure-docker.sh
 DMP_COMPOSE_V2="$(scripts/ensure-trixie-tools.sh)/bin/docker-compose"
 export DMP_COMPOSE_V2
 
+# The GOV.UK demo's screenshot test (tests/it/frontend.rs) needs Debian's headless Chromium.
+command -v chromium >/dev/null || { apt-cache show chromium >/dev/null 2>&1 || apt-get update -q; DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
 # Engine tests must run here, never skip.
 export DMP_REQUIRE_DOCKER=1
 

@@ -2,6 +2,7 @@
 //!
 //! `main.rs` only calls [`run`]; each subcommand lives in `commands/`.
 
+mod ca;
 mod cli;
 mod commands;
 pub mod compose;
@@ -12,6 +13,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod image;
+mod node;
 pub mod stack;
 mod ui;
 mod watch;

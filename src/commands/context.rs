@@ -59,7 +59,8 @@ impl Context {
             project_name: self.project_args.project_name.clone(),
             profiles: self.project_args.profiles.clone(),
         };
-        let loaded = compose::load(&options)?;
+        let mut loaded = compose::load(&options)?;
+        crate::node::pin(&mut loaded.project, &crate::image::catalogue::Catalogue::embedded()?.version);
         if !self.quiet {
             for warning in &loaded.warnings {
                 eprintln!("warning: {warning}");

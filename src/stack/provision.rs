@@ -45,6 +45,17 @@ pub async fn ensure_images(
             None => base_refs.extend(service.image.as_deref().and_then(|i| base_image_name(i, &catalogue))),
         }
     }
+    // Another Node than the default is an image of its own (crate::node).
+    let mut node_majors = BTreeSet::new();
+    for reference in selected.iter().filter_map(|s| s.image.as_deref()) {
+        let major = crate::node::tag_major(reference);
+        if let Some(major) = major.filter(|_| base_image_name(reference, &catalogue).is_some()) {
+            base_refs.remove(crate::node::IMAGE);
+            if !exists(reference.to_owned()).await {
+                node_majors.insert(major);
+            }
+        }
+    }
     let mut missing_bases = Vec::new();
     for name in base_refs {
         if !exists(catalogue.tag(&name)).await {
@@ -55,6 +66,7 @@ pub async fn ensure_images(
         tracing::debug!(target: "dmp::up", "base images missing, building: {}", missing_bases.join(", "));
     }
     base::ensure(docker, &missing_bases, progress).await?;
+    base::ensure_node_images(docker, &node_majors.into_iter().collect::<Vec<_>>(), progress).await?;
 
     // One inspect per image: its ID, or that it is missing. Only what had to
     // be built or pulled is inspected again.

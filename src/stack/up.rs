@@ -196,6 +196,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
     let service = spec::for_host_user(job.service, host);
     // Root in a root-owned checkout: root inside too, without capabilities.
     let without_capabilities = host == Some((0, 0)) && matches!(service, std::borrow::Cow::Owned(_));
+    let service = crate::ca::for_container(service, crate::ca::host_bundle().as_deref());
     let service = service.as_ref();
     let hash = spec::config_hash(service, &job.image_id, spec::HASH_VERSION).unwrap_or_default();
     let decision = plan::decide(

@@ -9,6 +9,7 @@ mod config;
 mod corpus;
 mod endpoint;
 mod faults;
+mod frontend;
 mod images;
 mod stack;
 mod support;

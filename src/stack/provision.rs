@@ -30,9 +30,6 @@ pub async fn ensure_images(
     progress: &Progress,
 ) -> Result<HashMap<String, String>> {
     let catalogue = Catalogue::embedded()?;
-    let exists = |reference: String| async move {
-        docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.is_ok()
-    };
 
     // dmp's base images, named by a service or in a build's FROM lines.
     let mut base_refs = BTreeSet::new();
@@ -45,21 +42,36 @@ pub async fn ensure_images(
             None => base_refs.extend(service.image.as_deref().and_then(|i| base_image_name(i, &catalogue))),
         }
     }
+    let image_id = |reference: String| async move {
+        docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.ok().and_then(|i| i.id)
+    };
+    // IDs already seen, so no image is inspected twice (a service's image is
+    // often a base image).
+    let mut seen: HashMap<String, String> = HashMap::new();
     // Another Node than the default is an image of its own (crate::node).
     let mut node_majors = BTreeSet::new();
     for reference in selected.iter().filter_map(|s| s.image.as_deref()) {
         let major = crate::node::tag_major(reference);
         if let Some(major) = major.filter(|_| base_image_name(reference, &catalogue).is_some()) {
             base_refs.remove(crate::node::IMAGE);
-            if !exists(reference.to_owned()).await {
-                node_majors.insert(major);
+            match image_id(reference.to_owned()).await {
+                Some(id) => {
+                    seen.insert(reference.to_owned(), id);
+                }
+                None => {
+                    node_majors.insert(major);
+                }
             }
         }
     }
     let mut missing_bases = Vec::new();
     for name in base_refs {
-        if !exists(catalogue.tag(&name)).await {
-            missing_bases.push(name);
+        let reference = catalogue.tag(&name);
+        match image_id(reference.clone()).await {
+            Some(id) => {
+                seen.insert(reference, id);
+            }
+            None => missing_bases.push(name),
         }
     }
     if !missing_bases.is_empty() {
@@ -70,13 +82,16 @@ pub async fn ensure_images(
 
     // One inspect per image: its ID, or that it is missing. Only what had to
     // be built or pulled is inspected again.
-    let image_id = |reference: String| async move {
-        docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.ok().and_then(|i| i.id)
-    };
     let mut ids = HashMap::new();
     for service in selected {
         let reference = spec::image_ref(project, service);
-        let mut id = if service.build.is_some() && force_build { None } else { image_id(reference.clone()).await };
+        let mut id = if service.build.is_some() && force_build {
+            None
+        } else if let Some(id) = seen.get(&reference) {
+            Some(id.clone())
+        } else {
+            image_id(reference.clone()).await
+        };
         if id.is_none() {
             let why = if force_build && service.build.is_some() { "rebuilt (--build)" } else { "missing" };
             tracing::debug!(

@@ -43,8 +43,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Loads the stack to run it: as `load_project`, and the problems only
+/// running finds (a missing build context, …) are errors.
+pub fn load_runnable(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> {
+    load(args, global, true)
+}
+
 /// Loads the stack the project options name, printing its warnings.
 pub fn load_project(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> {
+    load(args, global, false)
+}
+
+fn load(args: &ProjectArgs, global: &GlobalArgs, to_run: bool) -> Result<Project> {
     let cwd = std::env::current_dir().map_err(Error::Output)?;
     let options = LoadOptions {
         dir: args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d)),
@@ -52,7 +62,10 @@ pub fn load_project(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> 
         project_name: args.project_name.clone(),
         profiles: args.profiles.clone(),
     };
-    let loaded = compose::load(&options)?;
+    let mut loaded = compose::load(&options)?;
+    if to_run && !loaded.deferred.is_empty() {
+        return Err(loaded.deferred.remove(0).into());
+    }
     if !global.quiet {
         for warning in &loaded.warnings {
             eprintln!("warning: {warning}");

@@ -12,7 +12,7 @@ use crate::stack::up::{Action, UpOptions};
 use crate::ui::{Mode, Progress};
 
 pub async fn run(args: &UpArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let project = super::load_project(project_args, global)?;
+    let project = super::load_runnable(project_args, global)?;
     let docker = engine::connect().await?;
     let mode = Mode::detect(global.quiet || args.json, global.progress);
     let names: Vec<String> = project.services.keys().cloned().collect();

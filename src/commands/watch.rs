@@ -13,7 +13,7 @@ use crate::ui::Mode;
 use crate::watch::{self, Reporter, WatchOptions};
 
 pub async fn run(args: &WatchArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let project = super::load_project(project_args, global)?;
+    let project = super::load_runnable(project_args, global)?;
     let docker = engine::connect().await?;
     watch_project(&docker, &project, args, global).await
 }

@@ -39,6 +39,9 @@ pub struct Loaded {
     pub project: Project,
     /// Things the user should know that do not stop the load.
     pub warnings: Vec<String>,
+    /// Problems that stop `up` but not `config`, which Compose's `config`
+    /// accepts too (a missing build context, a bind source that must exist).
+    pub deferred: Vec<ComposeError>,
 }
 
 /// Finds, reads and resolves the stack described by `options`, looking up
@@ -80,7 +83,13 @@ fn resolve(
     options: &LoadOptions,
     files: Vec<PathBuf>,
 ) -> Result<Loaded, ComposeError> {
-    let mut loader = Loader { sources: Vec::new(), warnings: Vec::new(), lookup, dir: dir.to_owned() };
+    let mut loader = Loader {
+        sources: Vec::new(),
+        warnings: std::cell::RefCell::default(),
+        deferred: std::cell::RefCell::default(),
+        lookup,
+        dir: dir.to_owned(),
+    };
     let mut merged: Option<Node> = None;
     for (name, text) in texts {
         let index = loader.sources.len();
@@ -98,5 +107,5 @@ fn resolve(
     }
     let root = finish(merged.ok_or_else(|| ComposeError::Project { message: "no stack file".into(), help: None })?);
     let project = loader.project(&root, options, files)?;
-    Ok(Loaded { project, warnings: loader.warnings })
+    Ok(Loaded { project, warnings: loader.warnings.into_inner(), deferred: loader.deferred.into_inner() })
 }

@@ -281,7 +281,12 @@ mod tests {
                 .map(|(name, deps, ports)| {
                     let depends_on = deps
                         .iter()
-                        .map(|d| ((*d).to_owned(), Dependency { condition: Condition::ServiceStarted }))
+                        .map(|d| {
+                            (
+                                (*d).to_owned(),
+                                Dependency { condition: Condition::ServiceStarted, restart: false, required: true },
+                            )
+                        })
                         .collect();
                     let service =
                         Service { name: (*name).into(), depends_on, ports: ports.to_vec(), ..Service::default() };
@@ -290,6 +295,8 @@ mod tests {
                 .collect(),
             networks: BTreeMap::new(),
             volumes: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            configs: BTreeMap::new(),
             dmp: DmpSettings::default(),
         }
     }

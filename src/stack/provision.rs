@@ -4,7 +4,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use bollard::Docker;
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt as _;
 
@@ -158,7 +157,7 @@ async fn pull(docker: &Docker, service: &Service, reference: &str) -> Result<()>
 }
 
 pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, selected: &[&Service]) -> Result<()> {
-    let labels = HashMap::from([(LABEL_PROJECT.to_owned(), project.name.clone())]);
+    let labels = [(LABEL_PROJECT.to_owned(), project.name.clone())];
     let networks: BTreeSet<&str> = selected.iter().flat_map(|s| s.networks.iter().map(String::as_str)).collect();
     for key in networks {
         let name = project.network_name(key);
@@ -168,7 +167,7 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
         if project.networks.get(key).is_some_and(|n| n.external) {
             return Err(Error::ExternalMissing { kind: "network", name });
         }
-        let request = NetworkCreateRequest { name, labels: Some(labels.clone()), ..Default::default() };
+        let request = spec::network_request(project, key, name, &labels);
         docker.create_network(request).await.map_err(EngineError::from)?;
     }
     let volumes: BTreeSet<&str> = selected
@@ -187,7 +186,7 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
         if project.volumes.get(key).is_some_and(|v| v.external) {
             return Err(Error::ExternalMissing { kind: "volume", name });
         }
-        let request = VolumeCreateRequest { name: Some(name), labels: Some(labels.clone()), ..Default::default() };
+        let request = spec::volume_request(project, key, name, &labels);
         docker.create_volume(request).await.map_err(EngineError::from)?;
     }
     Ok(())

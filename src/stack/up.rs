@@ -87,7 +87,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let _lock = super::ProjectLock::acquire(&project.name).await.map_err(Error::Output)?;
     let existing = super::containers(docker, &project.name).await?;
     let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
-    if let Some(name) = super::foreign_containers(docker, &project.name, &names).await?.into_iter().next() {
+    if let Some(name) = super::foreign_containers(docker, project, &names).await?.into_iter().next() {
         return Err(Error::NameTaken { name, project: project.name.clone() });
     }
     plan::check_ports(&selected, &existing)?;
@@ -123,7 +123,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         let action = result.map_err(|f| failed(project, service, f))?;
         services.push(ServiceReport {
             service: service.name.clone(),
-            container: container_name(&project.name, &service.name),
+            container: container_name(project, &service.name),
             action,
         });
     }
@@ -145,7 +145,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
 fn failed(project: &Project, service: &Service, failure: Failure) -> Error {
     Error::ServiceFailed {
         service: service.name.clone(),
-        container: container_name(&project.name, &service.name),
+        container: container_name(project, &service.name),
         reason: failure.reason,
         logs: failure.logs,
     }
@@ -194,7 +194,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
             job.task.finish(false, &format!("not started: {dependency} failed"));
             return Err(Failure { reason: format!("was not started because {dependency} failed"), logs: Vec::new() });
         }
-        let dependency_container = container_name(&job.project.name, &dependency);
+        let dependency_container = container_name(job.project, &dependency);
         if let Err(failure) = wait::container(docker, &dependency_container, target, job.deadline).await {
             job.task.finish(false, &format!("not started: {dependency} {}", failure.reason));
             return Err(Failure {
@@ -204,7 +204,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         }
     }
 
-    let name = container_name(&job.project.name, &job.service.name);
+    let name = container_name(job.project, &job.service.name);
     let service = spec::for_host_user(job.service, spec::host_user(&job.project.dir));
     let service = service.as_ref();
     let hash = spec::config_hash(service, &job.image_id, spec::HASH_VERSION).unwrap_or_default();

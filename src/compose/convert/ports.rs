@@ -78,6 +78,8 @@ pub fn parse_port(text: &str) -> Result<Vec<Port>, String> {
         (Some(ip), [host, container]) => (Some(ip), Some(*host), *container),
         _ => return Err("too many `:`".into()),
     };
+    // `:8080:80`: an empty address is no address, as in Compose.
+    let ip = ip.filter(|ip| !ip.is_empty());
     if let Some(ip) = &ip {
         ip.parse::<std::net::IpAddr>().map_err(|_| format!("`{ip}` is not an IP address"))?;
     }
@@ -135,6 +137,7 @@ mod tests {
         assert_eq!(one("127.0.0.1::80"), Ok(vec![("127.0.0.1".into(), None, 80, "tcp".into())]));
         assert_eq!(one("[::1]:8080:80"), Ok(vec![("::1".into(), Some(8080), 80, "tcp".into())]));
         assert_eq!(one("8000-8001:80-81").map(|v| v.len()), Ok(2));
+        assert_eq!(one(":8080:80"), Ok(vec![("127.0.0.1".into(), Some(8080), 80, "tcp".into())]));
         for bad in ["", "abc", "0", "70000", "8080:80:90:100", "80/sctp", "8000-8002:80-81", "9-8", "localhost:80:80"] {
             assert!(parse_port(bad).is_err(), "{bad:?} accepted");
         }

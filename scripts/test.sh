@@ -7,12 +7,10 @@ cd "$(dirname "$0")/.."
 
 scripts/ensure-docker.sh
 
-# `dmp config` is checked against Debian's docker-compose (Compose v1).
-if ! command -v docker-compose >/dev/null; then
-    [ "$(id -u)" -eq 0 ] || { echo "test.sh: install docker-compose (sudo apt-get install docker-compose)" >&2; exit 1; }
-    apt-cache show docker-compose >/dev/null 2>&1 || apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose
-fi
+# `dmp config` is compared with Compose v2 (compose-go), fetched from Debian
+# trixie into a private directory.
+DMP_COMPOSE_V2="$(scripts/ensure-trixie-tools.sh)/bin/docker-compose"
+export DMP_COMPOSE_V2
 
 # Engine tests must run here, never skip.
 export DMP_REQUIRE_DOCKER=1

@@ -30,6 +30,12 @@ pub struct GlobalArgs {
     /// How to show progress: bars on a terminal, plain lines otherwise.
     #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+
+    /// Log dmp's decisions and every Engine request with its duration to
+    /// stderr (-vv: more); `RUST_LOG` chooses finer. Before the command
+    /// (`down -v` is volumes).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -244,13 +250,36 @@ pub struct ProjectArgs {
 
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
-    /// Print JSON instead of YAML.
+    /// Output format, as `docker compose config --format`.
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Yaml)]
+    pub format: ConfigFormat,
+
+    /// Same as `--format json`.
     #[arg(long)]
     pub json: bool,
 
     /// Print only the service names, one a line.
     #[arg(long)]
     pub services: bool,
+
+    /// Print only the volume names, one a line.
+    #[arg(long)]
+    pub volumes: bool,
+
+    /// Print only the image names, one a line.
+    #[arg(long)]
+    pub images: bool,
+
+    /// Print Compose's config hash of these services (comma-separated, or
+    /// `*` for all), one `SERVICE HASH` a line.
+    #[arg(long, value_name = "SERVICES")]
+    pub hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFormat {
+    Yaml,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -37,10 +37,58 @@ pub enum EngineError {
     )]
     Unreachable { address: String, source: BollardError },
 
-    #[error("the Docker Engine refused a request: {0}")]
+    #[error("the Docker Engine failed {request}: {}", message(source))]
     #[diagnostic(code(dmp::engine::api))]
-    Api(#[from] BollardError),
+    Api { request: String, source: BollardError },
 }
+
+impl EngineError {
+    /// `source`, the answer to `request` ("inspect image dmp/wsgi:1.0").
+    pub fn request(request: impl Into<String>, source: BollardError) -> Self {
+        Self::Api { request: request.into(), source }
+    }
+}
+
+/// The Engine's own message for a refused request, else the error.
+pub fn message(error: &BollardError) -> String {
+    match error {
+        BollardError::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Engine requests named and timed: with `-v` (or `RUST_LOG=dmp=debug`)
+/// every request is logged with its duration; a failure names the request.
+pub trait Request<T>: std::future::Future<Output = Result<T, BollardError>> + Sized {
+    /// Logs the request and keeps the Engine's error, for callers that
+    /// decide on it (a 404 that means "gone already").
+    fn timed(self, request: impl std::fmt::Display) -> impl std::future::Future<Output = Result<T, BollardError>> {
+        let enabled = tracing::enabled!(target: "dmp::engine", tracing::Level::DEBUG);
+        let request = enabled.then(|| request.to_string());
+        async move {
+            let started = std::time::Instant::now();
+            let result = self.await;
+            if let Some(request) = request {
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                match &result {
+                    Ok(_) => tracing::debug!(target: "dmp::engine", "{request}: {ms:.1} ms"),
+                    Err(e) => {
+                        tracing::debug!(target: "dmp::engine", "{request}: failed after {ms:.1} ms: {}", message(e));
+                    }
+                }
+            }
+            result
+        }
+    }
+
+    /// Logs the request; a failure becomes an [`EngineError`] that names it.
+    fn named(self, request: impl std::fmt::Display) -> impl std::future::Future<Output = Result<T, EngineError>> {
+        let name = request.to_string();
+        async move { self.timed(&name).await.map_err(|source| EngineError::request(name, source)) }
+    }
+}
+
+impl<T, F: std::future::Future<Output = Result<T, BollardError>>> Request<T> for F {}
 
 /// Where dmp will look for the Engine, for messages.
 pub fn address() -> String {

@@ -90,6 +90,13 @@ pub enum Error {
     #[diagnostic(code(dmp::stack::command_failed), help("its output is above; fix the cause and run it again"))]
     CommandFailed { command: String, container: String, code: i64 },
 
+    #[error("`{command}` in {container} ended, but the Engine reports no exit code for it")]
+    #[diagnostic(
+        code(dmp::stack::exit_unknown),
+        help("the container may have stopped or restarted meanwhile; `dmp ps` shows its state")
+    )]
+    ExitUnknown { command: String, container: String },
+
     #[error("the asset build {rule} failed with exit code {code}:\n{output}")]
     #[diagnostic(
         code(dmp::stack::asset_build),
@@ -101,11 +108,49 @@ pub enum Error {
     #[diagnostic(code(dmp::watch), help("try `dmp watch --poll`"))]
     Watch(String),
 
+    /// A command line clap rejects, or `--help`/`--version` (clap prints
+    /// them and says the status).
+    #[error("{0}")]
+    Usage(clap::Error),
+
     #[error("cannot start dmp's async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 
+    /// Writing dmp's own output (stdout) failed: a reader that went away
+    /// (`dmp ps | head`) is no failure.
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
+
+    #[error("cannot {action} {}: {source}", path.display())]
+    #[diagnostic(code(dmp::io))]
+    Io { action: &'static str, path: std::path::PathBuf, source: std::io::Error },
+}
+
+/// The exit status when the Docker Engine is not running (`EX_UNAVAILABLE`
+/// of sysexits.h), so scripts can tell "start the Engine" from a failure.
+pub const EXIT_ENGINE_NOT_RUNNING: u8 = 69;
+
+impl Error {
+    /// The one place that decides dmp's exit status for an error (a command
+    /// that ran, such as `dmp sh -- CMD`, exits with its own status instead):
+    /// 0 when the reader of dmp's output went away, 2 for usage (clap's), 69
+    /// when the Engine is not running, 128 + N when signal N interrupted dmp,
+    /// else 1. docs/commands.md has the table.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+            Self::Usage(usage) => u8::try_from(usage.exit_code()).unwrap_or(2),
+            Self::Engine(EngineError::NotRunning { .. }) => EXIT_ENGINE_NOT_RUNNING,
+            Self::Interrupted { signal, .. } => u8::try_from(128 + signal).unwrap_or(1),
+            _ => 1,
+        }
+    }
+
+    /// An I/O error with what dmp was doing and where.
+    pub fn io(action: &'static str, path: impl Into<std::path::PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { action, path, source }
+    }
 }
 
 /// The last log lines under a failure, when there are any.
@@ -122,3 +167,33 @@ fn log_tail(logs: &[String]) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_decided_in_one_place() {
+        let io = |kind| std::io::Error::new(kind, "x");
+        let cases = [
+            (Error::Output(io(std::io::ErrorKind::BrokenPipe)), 0),
+            (Error::Output(io(std::io::ErrorKind::Other)), 1),
+            (Error::io("lock", "/tmp/x")(io(std::io::ErrorKind::BrokenPipe)), 1),
+            (Error::Interrupted { signal: 2, changes: false }, 130),
+            (Error::Interrupted { signal: 15, changes: true }, 143),
+            (Error::Engine(EngineError::NotRunning { address: "unix:///x".into() }), EXIT_ENGINE_NOT_RUNNING),
+            (Error::ExitUnknown { command: "true".into(), container: "c".into() }, 1),
+            (Error::Usage(clap::Error::new(clap::error::ErrorKind::InvalidValue)), 2),
+            (Error::Usage(clap::Error::new(clap::error::ErrorKind::DisplayHelp)), 0),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.exit_code(), code, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn io_errors_say_what_and_where() {
+        let error = Error::io("create", "/app/.env")(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert_eq!(error.to_string(), "cannot create /app/.env: permission denied");
+    }
+}

@@ -21,31 +21,63 @@ use clap::Parser as _;
 
 pub use error::Error;
 
-/// Parses the command line, runs the command and reports any error.
+/// Parses the command line, runs the command and reports any error; the
+/// exit status is the command's, or [`Error::exit_code`].
 pub fn run() -> ExitCode {
-    let cli = cli::Cli::parse();
-    // Wrapped lines are for people; logs and scripts get whole lines to grep.
-    let wrap = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = miette::set_hook(Box::new(move |_| Box::new(miette::MietteHandlerOpts::new().wrap_lines(wrap).build())));
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)
-        .and_then(|runtime| runtime.block_on(run_until_signal(cli)));
+    let result = cli::Cli::try_parse().map_err(Error::Usage).and_then(|cli| {
+        init_logging(cli.global.verbose);
+        // Wrapped lines are for people; logs and scripts get whole lines to grep.
+        let wrap = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let _ =
+            miette::set_hook(Box::new(move |_| Box::new(miette::MietteHandlerOpts::new().wrap_lines(wrap).build())));
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::Runtime)
+            .and_then(|runtime| runtime.block_on(run_until_signal(cli)))
+    });
     match result {
         Ok(code) => code,
-        // The reader went away (`dmp ps | head`): nothing left to say.
-        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(error @ Error::Interrupted { signal, changes }) => {
-            if changes {
+        Err(error) => {
+            let code = error.exit_code();
+            report(error);
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// `-v`/`RUST_LOG`: decisions and Engine requests through `tracing`, to
+/// stderr. Off by default, and then no subscriber is installed at all.
+fn init_logging(verbose: u8) {
+    let filter = match (std::env::var("RUST_LOG"), verbose) {
+        (Ok(filter), _) if !filter.is_empty() => filter,
+        (_, 0) => return,
+        (_, 1) => "dmp=debug".to_owned(),
+        _ => "dmp=trace".to_owned(),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .try_init();
+}
+
+/// Prints an error the way its kind wants: usage as clap prints it, an
+/// interrupt as one line (and only when something was half done), a reader
+/// that went away not at all, anything else as a diagnostic.
+fn report(error: Error) {
+    match &error {
+        Error::Usage(usage) => {
+            let _ = usage.print();
+        }
+        Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Error::Interrupted { changes, .. } => {
+            if *changes {
                 eprintln!("dmp: {error}");
             }
-            ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
         }
-        Err(error) => {
-            eprintln!("{:?}", miette::Report::new(error));
-            ExitCode::FAILURE
-        }
+        _ => eprintln!("{:?}", miette::Report::new(error)),
     }
 }
 

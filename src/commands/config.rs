@@ -1,37 +1,56 @@
-//! `dmp config`: the stack as dmp resolves it, like `docker compose config`.
+//! `dmp config`: the stack as dmp resolves it, in the shape `docker compose
+//! config` prints it.
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use crate::cli::{ConfigArgs, GlobalArgs, ProjectArgs};
+use crate::cli::{ConfigArgs, ConfigFormat, GlobalArgs, ProjectArgs};
+use crate::compose::render::{self, Form};
 use crate::error::{Error, Result};
 
 pub fn run(args: &ConfigArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
     let project = super::load_project(project_args, global)?;
-    let mut out = std::io::stdout().lock();
+    let mut lines: Vec<String> = Vec::new();
     if args.services {
-        for name in project.services.keys() {
-            writeln!(out, "{name}").map_err(Error::Output)?;
+        lines.extend(project.services.keys().cloned());
+    } else if args.volumes {
+        lines.extend(project.volumes.keys().cloned());
+    } else if args.images {
+        lines.extend(project.services.values().map(|s| render::image_name(&project, s)));
+    } else if let Some(names) = args.hash.as_deref().filter(|n| !n.is_empty()) {
+        let wanted: Vec<&str> = names.split(',').map(str::trim).collect();
+        for name in &wanted {
+            if *name != "*" && !project.services.contains_key(*name) {
+                let available = project.services.keys().cloned().collect::<Vec<_>>().join(", ");
+                return Err(Error::UnknownService { name: (*name).to_owned(), available });
+            }
         }
-    } else if args.json {
-        serde_json::to_writer_pretty(&mut out, &project).map_err(|e| Error::Output(e.into()))?;
-        writeln!(out).map_err(Error::Output)?;
+        for (name, service) in &project.services {
+            if wanted.contains(&"*") || wanted.contains(&name.as_str()) {
+                lines.push(format!("{name} {}", render::service_hash(&project, service)));
+            }
+        }
     } else {
-        // As Compose does: a literal `$` is written `$$`, so the output is a
-        // stack file that reads back to the same values.
-        let mut value = serde_json::to_value(&project).map_err(|e| Error::Output(e.into()))?;
-        escape_dollars(&mut value);
-        let yaml = serde_saphyr::to_string(&value).map_err(|e| Error::Output(std::io::Error::other(e.to_string())))?;
-        out.write_all(yaml.as_bytes()).map_err(Error::Output)?;
+        let form = if args.json || args.format == ConfigFormat::Json { Form::Json } else { Form::Yaml };
+        let mut node = render::project(&project, form);
+        node.escape_dollars();
+        let text = match form {
+            Form::Json => serde_json::to_string_pretty(&node).map_err(|e| Error::Output(e.into()))?,
+            Form::Yaml => {
+                // As Compose writes it: list items indented under their key,
+                // long lines kept whole, multi-line strings as `|` blocks.
+                let mut options = serde_saphyr::SerializerOptions::default();
+                options.compact_list_indent = false;
+                options.folded_wrap_chars = usize::MAX;
+                serde_saphyr::to_string_with_options(&node, options)
+                    .map_err(|e| Error::Output(std::io::Error::other(e.to_string())))?
+            }
+        };
+        lines.push(text.trim_end().to_owned());
+    }
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}").map_err(Error::Output)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn escape_dollars(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::String(s) => *s = s.replace('$', "$$"),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(escape_dollars),
-        serde_json::Value::Object(map) => map.values_mut().for_each(escape_dollars),
-        _ => {}
-    }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::{DoctorArgs, GlobalArgs, ProjectArgs};
 use crate::compose::load::{FILE_NAMES, read_env_file};
-use crate::engine;
+use crate::engine::{self, Request as _};
 use crate::error::{Error, Result};
 use crate::image::catalogue::Catalogue;
 use crate::stack;
@@ -39,7 +39,7 @@ pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalA
     let mut checks = Vec::new();
     let docker = match engine::connect().await {
         Ok(docker) => {
-            let version = docker.version().await.map_err(engine::EngineError::from)?;
+            let version = docker.version().named("version").await?;
             checks.push(pass(
                 "engine",
                 format!(
@@ -62,7 +62,7 @@ pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalA
         let catalogue = Catalogue::embedded()?;
         let mut missing = Vec::new();
         for image in &catalogue.images {
-            if docker.inspect_image(&catalogue.tag(&image.name)).await.is_err() {
+            if docker.inspect_image(&catalogue.tag(&image.name)).timed("inspect image").await.is_err() {
                 missing.push(catalogue.tag(&image.name));
             }
         }
@@ -78,7 +78,7 @@ pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalA
         checks.push(disk_space(docker).await);
     }
 
-    let cwd = std::env::current_dir().map_err(Error::Output)?;
+    let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
     let dir = project_args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d));
     let has_stack =
         !project_args.files.is_empty() || dir.ancestors().any(|d| FILE_NAMES.iter().any(|n| d.join(n).is_file()));
@@ -186,7 +186,13 @@ fn inotify() -> Check {
 
 /// Free space where the Engine keeps images and volumes.
 async fn disk_space(docker: &bollard::Docker) -> Check {
-    let root = docker.info().await.ok().and_then(|i| i.docker_root_dir).unwrap_or_else(|| "/var/lib/docker".into());
+    let root = docker
+        .info()
+        .timed("info")
+        .await
+        .ok()
+        .and_then(|i| i.docker_root_dir)
+        .unwrap_or_else(|| "/var/lib/docker".into());
     let probe = if std::path::Path::new(&root).exists() { root.clone() } else { "/".into() };
     // df is everywhere and spares a libc dependency for statvfs.
     let free_kib = std::process::Command::new("df")

@@ -8,38 +8,40 @@ use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBu
 use futures_util::future::join_all;
 
 use crate::cli::{DownArgs, GlobalArgs, ProjectArgs};
-use crate::engine::{self, EngineError};
+use crate::engine::{self, Request as _};
 use crate::error::Result;
 use crate::stack::{self, LABEL_PROJECT, apply};
 
 pub async fn run(args: &DownArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
     let project = super::load_project(project_args, global)?;
     let docker = engine::connect().await?;
-    let _lock = stack::ProjectLock::acquire(&project.name).await.map_err(crate::error::Error::Output)?;
+    let _lock = stack::ProjectLock::acquire(&project.name).await?;
     let containers = stack::containers(&docker, &project.name).await?;
-    for result in join_all(containers.iter().map(|c| apply::remove(&docker, &c.name, args.volumes))).await {
-        result.map_err(EngineError::from)?;
+    let removals = join_all(containers.iter().map(|c| apply::remove(&docker, &c.name, args.volumes))).await;
+    for result in removals {
+        result?;
     }
 
     let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={}", project.name)])]);
     let networks = docker
         .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
-        .await
-        .map_err(EngineError::from)?;
+        .named("list networks")
+        .await?;
     for network in &networks {
-        docker.remove_network(network.name.as_deref().unwrap_or_default()).await.map_err(EngineError::from)?;
+        let name = network.name.as_deref().unwrap_or_default();
+        docker.remove_network(name).named(format_args!("remove network {name}")).await?;
     }
     let mut volumes = Vec::new();
     if args.volumes {
         let listed = docker
             .list_volumes(Some(ListVolumesOptionsBuilder::default().filters(&filters).build()))
-            .await
-            .map_err(EngineError::from)?;
+            .named("list volumes")
+            .await?;
         for volume in listed.volumes.unwrap_or_default() {
             docker
                 .remove_volume(&volume.name, None::<bollard::query_parameters::RemoveVolumeOptions>)
-                .await
-                .map_err(EngineError::from)?;
+                .named(format_args!("remove volume {}", volume.name))
+                .await?;
             volumes.push(volume.name);
         }
     }

@@ -5,14 +5,14 @@ use std::process::ExitCode;
 
 use crate::cli::{GlobalArgs, InitArgs, ProjectArgs, Template};
 use crate::compose::load::FILE_NAMES;
-use crate::engine;
+use crate::engine::{self, Request as _};
 use crate::error::{Error, Result};
 
 const FRONTEND: &str = include_str!("../../compose/frontend.yml");
 const API: &str = include_str!("../../compose/api.yml");
 
 pub async fn run(args: &InitArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let cwd = std::env::current_dir().map_err(Error::Output)?;
+    let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
     let dir = project_args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d));
     let say = |line: &str| {
         if !global.quiet {
@@ -43,7 +43,7 @@ pub async fn run(args: &InitArgs, project_args: &ProjectArgs, global: &GlobalArg
     }
 
     let docker = engine::connect().await?;
-    let version = docker.version().await.map_err(engine::EngineError::from)?;
+    let version = docker.version().named("version").await?;
     say(&format!(
         "the Docker Engine answers: {} (API {})",
         version.version.unwrap_or_default(),
@@ -55,12 +55,13 @@ pub async fn run(args: &InitArgs, project_args: &ProjectArgs, global: &GlobalArg
 
 /// Creates `to` with `from`'s contents, failing rather than overwriting.
 fn copy_new(from: &Path, to: &Path) -> Result<()> {
-    let text = std::fs::read(from).map_err(Error::Output)?;
+    let text = std::fs::read(from).map_err(Error::io("read", from))?;
     write_new(to, text)
 }
 
 fn write_new(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     use std::io::Write as _;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(Error::Output)?;
-    file.write_all(contents.as_ref()).map_err(Error::Output)
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(Error::io("create", path))?;
+    file.write_all(contents.as_ref()).map_err(Error::io("write", path))
 }

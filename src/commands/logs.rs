@@ -49,7 +49,7 @@ pub async fn run(args: &LogsArgs, project_args: &ProjectArgs, global: &GlobalArg
         for (i, container) in containers.iter().enumerate() {
             let mut stream = Box::pin(lines(&docker, &container.name, args, false));
             while let Some(line) = stream.next().await {
-                let (time, text) = line.map_err(EngineError::from)?;
+                let (time, text) = line.map_err(|e| EngineError::request(format!("logs of {}", container.name), e))?;
                 all.push((time, i, text));
             }
         }

@@ -55,7 +55,7 @@ pub fn load_project(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> 
 }
 
 fn load(args: &ProjectArgs, global: &GlobalArgs, to_run: bool) -> Result<Project> {
-    let cwd = std::env::current_dir().map_err(Error::Output)?;
+    let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
     let options = LoadOptions {
         dir: args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d)),
         files: args.files.clone(),

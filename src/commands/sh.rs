@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{GlobalArgs, ManageArgs, ProjectArgs, ShArgs};
 use crate::dev;
 use crate::engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::stack::exec::{self, Attach};
 
 pub async fn sh(args: &ShArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
@@ -46,6 +46,10 @@ async fn run_in(project: &crate::compose::Project, service: &str, command: Vec<S
     } else {
         Attach::Stdin
     };
-    let code = exec::run(&docker, &container, command, attach, None).await?;
-    Ok(ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1)))
+    let code = exec::run(&docker, &container, command.clone(), attach, None).await?;
+    // A command killed by a signal reports 128 + the signal, as a shell does.
+    match code.and_then(|code| u8::try_from(code).ok()) {
+        Some(code) => Ok(ExitCode::from(code)),
+        None => Err(Error::ExitUnknown { command: shell_words::join(&command), container }),
+    }
 }

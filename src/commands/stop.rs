@@ -6,7 +6,7 @@ use bollard::query_parameters::{RestartContainerOptionsBuilder, StopContainerOpt
 use futures_util::future::join_all;
 
 use crate::cli::{GlobalArgs, ProjectArgs, ServicesArgs};
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Request as _};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,10 +20,16 @@ pub async fn run(verb: Verb, args: &ServicesArgs, project_args: &ProjectArgs, gl
     let actions = containers.iter().map(|c| async {
         match verb {
             Verb::Stop => {
-                docker.stop_container(&c.name, Some(StopContainerOptionsBuilder::default().t(10).build())).await
+                docker
+                    .stop_container(&c.name, Some(StopContainerOptionsBuilder::default().t(10).build()))
+                    .timed(format_args!("stop container {}", c.name))
+                    .await
             }
             Verb::Restart => {
-                docker.restart_container(&c.name, Some(RestartContainerOptionsBuilder::default().t(10).build())).await
+                docker
+                    .restart_container(&c.name, Some(RestartContainerOptionsBuilder::default().t(10).build()))
+                    .timed(format_args!("restart container {}", c.name))
+                    .await
             }
         }
     });
@@ -36,7 +42,13 @@ pub async fn run(verb: Verb, args: &ServicesArgs, project_args: &ProjectArgs, gl
                     eprintln!("{}: {done}", container.name);
                 }
             }
-            Err(e) => return Err(EngineError::from(e).into()),
+            Err(e) => {
+                return Err(EngineError::request(
+                    format!("{} container {}", if verb == Verb::Stop { "stop" } else { "restart" }, container.name),
+                    e,
+                )
+                .into());
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -9,6 +9,7 @@ pub mod interpolate;
 pub mod load;
 mod merge;
 pub mod model;
+pub mod render;
 mod validate;
 pub mod yaml;
 

@@ -26,9 +26,11 @@ pub fn migrate_command(project: &Project) -> Result<Vec<String>> {
 pub async fn migrate(docker: &Docker, project: &Project, container: &str) -> Result<()> {
     let command = migrate_command(project)?;
     let code = exec::run(docker, container, command.clone(), Attach::Log, None).await?;
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(Error::CommandFailed { command: shell_words::join(&command), container: container.to_owned(), code })
+    let command = shell_words::join(&command);
+    let container = container.to_owned();
+    match code {
+        Some(0) => Ok(()),
+        Some(code) => Err(Error::CommandFailed { command, container, code }),
+        None => Err(Error::ExitUnknown { command, container }),
     }
 }

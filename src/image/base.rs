@@ -9,6 +9,7 @@ use bollard::Docker;
 use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 
+use crate::engine::Request as _;
 use crate::error::{Error, Result};
 use crate::image::build::{self, BuildFailure, BuildRequest, Built};
 use crate::image::catalogue::{BaseImage, Catalogue, CatalogueError, NAMESPACE, VERSION_ARG};
@@ -122,7 +123,13 @@ impl BuildJob<'_> {
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(built) => {
-                let size = self.docker.inspect_image(&built.image_id).await.ok().and_then(|i| i.size);
+                let size = self
+                    .docker
+                    .inspect_image(&built.image_id)
+                    .timed(format_args!("inspect image {}", built.image_id))
+                    .await
+                    .ok()
+                    .and_then(|i| i.size);
                 task.finish(true, &built_summary(&built, seconds, size));
                 Outcome::Built { built, seconds, size }
             }

@@ -189,6 +189,7 @@ pub async fn build(
         options = options.target(target);
     }
     let options = options.build();
+    tracing::debug!(target: "dmp::engine", "build image {}", request.tag);
     let mut stream = docker.build_image(options, None, Some(bollard::body_full(request.context.into())));
 
     let mut log = BuildLog::default();

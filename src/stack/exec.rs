@@ -9,7 +9,7 @@ use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, Star
 use futures_util::StreamExt as _;
 use tokio::io::AsyncWriteExt as _;
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Request as _};
 
 /// How an exec is attached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,19 +42,25 @@ fn create_options(cmd: Vec<String>, attach: Attach, user: Option<&str>) -> Creat
     }
 }
 
-/// Runs `cmd` and returns its exit code, passing output through as it comes.
+/// Runs `cmd` and returns its exit code, passing output through as it comes;
+/// `None` when the Engine cannot say (the exec did not attach, or it reports
+/// no code), which callers must not take for success.
 pub async fn run(
     docker: &Docker,
     container: &str,
     cmd: Vec<String>,
     attach: Attach,
     user: Option<&str>,
-) -> Result<i64, EngineError> {
-    let exec = docker.create_exec(container, create_options(cmd, attach, user)).await?;
+) -> Result<Option<i64>, EngineError> {
+    let exec = docker
+        .create_exec(container, create_options(cmd, attach, user))
+        .named(format_args!("create exec in {container}"))
+        .await?;
     let tty = attach == Attach::Terminal;
     let start = StartExecOptions { detach: false, tty, output_capacity: None };
-    let StartExecResults::Attached { mut output, mut input } = docker.start_exec(&exec.id, Some(start)).await? else {
-        return Ok(-1);
+    let started = docker.start_exec(&exec.id, Some(start)).named(format_args!("start exec in {container}")).await?;
+    let StartExecResults::Attached { mut output, mut input } = started else {
+        return Ok(None);
     };
     // Restored on every way out of this function, panics included.
     let _raw = if tty { RawMode::enable() } else { None };
@@ -71,7 +77,7 @@ pub async fn run(
                 Some(Ok(LogOutput::StdErr { message })) => write_out(&mut std::io::stderr(), &message),
                 Some(Ok(other)) if attach == Attach::Log => write_out(&mut std::io::stderr(), &other.into_bytes()),
                 Some(Ok(other)) => write_out(&mut std::io::stdout(), &other.into_bytes()),
-                Some(Err(e)) => return Err(e.into()),
+                Some(Err(e)) => return Err(EngineError::request(format!("the output of an exec in {container}"), e)),
                 None => break,
             },
             data = async { stdin.as_mut().expect("guarded").recv().await }, if stdin.is_some() => {
@@ -90,19 +96,26 @@ pub async fn run(
             }
         }
     }
-    Ok(docker.inspect_exec(&exec.id).await?.exit_code.unwrap_or(-1))
+    Ok(docker.inspect_exec(&exec.id).named(format_args!("inspect exec in {container}")).await?.exit_code)
 }
 
-/// Runs `cmd` and returns its exit code and its output (stdout and stderr).
+/// Runs `cmd` and returns its exit code and its output (stdout and stderr);
+/// −1 (a failure) when the Engine reports no code.
 pub async fn capture(docker: &Docker, container: &str, cmd: Vec<String>) -> Result<(i64, String), EngineError> {
-    let exec = docker.create_exec(container, create_options(cmd, Attach::Output, None)).await?;
+    let exec = docker
+        .create_exec(container, create_options(cmd, Attach::Output, None))
+        .named(format_args!("create exec in {container}"))
+        .await?;
     let mut text = String::new();
-    if let StartExecResults::Attached { mut output, .. } = docker.start_exec(&exec.id, None).await? {
+    let started = docker.start_exec(&exec.id, None).named(format_args!("start exec in {container}")).await?;
+    if let StartExecResults::Attached { mut output, .. } = started {
         while let Some(chunk) = output.next().await {
-            text.push_str(&String::from_utf8_lossy(&chunk?.into_bytes()));
+            let chunk = chunk.map_err(|e| EngineError::request(format!("the output of an exec in {container}"), e))?;
+            text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
         }
     }
-    Ok((docker.inspect_exec(&exec.id).await?.exit_code.unwrap_or(-1), text))
+    let inspect = docker.inspect_exec(&exec.id).named(format_args!("inspect exec in {container}")).await?;
+    Ok((inspect.exit_code.unwrap_or(-1), text))
 }
 
 /// Starts `cmd` in the background; its output goes to the container's own
@@ -111,18 +124,25 @@ pub async fn spawn(docker: &Docker, container: &str, cmd: &[String]) -> Result<S
     let script = format!("exec {} >/proc/1/fd/1 2>/proc/1/fd/2", shell_words::join(cmd));
     let options =
         CreateExecOptions::<String> { cmd: Some(vec!["sh".into(), "-c".into(), script]), ..Default::default() };
-    let exec = docker.create_exec(container, options).await?;
-    docker.start_exec(&exec.id, Some(StartExecOptions { detach: true, tty: false, output_capacity: None })).await?;
+    let exec = docker.create_exec(container, options).named(format_args!("create exec in {container}")).await?;
+    docker
+        .start_exec(&exec.id, Some(StartExecOptions { detach: true, tty: false, output_capacity: None }))
+        .named(format_args!("start exec in {container}"))
+        .await?;
     Ok(exec.id)
 }
 
 /// Whether an exec of `cmd` started by [`spawn`] is still running.
 pub async fn spawned_running(docker: &Docker, container: &str, cmd: &[String]) -> Result<bool, EngineError> {
     let script = format!("exec {} >/proc/1/fd/1 2>/proc/1/fd/2", shell_words::join(cmd));
-    let inspect =
-        docker.inspect_container(container, None::<bollard::query_parameters::InspectContainerOptions>).await?;
+    let inspect = docker
+        .inspect_container(container, None::<bollard::query_parameters::InspectContainerOptions>)
+        .named(format_args!("inspect container {container}"))
+        .await?;
     for id in inspect.exec_ids.unwrap_or_default() {
-        let Ok(exec) = docker.inspect_exec(&id).await else { continue };
+        let Ok(exec) = docker.inspect_exec(&id).timed(format_args!("inspect exec in {container}")).await else {
+            continue;
+        };
         let arguments = exec.process_config.and_then(|p| p.arguments).unwrap_or_default();
         if exec.running == Some(true) && arguments.last() == Some(&script) {
             return Ok(true);

@@ -17,7 +17,7 @@ use bollard::query_parameters::ListContainersOptionsBuilder;
 use serde::Serialize;
 
 use crate::compose::Project;
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Request as _};
 
 pub const LABEL_PROJECT: &str = "dev.dmp.project";
 pub const LABEL_SERVICE: &str = "dev.dmp.service";
@@ -62,8 +62,13 @@ impl ProjectContainer {
 pub async fn containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
     let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={project}")])]);
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    let mut found: Vec<ProjectContainer> =
-        docker.list_containers(Some(options)).await?.into_iter().map(project_container).collect();
+    let mut found: Vec<ProjectContainer> = docker
+        .list_containers(Some(options))
+        .named("list containers")
+        .await?
+        .into_iter()
+        .map(project_container)
+        .collect();
     found.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
     Ok(found)
 }
@@ -127,13 +132,19 @@ pub struct ProjectLock {
 
 impl ProjectLock {
     /// Waits for the lock, saying so once when another dmp holds it.
-    pub async fn acquire(project: &str) -> std::io::Result<Self> {
+    pub async fn acquire(project: &str) -> crate::error::Result<Self> {
+        use crate::error::Error;
         let dir = std::env::temp_dir().join("dmp-locks");
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(Error::io("create the lock directory", &dir))?;
         // Shared by every user of the Engine on this machine.
         let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777));
         let path = dir.join(format!("{project}.lock"));
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(Error::io("open the project lock", &path))?;
         let mut said = false;
         loop {
             match file.try_lock() {
@@ -145,7 +156,7 @@ impl ProjectLock {
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
-                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path)(e)),
             }
         }
     }
@@ -166,6 +177,7 @@ pub async fn foreign_containers(
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
     Ok(docker
         .list_containers(Some(options))
+        .named("list containers by name")
         .await?
         .into_iter()
         .filter(|c| c.labels.as_ref().and_then(|l| l.get(LABEL_PROJECT)).is_none_or(|p| *p != project.name))

@@ -10,7 +10,7 @@ use futures_util::StreamExt as _;
 use super::{LABEL_PROJECT, spec};
 use crate::compose::Project;
 use crate::compose::model::Service;
-use crate::engine::EngineError;
+use crate::engine::Request as _;
 use crate::error::{Error, Result};
 use crate::image::base;
 use crate::image::build::{self, BuildRequest};
@@ -29,7 +29,9 @@ pub async fn ensure_images(
     progress: &Progress,
 ) -> Result<HashMap<String, String>> {
     let catalogue = Catalogue::embedded()?;
-    let exists = |reference: String| async move { docker.inspect_image(&reference).await.is_ok() };
+    let exists = |reference: String| async move {
+        docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.is_ok()
+    };
 
     // dmp's base images, named by a service or in a build's FROM lines.
     let mut base_refs = BTreeSet::new();
@@ -48,16 +50,28 @@ pub async fn ensure_images(
             missing_bases.push(name);
         }
     }
+    if !missing_bases.is_empty() {
+        tracing::debug!(target: "dmp::up", "base images missing, building: {}", missing_bases.join(", "));
+    }
     base::ensure(docker, &missing_bases, progress).await?;
 
     // One inspect per image: its ID, or that it is missing. Only what had to
     // be built or pulled is inspected again.
-    let image_id = |reference: String| async move { docker.inspect_image(&reference).await.ok().and_then(|i| i.id) };
+    let image_id = |reference: String| async move {
+        docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.ok().and_then(|i| i.id)
+    };
     let mut ids = HashMap::new();
     for service in selected {
         let reference = spec::image_ref(project, service);
         let mut id = if service.build.is_some() && force_build { None } else { image_id(reference.clone()).await };
         if id.is_none() {
+            let why = if force_build && service.build.is_some() { "rebuilt (--build)" } else { "missing" };
+            tracing::debug!(
+                target: "dmp::up",
+                "{}: image {reference} {why}, {}",
+                service.name,
+                if service.build.is_some() { "building" } else { "pulling" }
+            );
             match &service.build {
                 Some(build) => {
                     build_service_image(docker, service, build, &reference, progress.task(&service.name)).await?;
@@ -143,13 +157,14 @@ async fn pull(docker: &Docker, service: &Service, reference: &str) -> Result<()>
         _ => (reference, "latest"),
     };
     let options = CreateImageOptionsBuilder::default().from_image(image).tag(tag).build();
+    tracing::debug!(target: "dmp::engine", "pull {image}:{tag}");
     let mut stream = docker.create_image(Some(options), None, None);
     while let Some(message) = stream.next().await {
         if let Err(e) = message {
             return Err(Error::ImageMissing {
                 image: reference.to_owned(),
                 service: service.name.clone(),
-                reason: super::apply::engine_message(&e),
+                reason: crate::engine::message(&e),
             });
         }
     }
@@ -161,14 +176,14 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
     let networks: BTreeSet<&str> = selected.iter().flat_map(|s| s.networks.iter().map(String::as_str)).collect();
     for key in networks {
         let name = project.network_name(key);
-        if docker.inspect_network(&name, None).await.is_ok() {
+        if docker.inspect_network(&name, None).timed(format_args!("inspect network {name}")).await.is_ok() {
             continue;
         }
         if project.networks.get(key).is_some_and(|n| n.external) {
             return Err(Error::ExternalMissing { kind: "network", name });
         }
-        let request = spec::network_request(project, key, name, &labels);
-        docker.create_network(request).await.map_err(EngineError::from)?;
+        let request = spec::network_request(project, key, name.clone(), &labels);
+        docker.create_network(request).named(format_args!("create network {name}")).await?;
     }
     let volumes: BTreeSet<&str> = selected
         .iter()
@@ -180,14 +195,14 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
         .collect();
     for key in volumes {
         let name = project.volume_name(key);
-        if docker.inspect_volume(&name).await.is_ok() {
+        if docker.inspect_volume(&name).timed(format_args!("inspect volume {name}")).await.is_ok() {
             continue;
         }
         if project.volumes.get(key).is_some_and(|v| v.external) {
             return Err(Error::ExternalMissing { kind: "volume", name });
         }
-        let request = spec::volume_request(project, key, name, &labels);
-        docker.create_volume(request).await.map_err(EngineError::from)?;
+        let request = spec::volume_request(project, key, name.clone(), &labels);
+        docker.create_volume(request).named(format_args!("create volume {name}")).await?;
     }
     Ok(())
 }

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use bollard::query_parameters::StartContainerOptions;
 use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 use serde::Serialize;
@@ -19,6 +18,7 @@ use super::wait::{self, Target, WaitFailure};
 use super::{ProjectContainer, apply, container_name, plan, provision, spec};
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
+use crate::engine::EngineError;
 use crate::error::{Error, Result};
 use crate::ui::{Progress, Task};
 
@@ -69,9 +69,15 @@ impl From<WaitFailure> for Failure {
     }
 }
 
-impl From<bollard::errors::Error> for Failure {
-    fn from(error: bollard::errors::Error) -> Self {
-        Self { reason: format!("was refused by the Engine: {}", apply::engine_message(&error)), logs: Vec::new() }
+impl From<EngineError> for Failure {
+    fn from(error: EngineError) -> Self {
+        let reason = match &error {
+            EngineError::Api { request, source } => {
+                format!("was refused by the Engine ({request}): {}", crate::engine::message(source))
+            }
+            other => other.to_string(),
+        };
+        Self { reason, logs: Vec::new() }
     }
 }
 
@@ -84,7 +90,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let started = Instant::now();
     let deadline = started + options.timeout;
     let selected = plan::select(project, &options.services)?;
-    let _lock = super::ProjectLock::acquire(&project.name).await.map_err(Error::Output)?;
+    let _lock = super::ProjectLock::acquire(&project.name).await?;
     let existing = super::containers(docker, &project.name).await?;
     let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
     if let Some(name) = super::foreign_containers(docker, project, &names).await?.into_iter().next() {
@@ -215,6 +221,14 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         spec::HASH_VERSION,
         job.force_recreate,
     );
+    tracing::debug!(
+        target: "dmp::up",
+        "{}: {} ({}){}",
+        job.service.name,
+        format!("{:?}", decision.action).to_lowercase(),
+        decision.why.describe(),
+        if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
+    );
     let result: Result<Action, Failure> = async {
         for stray in &decision.strays {
             apply::remove(docker, stray, false).await?;
@@ -223,7 +237,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
             Action::Unchanged => {}
             Action::Started => {
                 job.task.announce("starting");
-                docker.start_container(&name, None::<StartContainerOptions>).await?;
+                apply::start(docker, &name).await?;
             }
             Action::Recreated => {
                 job.task.announce(if decision.why == Why::Forced {

@@ -13,6 +13,8 @@ use futures_util::StreamExt as _;
 use futures_util::future::join_all;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+use crate::engine::Request as _;
+
 use super::container_name;
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
@@ -45,6 +47,7 @@ pub async fn container(docker: &Docker, container: &str, target: Target, deadlin
     loop {
         let inspect = docker
             .inspect_container(container, None::<InspectContainerOptions>)
+            .timed(format_args!("inspect container {container}"))
             .await
             .map_err(|e| WaitFailure { reason: format!("cannot be inspected: {e}"), logs: Vec::new() })?;
         let state = inspect.state.unwrap_or_default();
@@ -107,12 +110,18 @@ async fn probe(docker: &Docker, container: &str, test: &[String]) -> bool {
         attach_stderr: Some(true),
         ..Default::default()
     };
-    let Ok(exec) = docker.create_exec(container, options).await else { return false };
+    let Ok(exec) =
+        docker.create_exec(container, options).timed(format_args!("create health probe in {container}")).await
+    else {
+        return false;
+    };
     let run = async {
-        if let Ok(StartExecResults::Attached { mut output, .. }) = docker.start_exec(&exec.id, None).await {
+        if let Ok(StartExecResults::Attached { mut output, .. }) =
+            docker.start_exec(&exec.id, None).timed("start health probe").await
+        {
             while output.next().await.is_some() {}
         }
-        docker.inspect_exec(&exec.id).await.ok().and_then(|i| i.exit_code) == Some(0)
+        docker.inspect_exec(&exec.id).timed("inspect health probe").await.ok().and_then(|i| i.exit_code) == Some(0)
     };
     tokio::time::timeout(Duration::from_secs(3), run).await.unwrap_or(false)
 }
@@ -129,6 +138,7 @@ fn target_name(target: Target, has_healthcheck: bool) -> &'static str {
 /// The container's last log lines, stdout and stderr together.
 pub async fn last_logs(docker: &Docker, container: &str) -> Vec<String> {
     let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&LOG_LINES.to_string()).build();
+    tracing::debug!(target: "dmp::engine", "logs of {container} (last {LOG_LINES} lines)");
     let mut stream = docker.logs(container, Some(options));
     let mut text = String::new();
     while let Some(Ok(chunk)) = stream.next().await {

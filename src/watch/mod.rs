@@ -109,6 +109,12 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
                 Ok(event) if !event.kind.is_access() => {
                     let hits = event.paths.iter().flat_map(|path| {
                         let (rules_hit, rel) = filters.triggered(path);
+                        if rules_hit.is_empty() {
+                            tracing::trace!(target: "dmp::watch", "{rel}: no rule ({:?})", event.kind);
+                        }
+                        for index in &rules_hit {
+                            tracing::debug!(target: "dmp::watch", "{rel} triggers {} ({:?})", rules[*index].name, event.kind);
+                        }
                         rules_hit.into_iter().map(move |index| (index, rel.clone()))
                     });
                     debouncer.event(hits, tokio::time::Instant::now());
@@ -118,6 +124,7 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
             },
             () = timer => {
                 for (index, rel) in debouncer.take() {
+                    tracing::debug!(target: "dmp::watch", "{} runs after {} ms of quiet (last change: {rel})", rules[index].name, options.quiet.as_millis());
                     let _ = triggers[index].send(Some(rel));
                 }
             }

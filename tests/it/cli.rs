@@ -18,7 +18,7 @@ fn unknown_image_names_list_the_real_ones_without_touching_the_engine() {
 #[test]
 fn a_missing_engine_is_one_sentence_with_the_fix() {
     let output = dmp(&["images", "build"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(69), "the documented code for a missing Engine");
     let stderr = text(&output.stderr);
     assert!(stderr.contains("the Docker Engine is not running"), "{stderr}");
     assert!(stderr.contains("scripts/ensure-docker.sh"), "{stderr}");

@@ -4,6 +4,7 @@
 //! failure.
 
 mod cli;
+mod compose_corpus;
 mod config;
 mod corpus;
 mod faults;

@@ -163,6 +163,9 @@ fn sh_runs_commands_with_their_exit_code_output_and_stdin() {
     assert_eq!(output.status.code(), Some(7));
     assert_eq!(text(&output.stdout), "to-stdout\n");
     assert_eq!(text(&output.stderr), "to-stderr\n");
+    // A command killed by a signal: 128 + the signal, as `docker compose exec` and a shell say.
+    let killed = stack.dmp(&["sh", "--", "sh", "-c", "kill -TERM $$"]);
+    assert_eq!(killed.status.code(), Some(143), "{}", text(&killed.stderr));
     // As the image's non-root user (dmp runs as root here).
     assert_eq!(stack.ok(&["sh", "app", "--", "id", "-u"]).trim(), "1000");
 

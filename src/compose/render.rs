@@ -1,0 +1,460 @@
+//! The resolved stack in the shape `docker compose config` prints it
+//! (Compose v2.26, compose-go): long forms, absolute paths, `name:` first,
+//! keys in compose-go's order, and Compose's per-service config hash.
+//!
+//! Rendered from the model alone: a key the model does not hold is not
+//! printed. The differences that remain are listed in docs/commands.md.
+
+use std::fmt::Write as _;
+
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use sha2::{Digest as _, Sha256};
+
+use super::model::{Condition, Healthcheck, Mount, MountKind, Port, Project, Service, duration_text};
+
+/// An ordered tree: maps keep the order they are built in, which is the
+/// order compose-go's structs give (Go maps: sorted by key).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    List(Vec<Node>),
+    Map(Vec<(String, Node)>),
+}
+
+/// YAML and JSON differ where compose-go's `yaml` and `json` tags differ:
+/// JSON keeps an unset `command`/`entrypoint` as `null` and writes a
+/// network's empty `ipam: {}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Yaml,
+    Json,
+}
+
+impl Node {
+    fn str(text: impl Into<String>) -> Self {
+        Self::Str(text.into())
+    }
+
+    fn strings<'a>(items: impl IntoIterator<Item = &'a String>) -> Self {
+        Self::List(items.into_iter().map(|s| Self::Str(s.clone())).collect())
+    }
+
+    /// A Go map: keys sorted.
+    fn sorted<'a>(items: impl IntoIterator<Item = (&'a String, Node)>) -> Self {
+        let mut entries: Vec<(String, Node)> = items.into_iter().map(|(k, v)| (k.clone(), v)).collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Self::Map(entries)
+    }
+
+    /// Every string with `$` written `$$`, as Compose prints it, so the
+    /// output is a stack file that reads back to the same values.
+    pub fn escape_dollars(&mut self) {
+        match self {
+            Self::Str(s) => *s = s.replace('$', "$$"),
+            Self::List(items) => items.iter_mut().for_each(Self::escape_dollars),
+            Self::Map(entries) => entries.iter_mut().for_each(|(_, v)| v.escape_dollars()),
+            Self::Null | Self::Bool(_) | Self::Int(_) => {}
+        }
+    }
+
+    /// The value under `key` of a map.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match self {
+            Self::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Compact JSON as Go's `encoding/json` writes it (`<`, `>`, `&`,
+    /// U+2028 and U+2029 escaped; control characters as `\u00XX` except
+    /// `\n`, `\r`, `\t`): the bytes Compose hashes.
+    pub fn go_json(&self) -> String {
+        let mut out = String::new();
+        self.write_go_json(&mut out);
+        out
+    }
+
+    fn write_go_json(&self, out: &mut String) {
+        match self {
+            Self::Null => out.push_str("null"),
+            Self::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Self::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Self::Str(s) => go_string(s, out),
+            Self::List(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_go_json(out);
+                }
+                out.push(']');
+            }
+            Self::Map(entries) => {
+                out.push('{');
+                for (i, (key, value)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    go_string(key, out);
+                    out.push(':');
+                    value.write_go_json(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+}
+
+fn go_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl Serialize for Node {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Null => serializer.serialize_none(),
+            Self::Bool(b) => serializer.serialize_bool(*b),
+            Self::Int(n) => serializer.serialize_i64(*n),
+            Self::Str(s) => serializer.serialize_str(s),
+            Self::List(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Self::Map(entries) => {
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// Builds a map, leaving out what compose-go's `omitempty` leaves out.
+#[derive(Default)]
+struct MapBuilder(Vec<(String, Node)>);
+
+impl MapBuilder {
+    fn put(&mut self, key: &str, value: Node) -> &mut Self {
+        self.0.push((key.to_owned(), value));
+        self
+    }
+
+    fn opt(&mut self, key: &str, value: Option<Node>) -> &mut Self {
+        if let Some(value) = value {
+            self.put(key, value);
+        }
+        self
+    }
+
+    fn text(&mut self, key: &str, value: Option<&String>) -> &mut Self {
+        self.opt(key, value.filter(|v| !v.is_empty()).map(|v| Node::Str(v.clone())))
+    }
+
+    fn flag(&mut self, key: &str, value: bool) -> &mut Self {
+        if value {
+            self.put(key, Node::Bool(true));
+        }
+        self
+    }
+
+    fn nonempty(&mut self, key: &str, value: Node) -> &mut Self {
+        let empty = match &value {
+            Node::List(items) => items.is_empty(),
+            Node::Map(entries) => entries.is_empty(),
+            _ => false,
+        };
+        if !empty {
+            self.put(key, value);
+        }
+        self
+    }
+
+    fn build(self) -> Node {
+        Node::Map(self.0)
+    }
+}
+
+/// The whole project as `docker compose config` prints it.
+pub fn project(project: &Project, form: Form) -> Node {
+    let mut top = MapBuilder::default();
+    top.put("name", Node::str(&project.name));
+    top.put(
+        "services",
+        Node::sorted(project.services.iter().map(|(name, service)| (name, service_node(project, service, form)))),
+    );
+    top.nonempty("networks", networks(project, form));
+    top.nonempty("volumes", volumes(project));
+    if !project.dmp.is_empty() {
+        // dmp's own settings as dmp resolved them (Compose prints the raw `x-` mapping).
+        let value = serde_json::to_value(&project.dmp).unwrap_or_default();
+        top.put("x-dmp", from_json(&value));
+    }
+    top.build()
+}
+
+/// One service, keys in compose-go's `ServiceConfig` order.
+pub fn service_node(project: &Project, service: &Service, form: Form) -> Node {
+    let mut map = MapBuilder::default();
+    map.nonempty("profiles", Node::strings(&service.profiles));
+    map.opt(
+        "build",
+        service.build.as_ref().map(|build| {
+            let mut b = MapBuilder::default();
+            b.put("context", Node::str(build.context.display().to_string()));
+            b.text("dockerfile", Some(&build.dockerfile));
+            b.nonempty("args", Node::sorted(build.args.iter().map(|(k, v)| (k, Node::str(v)))));
+            b.text("target", build.target.as_ref());
+            b.build()
+        }),
+    );
+    map.opt("command", command(service.command.as_ref(), form));
+    map.nonempty(
+        "depends_on",
+        Node::sorted(service.depends_on.iter().map(|(name, dependency)| {
+            let condition = match dependency.condition {
+                Condition::ServiceStarted => "service_started",
+                Condition::ServiceHealthy => "service_healthy",
+                Condition::ServiceCompletedSuccessfully => "service_completed_successfully",
+            };
+            let mut d = MapBuilder::default();
+            d.put("condition", Node::str(condition)).put("required", Node::Bool(true));
+            (name, d.build())
+        })),
+    );
+    map.opt("entrypoint", command(service.entrypoint.as_ref(), form));
+    map.nonempty("environment", Node::sorted(service.environment.iter().map(|(k, v)| (k, Node::str(v)))));
+    map.opt("healthcheck", service.healthcheck.as_ref().map(healthcheck));
+    map.text("image", service.image.as_ref());
+    map.opt("init", service.init.map(Node::Bool));
+    map.nonempty("labels", Node::sorted(service.labels.iter().map(|(k, v)| (k, Node::str(v)))));
+    map.nonempty("networks", Node::sorted(service.networks.iter().map(|n| (n, Node::Null))));
+    map.nonempty("ports", Node::List(service.ports.iter().map(port).collect()));
+    map.text("restart", service.restart.as_ref());
+    map.text("user", service.user.as_ref());
+    map.nonempty("volumes", Node::List(service.volumes.iter().map(|m| mount(project, m)).collect()));
+    map.text("working_dir", service.working_dir.as_ref());
+    map.build()
+}
+
+/// `command`/`entrypoint`: JSON writes an unset one as `null`.
+fn command(value: Option<&Vec<String>>, form: Form) -> Option<Node> {
+    match (value, form) {
+        (Some(words), _) => Some(Node::strings(words)),
+        (None, Form::Json) => Some(Node::Null),
+        (None, Form::Yaml) => None,
+    }
+}
+
+fn healthcheck(check: &Healthcheck) -> Node {
+    let duration = |nanos: Option<u64>| nanos.map(|n| Node::Str(duration_text::format(n)));
+    let mut map = MapBuilder::default();
+    map.nonempty("test", Node::strings(&check.test));
+    map.opt("timeout", duration(check.timeout));
+    map.opt("interval", duration(check.interval));
+    map.opt("retries", check.retries.map(|r| Node::Int(i64::from(r))));
+    map.opt("start_period", duration(check.start_period));
+    map.flag("disable", check.disable);
+    map.build()
+}
+
+fn port(port: &Port) -> Node {
+    let mut map = MapBuilder::default();
+    map.put("mode", Node::str("ingress"));
+    map.text("host_ip", Some(&port.host_ip));
+    map.put("target", Node::Int(i64::from(port.target)));
+    map.opt("published", port.published.map(|p| Node::Str(p.to_string())));
+    map.put("protocol", Node::str(&port.protocol));
+    map.build()
+}
+
+/// A container path as Go's `path.Clean` writes it, as Compose prints
+/// mount targets: no trailing `/`, no `.` or empty segments, `..` resolved.
+pub fn clean_path(path: &str) -> String {
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if rooted => {}
+            part => parts.push(part),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_owned(),
+        (false, false) => joined,
+    }
+}
+
+fn mount(_project: &Project, mount: &Mount) -> Node {
+    let mut map = MapBuilder::default();
+    map.put(
+        "type",
+        Node::str(match mount.kind {
+            MountKind::Bind => "bind",
+            MountKind::Volume => "volume",
+            MountKind::Tmpfs => "tmpfs",
+        }),
+    );
+    map.text("source", mount.source.as_ref());
+    map.put("target", Node::Str(clean_path(&mount.target)));
+    map.flag("read_only", mount.read_only);
+    if mount.kind == MountKind::Volume {
+        map.put("volume", Node::Map(Vec::new()));
+    }
+    map.build()
+}
+
+/// Declared networks, and `default` when a service is on it.
+fn networks(project: &Project, form: Form) -> Node {
+    let mut keys: Vec<&String> = project.networks.keys().collect();
+    let default = "default".to_owned();
+    if !project.networks.contains_key("default") && project.services.values().any(|s| s.networks.contains(&default)) {
+        keys.push(&default);
+    }
+    Node::sorted(keys.into_iter().map(|key| {
+        let network = project.networks.get(key).cloned().unwrap_or_default();
+        let mut map = MapBuilder::default();
+        map.put("name", Node::Str(project.network_name(key)));
+        if form == Form::Json {
+            map.put("ipam", Node::Map(Vec::new()));
+        }
+        map.flag("external", network.external);
+        (key, map.build())
+    }))
+}
+
+fn volumes(project: &Project) -> Node {
+    Node::sorted(project.volumes.iter().map(|(key, volume)| {
+        let mut map = MapBuilder::default();
+        map.put("name", Node::Str(project.volume_name(key)));
+        map.flag("external", volume.external);
+        (key, map.build())
+    }))
+}
+
+fn from_json(value: &serde_json::Value) -> Node {
+    match value {
+        serde_json::Value::Null => Node::Null,
+        serde_json::Value::Bool(b) => Node::Bool(*b),
+        serde_json::Value::Number(n) => n.as_i64().map_or_else(|| Node::Str(n.to_string()), Node::Int),
+        serde_json::Value::String(s) => Node::Str(s.clone()),
+        serde_json::Value::Array(items) => Node::List(items.iter().map(from_json).collect()),
+        serde_json::Value::Object(map) => Node::Map(map.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()),
+    }
+}
+
+/// Compose v2.26's config hash of a service (`docker compose config
+/// --hash`, the `com.docker.compose.config-hash` label): SHA-256 of the
+/// service's JSON without `build`, `pull_policy` and `scale`, values as
+/// loaded (no `$$`).
+///
+/// It equals Compose's for services that use only keys the model holds and
+/// no `env_file`: Compose hashes the env files' paths and the service's own
+/// `environment`, where dmp's model holds only the merged result.
+pub fn service_hash(project: &Project, service: &Service) -> String {
+    let Node::Map(entries) = service_node(project, service, Form::Json) else {
+        unreachable!("a service renders as a map")
+    };
+    let kept = Node::Map(
+        entries.into_iter().filter(|(k, _)| !matches!(k.as_str(), "build" | "pull_policy" | "scale")).collect(),
+    );
+    Sha256::digest(kept.go_json().as_bytes()).iter().fold(String::with_capacity(64), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}
+
+/// The image a service runs: `image:`, else the name Compose gives a built
+/// image (`<project>-<service>`).
+pub fn image_name(project: &Project, service: &Service) -> String {
+    service.image.clone().unwrap_or_else(|| format!("{}-{}", project.name, service.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::load::load_str;
+
+    fn loaded(text: &str) -> Project {
+        load_str(text, std::path::Path::new("/srv/app"), &std::collections::BTreeMap::new()).expect("loads").project
+    }
+
+    #[test]
+    fn paths_clean_as_go_does() {
+        for (path, clean) in [
+            ("/var/lib/data/", "/var/lib/data"),
+            ("/a//b/./c", "/a/b/c"),
+            ("/a/b/../c", "/a/c"),
+            ("/..", "/"),
+            ("/", "/"),
+            ("a/../..", ".."),
+            ("", "."),
+        ] {
+            assert_eq!(clean_path(path), clean, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn go_json_escapes_as_go_does() {
+        let node = Node::Map(vec![("a".into(), Node::str("<x> & \"y\"\n\u{1}"))]);
+        assert_eq!(node.go_json(), r#"{"a":"\u003cx\u003e \u0026 \"y\"\n\u0001"}"#);
+    }
+
+    #[test]
+    fn hash_matches_compose_for_a_plain_service() {
+        // `docker compose -p fuzz config --hash web` (Compose 2.26.1) for this file.
+        let project = loaded("services:\n  web:\n    image: x\n    user: \"1:0\"\n");
+        let json = service_node(&project, &project.services["web"], Form::Json).go_json();
+        assert_eq!(json, r#"{"command":null,"entrypoint":null,"image":"x","networks":{"default":null},"user":"1:0"}"#);
+        assert_eq!(
+            service_hash(&project, &project.services["web"]),
+            "6e6393a9171567ccd9c81606b83e4c9dccf71557b4100ebfa10be6a02ff0d814"
+        );
+    }
+
+    #[test]
+    fn json_and_yaml_forms_differ_as_compose_does() {
+        let project = loaded("services:\n  web:\n    image: x\n");
+        let json = self::project(&project, Form::Json);
+        let yaml = self::project(&project, Form::Yaml);
+        let web = |n: &Node| n.get("services").and_then(|s| s.get("web")).cloned().expect("web");
+        assert_eq!(web(&json).get("command"), Some(&Node::Null));
+        assert_eq!(web(&yaml).get("command"), None);
+        let ipam = |n: &Node| n.get("networks").and_then(|s| s.get("default")).and_then(|d| d.get("ipam")).cloned();
+        assert_eq!(ipam(&json), Some(Node::Map(Vec::new())));
+        assert_eq!(ipam(&yaml), None);
+    }
+}

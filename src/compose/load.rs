@@ -63,7 +63,8 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
         })?;
         texts.push((display_path(path), text));
     }
-    resolve(texts, &dir, &lookup, options, files)
+    let dirs: Vec<PathBuf> = files.iter().map(|f| f.parent().map_or_else(|| dir.clone(), Path::to_path_buf)).collect();
+    resolve(texts.into_iter().zip(dirs).collect(), &dir, &lookup, options, files)
 }
 
 /// Resolves one stack file given as text, with variables from `env` only:
@@ -72,12 +73,13 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
 pub fn load_str(text: &str, dir: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, ComposeError> {
     let lookup = |name: &str| env.get(name).cloned();
     let options = LoadOptions { dir: dir.to_owned(), project_name: Some("fuzz".into()), ..LoadOptions::default() };
-    resolve(vec![("dmp.yml".into(), text.to_owned())], dir, &lookup, &options, vec![dir.join("dmp.yml")])
+    let texts = vec![(("dmp.yml".into(), text.to_owned()), dir.to_owned())];
+    resolve(texts, dir, &lookup, &options, vec![dir.join("dmp.yml")])
 }
 
 /// Parses, interpolates and merges the files' texts, then builds the model.
 fn resolve(
-    texts: Vec<(String, String)>,
+    texts: Vec<((String, String), PathBuf)>,
     dir: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
     options: &LoadOptions,
@@ -91,7 +93,7 @@ fn resolve(
         dir: dir.to_owned(),
     };
     let mut merged: Option<Node> = None;
-    for (name, text) in texts {
+    for ((name, text), file_dir) in texts {
         let index = loader.sources.len();
         loader.sources.push(Source { name: name.clone(), text: Arc::new(text) });
         let parsed = yaml::parse(&loader.sources[index].text, index).map_err(|e| match e.pos {
@@ -100,6 +102,7 @@ fn resolve(
         })?;
         let mut node = parsed;
         loader.interpolate(&mut node)?;
+        loader.expand(&mut node, &file_dir, 0)?;
         merged = Some(match merged {
             None => node,
             Some(base) => merge_top(base, node),

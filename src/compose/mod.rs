@@ -5,6 +5,7 @@ mod convert;
 mod discovery;
 mod env_file;
 mod error;
+mod extends;
 pub mod interpolate;
 pub mod load;
 mod merge;

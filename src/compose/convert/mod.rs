@@ -108,9 +108,15 @@ impl Loader<'_> {
 
     /// Interpolates every string value (not keys), as Compose does.
     pub(super) fn interpolate(&mut self, node: &mut Node) -> Result<()> {
+        let lookup = self.lookup;
+        self.interpolate_with(node, lookup)
+    }
+
+    /// Interpolates with `lookup` (an included file has variables of its own).
+    pub(crate) fn interpolate_with(&self, node: &mut Node, lookup: &dyn Fn(&str) -> Option<String>) -> Result<()> {
         match &mut node.value {
             Value::Str(text) if text.contains('$') => {
-                let result = interpolate(text, self.lookup).map_err(|e| {
+                let result = interpolate(text, lookup).map_err(|e| {
                     let help = match &e {
                         InterpolationError::Required { var, .. } => {
                             format!("set {var} in the environment or in the project's .env file")
@@ -126,12 +132,12 @@ impl Loader<'_> {
             }
             Value::Seq(items) => {
                 for item in items {
-                    self.interpolate(item)?;
+                    self.interpolate_with(item, lookup)?;
                 }
             }
             Value::Map(entries) => {
                 for (_, value) in entries {
-                    self.interpolate(value)?;
+                    self.interpolate_with(value, lookup)?;
                 }
             }
             _ => {}

@@ -114,13 +114,15 @@ impl Loader<'_> {
                     for (k, v) in self.entries(value, "limits and reservations")? {
                         for (rk, rv) in self.entries(v, "cpus, memory, pids")? {
                             let resources = &mut service.resources;
-                            match (k.name.as_str(), rk.name.as_str()) {
-                                ("limits", "memory") => resources.memory = Some(self.bytes(rv)?),
-                                ("limits", "cpus") => resources.nano_cpus = Some(self.nano_cpus(rv)?),
-                                ("limits", "pids") => resources.pids_limit = Some(self.integer(rv)?),
-                                ("reservations", "memory") => resources.memory_reservation = Some(self.bytes(rv)?),
+                            let (slot, value, top) = match (k.name.as_str(), rk.name.as_str()) {
+                                ("limits", "memory") => (&mut resources.memory, self.bytes(rv)?, "mem_limit"),
+                                ("limits", "cpus") => (&mut resources.nano_cpus, self.nano_cpus(rv)?, "cpus"),
+                                ("limits", "pids") => (&mut resources.pids_limit, self.integer(rv)?, "pids_limit"),
+                                ("reservations", "memory") => {
+                                    (&mut resources.memory_reservation, self.bytes(rv)?, "mem_reservation")
+                                }
                                 // A CPU reservation is a Swarm scheduling hint.
-                                ("reservations", "cpus") => {}
+                                ("reservations", "cpus") => continue,
                                 ("reservations", "devices" | "generic_resources") => {
                                     return Err(self.error(
                                         rk.pos,
@@ -137,7 +139,21 @@ impl Loader<'_> {
                                         &["cpus", "memory", "pids"],
                                     ));
                                 }
+                            };
+                            if slot.is_some_and(|old| old != value) {
+                                return Err(self.error(
+                                    rk.pos,
+                                    &format!(
+                                        "can't set distinct values on '{top}' and 'deploy.resources.{}.{}'",
+                                        k.name, rk.name
+                                    ),
+                                    "here",
+                                    Some(&format!(
+                                        "give `{top}` and this the same value, or keep one (Compose refuses this too)"
+                                    )),
+                                ));
                             }
+                            *slot = Some(value);
                         }
                     }
                 }

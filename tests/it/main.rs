@@ -9,6 +9,7 @@ mod config;
 mod corpus;
 mod faults;
 mod images;
+mod runtime_keys;
 mod stack;
 mod support;
 mod watch;

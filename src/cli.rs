@@ -86,6 +86,17 @@ pub enum Command {
     /// Watch the sources and rerun the `x-dmp` watch rules in their service
     /// on every change; Ctrl-C stops watching and leaves the stack up.
     Watch(WatchArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print dmp's man page (roff), e.g. `dmp man > ~/.local/share/man/man1/dmp.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

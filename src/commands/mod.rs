@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod completions;
 mod config;
 mod doctor;
 mod down;
@@ -40,6 +41,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Manage(args) => sh::manage(args, &cli.project, &cli.global).await,
         Command::Watch(args) => watch::run(args, &cli.project, &cli.global).await,
         Command::Doctor(args) => doctor::run(args, &cli.project, &cli.global).await,
+        Command::Completions(args) => completions::completions(args.shell),
+        Command::Man => completions::man(),
     }
 }
 

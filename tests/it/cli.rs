@@ -77,3 +77,50 @@ fn the_project_name_comes_from_the_directory_sanitised() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("project name \"Bad Name\""), "{}", text(&bad.stderr));
 }
+
+#[test]
+fn bash_completion_offers_the_commands_and_their_flags() {
+    let output = dmp(&["completions", "bash"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let script = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(script.path(), &output.stdout).expect("writing the script");
+    // What bash does on `dmp u<TAB>` and `dmp up --fo<TAB>`.
+    let complete = |words: &str| {
+        let probe = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1)); _dmp dmp \"${{COMP_WORDS[-1]}}\" \"${{COMP_WORDS[-2]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.path().display()
+        );
+        let out = std::process::Command::new("bash").args(["-c", &probe]).output().expect("running bash");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let commands = complete("dmp u");
+    assert!(commands.lines().any(|l| l == "up"), "{commands}");
+    let flags = complete("dmp up --force");
+    assert!(flags.lines().any(|l| l == "--force-recreate"), "{flags}");
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let output = dmp(&["completions", shell], &[]);
+        assert!(output.status.success(), "{shell}: {}", text(&output.stderr));
+        assert!(text(&output.stdout).contains("force-recreate"), "{shell}");
+    }
+}
+
+#[test]
+fn the_man_page_has_every_command_with_its_options() {
+    let output = dmp(&["man"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let page = text(&output.stdout);
+    assert!(page.contains(".TH dmp 1"), "{}", &page[..200.min(page.len())]);
+    for section in [".SS \"dmp up\"", ".SS \"dmp watch\"", ".SS \"dmp completions\"", "force\\-recreate"] {
+        assert!(page.contains(section), "{section} missing");
+    }
+}
+
+#[test]
+fn generated_output_into_a_closed_pipe_ends_quietly() {
+    let probe =
+        format!("{} completions bash | head -c 1 >/dev/null; echo ${{PIPESTATUS[0]}}", env!("CARGO_BIN_EXE_dmp"));
+    let out = std::process::Command::new("bash").args(["-c", &probe]).output().expect("running bash");
+    assert_eq!(text(&out.stdout).trim(), "0", "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}

@@ -18,25 +18,10 @@ fn exec(container: &str, argv: &[&str]) -> String {
     text(&output.stdout)
 }
 
-#[test]
-fn runtime_keys_reach_the_engine() {
-    let engine = require_engine!();
-    // An external volume, made outside the stack under a name of its own.
-    let external = format!("dmp-test-{}-external", std::process::id());
-    engine
-        .block_on(
-            engine.docker.create_volume(VolumeCreateRequest { name: Some(external.clone()), ..Default::default() }),
-        )
-        .expect("create the external volume");
-    struct DropVolume(&'static crate::support::TestEngine, String);
-    impl Drop for DropVolume {
-        fn drop(&mut self) {
-            let _ = self.0.block_on(self.0.docker.remove_volume(&self.1, None::<RemoveVolumeOptions>));
-        }
-    }
-    let _volume = DropVolume(engine, external.clone());
-
-    let stack_yaml = format!(
+/// The stack: `app` with most keys, `sidecar` in its network namespace,
+/// `locked` read-only with `deploy` limits.
+fn stack_yaml(external: &str) -> String {
+    format!(
         r#"services:
   app:
     image: debian:bookworm-slim
@@ -85,7 +70,31 @@ secrets:
 configs:
   inline_config: {{ content: "hello config" }}
 "#
-    );
+    )
+}
+
+/// A volume removed when dropped (also when the test fails).
+struct DropVolume(&'static crate::support::TestEngine, String);
+
+impl Drop for DropVolume {
+    fn drop(&mut self) {
+        let _ = self.0.block_on(self.0.docker.remove_volume(&self.1, None::<RemoveVolumeOptions>));
+    }
+}
+
+#[test]
+fn runtime_keys_reach_the_engine() {
+    let engine = require_engine!();
+    // An external volume, made outside the stack under a name of its own.
+    let external = format!("dmp-test-{}-external", std::process::id());
+    engine
+        .block_on(
+            engine.docker.create_volume(VolumeCreateRequest { name: Some(external.clone()), ..Default::default() }),
+        )
+        .expect("create the external volume");
+    let _volume = DropVolume(engine, external.clone());
+
+    let stack_yaml = stack_yaml(&external);
     let stack = StackDir::new(
         engine,
         "runtime",
@@ -134,21 +143,7 @@ configs:
         "the external volume under its own name: {mounts:?}"
     );
 
-    // From inside: what the process sees.
-    assert_eq!(exec(&app, &["cat", "/run/secrets/file_secret"]), "from a file\n");
-    assert_eq!(exec(&app, &["cat", "/run/secrets/env_secret"]), "from the environment");
-    assert_eq!(exec(&app, &["cat", "/inline_config"]), "hello config");
-    assert_eq!(exec(&app, &["sh", "-c", "ulimit -n"]).trim(), "1024");
-    assert!(exec(&app, &["cat", "/etc/hosts"]).contains("10.1.2.3\tdb.example"), "extra_hosts");
-    let mounted = exec(&app, &["cat", "/proc/mounts"]);
-    assert!(mounted.lines().any(|l| l.contains(" /scratch tmpfs ")), "tmpfs /scratch: {mounted}");
-    assert!(mounted.lines().any(|l| l.contains(" /cache tmpfs ")), "tmpfs mount /cache: {mounted}");
-    let status = exec(&app, &["cat", "/proc/self/status"]);
-    let bounding = status.lines().find(|l| l.starts_with("CapBnd:")).expect("CapBnd");
-    let caps = u64::from_str_radix(bounding.split_whitespace().nth(1).expect("a mask"), 16).expect("hex");
-    assert_eq!(caps & (1 << 13), 0, "CAP_NET_RAW dropped: {bounding}");
-    assert_eq!(caps & 1, 0, "CAP_CHOWN dropped: {bounding}");
-    assert!(stack.dir.path().join("created/sub").is_dir(), "a missing bind source is created");
+    check_from_inside(&app, &stack);
 
     // network_mode: service:app shares app's network namespace.
     let sidecar = inspect(&format!("{}-sidecar-1", stack.project));
@@ -164,4 +159,22 @@ configs:
     stack.ok(&["down"]);
     let still_there = engine.block_on(engine.docker.inspect_volume(&external));
     assert!(still_there.is_ok(), "down leaves an external volume alone");
+}
+
+/// What the process in `app` sees.
+fn check_from_inside(app: &str, stack: &StackDir) {
+    assert_eq!(exec(app, &["cat", "/run/secrets/file_secret"]), "from a file\n");
+    assert_eq!(exec(app, &["cat", "/run/secrets/env_secret"]), "from the environment");
+    assert_eq!(exec(app, &["cat", "/inline_config"]), "hello config");
+    assert_eq!(exec(app, &["sh", "-c", "ulimit -n"]).trim(), "1024");
+    assert!(exec(app, &["cat", "/etc/hosts"]).contains("10.1.2.3\tdb.example"), "extra_hosts");
+    let mounted = exec(app, &["cat", "/proc/mounts"]);
+    assert!(mounted.lines().any(|l| l.contains(" /scratch tmpfs ")), "tmpfs /scratch: {mounted}");
+    assert!(mounted.lines().any(|l| l.contains(" /cache tmpfs ")), "tmpfs mount /cache: {mounted}");
+    let status = exec(app, &["cat", "/proc/self/status"]);
+    let bounding = status.lines().find(|l| l.starts_with("CapBnd:")).expect("CapBnd");
+    let caps = u64::from_str_radix(bounding.split_whitespace().nth(1).expect("a mask"), 16).expect("hex");
+    assert_eq!(caps & (1 << 13), 0, "CAP_NET_RAW dropped: {bounding}");
+    assert_eq!(caps & 1, 0, "CAP_CHOWN dropped: {bounding}");
+    assert!(stack.dir.path().join("created/sub").is_dir(), "a missing bind source is created");
 }

@@ -117,6 +117,7 @@ impl BuildJob<'_> {
             labels: self.catalogue.labels(self.image),
             target: None,
             no_cache: self.no_cache,
+            options: build::BuildOptions::default(),
         };
         task.announce(&format!("sending context ({} files)", context.files));
         let result = build::build(self.docker, request, |event| task.build_event(event)).await;

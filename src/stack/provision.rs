@@ -63,9 +63,27 @@ pub async fn ensure_images(
     let mut ids = HashMap::new();
     for service in selected {
         let reference = spec::image_ref(project, service);
-        let mut id = if service.build.is_some() && force_build { None } else { image_id(reference.clone()).await };
+        let policy = service.pull_policy.as_deref();
+        // `pull_policy: build` rebuilds and `always` pulls on every up, as
+        // in Compose; `never` uses only what is there.
+        let rebuild = service.build.is_some() && (force_build || policy == Some("build"));
+        let repull = service.build.is_none() && policy == Some("always");
+        let mut id = if rebuild || repull { None } else { image_id(reference.clone()).await };
+        if id.is_none() && policy == Some("never") && service.build.is_none() {
+            return Err(Error::ImageMissing {
+                image: reference,
+                service: service.name.clone(),
+                reason: "its pull_policy is never".into(),
+            });
+        }
         if id.is_none() {
-            let why = if force_build && service.build.is_some() { "rebuilt (--build)" } else { "missing" };
+            let why = if rebuild {
+                "rebuilt (--build or pull_policy: build)"
+            } else if repull {
+                "pulled (pull_policy: always)"
+            } else {
+                "missing"
+            };
             tracing::debug!(
                 target: "dmp::up",
                 "{}: image {reference} {why}, {}",
@@ -128,13 +146,21 @@ async fn build_service_image(
     build_args.retain(|_, v| !v.is_empty());
     let request = BuildRequest {
         tag: reference.to_owned(),
-        extra_tags: Vec::new(),
+        extra_tags: build.tags.clone(),
         dockerfile: build.dockerfile.clone(),
         context: context.tar,
         build_args,
-        labels: HashMap::new(),
+        labels: build.labels.clone().into_iter().collect(),
         target: build.target.clone(),
-        no_cache: false,
+        no_cache: build.no_cache,
+        options: build::BuildOptions {
+            cache_from: build.cache_from.clone(),
+            pull: build.pull,
+            network: build.network.clone(),
+            shm_size: build.shm_size,
+            extra_hosts: build.extra_hosts.clone(),
+            platform: build.platform.clone().or_else(|| service.platform.clone()),
+        },
     };
     task.announce(&format!("building {reference}"));
     let result = build::build(docker, request, |event| task.build_event(event)).await;

@@ -11,6 +11,7 @@ pub mod load;
 mod merge;
 pub mod model;
 pub mod render;
+mod render_runtime;
 mod validate;
 pub mod yaml;
 

@@ -31,6 +31,9 @@ pub struct Project {
     pub configs: BTreeMap<String, FileSource>,
     #[serde(rename = "x-dmp", skip_serializing_if = "DmpSettings::is_empty")]
     pub dmp: DmpSettings,
+    /// Top-level `x-…` keys as written (Compose prints them back).
+    #[serde(skip)]
+    pub extensions: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -48,6 +51,10 @@ pub struct Service {
     /// `env_file` entries, then `environment` over them.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
+    /// `environment` keys without a value that no variable sets: not set
+    /// in the container (Compose prints them as `null`).
+    #[serde(skip)]
+    pub unset_environment: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<Port>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -143,8 +150,20 @@ pub struct Service {
     pub group_add: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub storage_opt: BTreeMap<String, String>,
+    /// The top-level limit keys (`mem_limit`, `cpus`, …).
     #[serde(skip_serializing_if = "Resources::is_empty")]
     pub resources: Resources,
+    /// `deploy:` as given; `deploy.resources` wins over `resources` where
+    /// both are set (they must then agree, as Compose checks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
+    /// Whose logs `docker compose up` would follow (no effect in dmp).
+    #[serde(skip)]
+    pub attach: Option<bool>,
+    /// `develop` (for `docker compose watch`; no effect in dmp), as Compose
+    /// prints it: watch paths absolute.
+    #[serde(skip)]
+    pub develop: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -209,6 +228,9 @@ pub struct Attachment {
 pub struct Ulimit {
     pub soft: i64,
     pub hard: i64,
+    /// Written as one number (`nofile: 1024`) rather than `{soft, hard}`.
+    #[serde(skip)]
+    pub single: bool,
 }
 
 /// Memory, CPU and process limits: `mem_limit`, `cpus`, … and
@@ -249,6 +271,81 @@ impl Resources {
     }
 }
 
+impl FileMount {
+    /// Where the file is in the container: `target` when absolute, else
+    /// `dir/target`, else `dir/source` (`dir` is `/run/secrets` for secrets,
+    /// empty for configs).
+    pub fn container_path(&self, dir: &str) -> String {
+        match &self.target {
+            Some(target) if target.starts_with('/') => target.clone(),
+            Some(target) => format!("{dir}/{target}"),
+            None => format!("{dir}/{}", self.source),
+        }
+    }
+}
+
+/// `deploy:` on one Engine.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Deploy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `resources.limits`: memory (bytes), cpus (billionths), pids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_memory: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_nano_cpus: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_pids: Option<i64>,
+    /// `resources.reservations`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve_memory: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve_nano_cpus: Option<i64>,
+    /// `restart_policy`: condition, max attempts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_max_attempts: Option<i64>,
+}
+
+impl Deploy {
+    /// The container restart policy `restart_policy` means, as Compose maps
+    /// it: `any` → always, `on-failure[:N]`, `none` → no.
+    pub fn restart(&self) -> Option<String> {
+        let condition = self.restart_condition.as_deref()?;
+        Some(match (condition, self.restart_max_attempts) {
+            ("none", _) => "no".into(),
+            ("on-failure", Some(n)) => format!("on-failure:{n}"),
+            ("on-failure", None) => "on-failure".into(),
+            _ => "always".into(),
+        })
+    }
+}
+
+impl Service {
+    /// The limits the container gets: the top-level keys, with
+    /// `deploy.resources` over them.
+    pub fn effective_resources(&self) -> Resources {
+        let mut resources = self.resources.clone();
+        if let Some(deploy) = &self.deploy {
+            resources.memory = deploy.limit_memory.or(resources.memory);
+            resources.nano_cpus = deploy.limit_nano_cpus.or(resources.nano_cpus);
+            resources.pids_limit = deploy.limit_pids.or(resources.pids_limit);
+            resources.memory_reservation = deploy.reserve_memory.or(resources.memory_reservation);
+        }
+        resources
+    }
+
+    /// The restart policy: `restart`, else `deploy.restart_policy`.
+    pub fn effective_restart(&self) -> Option<String> {
+        self.restart.clone().or_else(|| self.deploy.as_ref().and_then(Deploy::restart))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Logging {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -262,8 +359,9 @@ pub struct Logging {
 pub struct FileMount {
     /// The top-level secret or config.
     pub source: String,
-    /// The absolute path in the container.
-    pub target: String,
+    /// The path in the container as written (`container_path` resolves it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -316,6 +414,11 @@ pub struct Port {
     /// 127.0.0.1 unless the file names another address.
     pub host_ip: String,
     pub protocol: String,
+    /// The long form's `name` and `app_protocol` (no effect on one Engine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -627,6 +730,42 @@ pub mod duration_text {
         out
     }
 
+    /// As Go's `time.Duration` prints itself (what Compose writes):
+    /// `1m0s`, `1h30m0s`, `1.5s`, `500ms`, `0s`.
+    pub fn go_format(nanos: u64) -> String {
+        if nanos == 0 {
+            return "0s".into();
+        }
+        if nanos < 1_000_000_000 {
+            let (size, unit) = match nanos {
+                n if n < 1_000 => return format!("{n}ns"),
+                n if n < 1_000_000 => (1_000u64, "µs"),
+                _ => (1_000_000, "ms"),
+            };
+            return format!("{}{unit}", fraction(nanos, size));
+        }
+        let hours = nanos / 3_600_000_000_000;
+        let minutes = nanos / 60_000_000_000 % 60;
+        let seconds = fraction(nanos % 60_000_000_000, 1_000_000_000);
+        match (hours, minutes) {
+            (0, 0) => format!("{seconds}s"),
+            (0, m) => format!("{m}m{seconds}s"),
+            (h, m) => format!("{h}h{m}m{seconds}s"),
+        }
+    }
+
+    /// `value / unit` with its fraction, trailing zeros dropped.
+    fn fraction(value: u64, unit: u64) -> String {
+        let whole = value / unit;
+        let rest = value % unit;
+        if rest == 0 {
+            return whole.to_string();
+        }
+        let digits = unit.ilog10() as usize;
+        let text = format!("{whole}.{rest:0digits$}");
+        text.trim_end_matches('0').to_owned()
+    }
+
     /// Parses `1h2m3s`, `1.5s`, `500ms`, `10us`/`10µs`, `7ns` into nanoseconds.
     pub fn parse(text: &str) -> Option<u64> {
         let text = text.trim();
@@ -675,6 +814,17 @@ mod tests {
         }
         assert_eq!(format(90_000_000_000), "1m30s");
         assert_eq!(format(1_500_000_000), "1s500ms");
+        for (nanos, go) in [
+            (60_000_000_000, "1m0s"),
+            (300_000_000_000, "5m0s"),
+            (5_400_000_000_000, "1h30m0s"),
+            (1_500_000_000, "1.5s"),
+            (500_000_000, "500ms"),
+            (90_000_000_000, "1m30s"),
+            (10_000_000_000, "10s"),
+        ] {
+            assert_eq!(super::duration_text::go_format(nanos), go);
+        }
         for bad in ["", "10", "10 s", "1x", "s"] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }

@@ -298,6 +298,7 @@ mod tests {
             secrets: BTreeMap::new(),
             configs: BTreeMap::new(),
             dmp: DmpSettings::default(),
+            extensions: BTreeMap::new(),
         }
     }
 
@@ -339,6 +340,8 @@ mod tests {
             published,
             host_ip: "127.0.0.1".into(),
             protocol: protocol.into(),
+            name: None,
+            app_protocol: None,
         };
         let ports = [port(Some(8080), "tcp"), port(None, "tcp"), port(Some(5353), "udp"), port(Some(8081), "tcp")];
         let project = project(&[("web", &[], &ports)]);

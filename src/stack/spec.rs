@@ -157,7 +157,7 @@ fn host_config(
     network_mode: Option<String>,
 ) -> HostConfig {
     let (mounts, binds) = mounts(project, service);
-    let resources = &service.resources;
+    let resources = &service.effective_resources();
     let some_vec = |v: &Vec<String>| Some(v.clone()).filter(|v| !v.is_empty());
     let some_map = |m: &std::collections::BTreeMap<String, String>| {
         Some(m.clone().into_iter().collect::<HashMap<_, _>>()).filter(|m| !m.is_empty())
@@ -167,7 +167,7 @@ fn host_config(
         mounts: Some(mounts),
         binds: Some(binds).filter(|b| !b.is_empty()),
         init: service.init,
-        restart_policy: service.restart.as_deref().map(restart_policy),
+        restart_policy: service.effective_restart().as_deref().map(restart_policy),
         network_mode,
         cap_add: some_vec(&service.cap_add),
         cap_drop: some_vec(&service.cap_drop),
@@ -370,15 +370,15 @@ fn mounts(project: &Project, service: &Service) -> (Vec<EngineMount>, Vec<String
             ..Default::default()
         });
     }
-    for (file, defined) in service
+    let files = service
         .secrets
         .iter()
-        .map(|s| (s, project.secrets.get(&s.source)))
-        .chain(service.configs.iter().map(|c| (c, project.configs.get(&c.source))))
-    {
+        .map(|s| (s.container_path("/run/secrets"), project.secrets.get(&s.source)))
+        .chain(service.configs.iter().map(|c| (c.container_path(""), project.configs.get(&c.source))));
+    for (target, defined) in files {
         if let Some(FileSource::File(path)) = defined {
             mounts.push(EngineMount {
-                target: Some(file.target.clone()),
+                target: Some(target),
                 source: Some(path.to_string_lossy().into_owned()),
                 typ: Some(MountType::BIND),
                 read_only: Some(true),
@@ -398,9 +398,9 @@ pub fn injected_files(project: &Project, service: &Service) -> Option<Vec<u8>> {
     let entries = service
         .secrets
         .iter()
-        .map(|s| (s, project.secrets.get(&s.source), 0o444))
-        .chain(service.configs.iter().map(|c| (c, project.configs.get(&c.source), 0o444)));
-    for (file, defined, default_mode) in entries {
+        .map(|s| (s, s.container_path("/run/secrets"), project.secrets.get(&s.source)))
+        .chain(service.configs.iter().map(|c| (c, c.container_path(""), project.configs.get(&c.source))));
+    for (file, target, defined) in entries {
         let content = match defined {
             Some(FileSource::Environment { value, .. }) => value.clone(),
             Some(FileSource::Content(text)) => text.clone(),
@@ -408,11 +408,11 @@ pub fn injected_files(project: &Project, service: &Service) -> Option<Vec<u8>> {
         };
         let mut header = tar::Header::new_gnu();
         header.set_size(content.len() as u64);
-        header.set_mode(file.mode.unwrap_or(default_mode));
+        header.set_mode(file.mode.unwrap_or(0o444));
         header.set_uid(file.uid.as_deref().and_then(|u| u.parse().ok()).unwrap_or(0));
         header.set_gid(file.gid.as_deref().and_then(|g| g.parse().ok()).unwrap_or(0));
         header.set_cksum();
-        let path = file.target.trim_start_matches('/');
+        let path = target.trim_start_matches('/');
         if archive.append_data(&mut header, path, content.as_bytes()).is_ok() {
             any = true;
         }
@@ -549,6 +549,8 @@ mod tests {
                 published: Some(8080),
                 host_ip: "127.0.0.1".into(),
                 protocol: "tcp".into(),
+                name: None,
+                app_protocol: None,
             }],
             networks: vec!["default".into()],
             ..Service::default()

@@ -113,19 +113,9 @@ volumes:
     ]) else {
         return;
     };
-    // Loading gap: an override's volume replaces the base one with the same
-    // target in place in Compose v2; dmp appends it.
-    let moved: Vec<String> = ["bind", "read_only", "source", "target", "type", "volume"]
-        .iter()
-        .map(|key| format!("services.web.volumes[0].{key}"))
-        .chain(
-            ["read_only", "source", "target", "type", "volume"]
-                .iter()
-                .map(|key| format!("services.web.volumes[1].{key}")),
-        )
-        .collect();
-    let moved: Vec<&str> = moved.iter().map(String::as_str).collect();
-    compare_knowing("overrides", overrides.path(), &[], &[], &moved);
+    // An override's volume replaces the base one with the same target in
+    // place, as Compose v2 merges.
+    compare_in("overrides", overrides.path(), &[], &[]);
 }
 
 #[test]

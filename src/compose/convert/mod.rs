@@ -228,6 +228,7 @@ impl Loader<'_> {
         let mut secrets = BTreeMap::new();
         let mut configs = BTreeMap::new();
         let mut dmp = DmpSettings::default();
+        let mut extensions = BTreeMap::new();
         let mut name_in_file = None;
         for (key, value) in self.entries(root, "a mapping with `services:`")? {
             match key.name.as_str() {
@@ -237,10 +238,15 @@ impl Loader<'_> {
                 "secrets" => secrets = self.file_sources(value, "secret")?,
                 "configs" => configs = self.file_sources(value, "config")?,
                 "name" => name_in_file = Some((self.string(value, "a project name")?, value.pos)),
-                "x-dmp" => dmp = self.dmp_settings(value)?,
+                "x-dmp" => {
+                    dmp = self.dmp_settings(value)?;
+                    extensions.insert("x-dmp".to_owned(), to_json(value));
+                }
                 // Obsolete in Compose v2; accepted as it is.
                 "version" => {}
-                other if other.starts_with("x-") => {}
+                other if other.starts_with("x-") => {
+                    extensions.insert(other.to_owned(), to_json(value));
+                }
                 other => {
                     return Err(self.unknown(
                         key,
@@ -301,6 +307,32 @@ impl Loader<'_> {
         dmp.auto_start_server =
             (self.lookup)("AUTO_START_SERVER").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         let name = self.project_name(options, name_in_file)?;
-        Ok(Project { name, dir: self.dir.clone(), files, services, networks, volumes, secrets, configs, dmp })
+        Ok(Project {
+            name,
+            dir: self.dir.clone(),
+            files,
+            services,
+            networks,
+            volumes,
+            secrets,
+            configs,
+            dmp,
+            extensions,
+        })
+    }
+}
+
+/// A YAML value as JSON, types kept (an `x-` key is printed back as written).
+pub(super) fn to_json(node: &Node) -> serde_json::Value {
+    match &node.value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(i) => serde_json::Value::from(*i),
+        Value::Float(f) => serde_json::Value::from(*f),
+        Value::Str(s) => serde_json::Value::String(s.clone()),
+        Value::Seq(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => {
+            serde_json::Value::Object(entries.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect())
+        }
     }
 }

@@ -32,7 +32,14 @@ impl Loader<'_> {
     }
 
     pub(super) fn long_port(&self, node: &Node, entries: &[(Key, Node)]) -> Result<Port> {
-        let mut port = Port { target: 0, published: None, host_ip: "127.0.0.1".into(), protocol: "tcp".into() };
+        let mut port = Port {
+            target: 0,
+            published: None,
+            host_ip: "127.0.0.1".into(),
+            protocol: "tcp".into(),
+            name: None,
+            app_protocol: None,
+        };
         for (key, value) in entries {
             let number = |v: &Node| -> Result<u16> {
                 let text = self.text(v, "a port number")?;
@@ -44,7 +51,9 @@ impl Loader<'_> {
                 "published" => port.published = Some(number(value)?),
                 "host_ip" => port.host_ip = self.string(value, "an IP address")?,
                 "protocol" => port.protocol = self.string(value, "tcp or udp")?,
-                "mode" | "name" | "app_protocol" => {}
+                "name" => port.name = Some(self.text(value, "a port name")?),
+                "app_protocol" => port.app_protocol = Some(self.text(value, "a protocol name")?),
+                "mode" => {}
                 other => return Err(self.error(key.pos, &format!("unknown port setting `{other}`"), "here", None)),
             }
         }
@@ -96,7 +105,14 @@ pub fn parse_port(text: &str) -> Result<Vec<Port>, String> {
     Ok(targets
         .into_iter()
         .zip(published)
-        .map(|(target, published)| Port { target, published, host_ip: host_ip.clone(), protocol: protocol.to_owned() })
+        .map(|(target, published)| Port {
+            target,
+            published,
+            host_ip: host_ip.clone(),
+            protocol: protocol.to_owned(),
+            name: None,
+            app_protocol: None,
+        })
         .collect())
 }
 

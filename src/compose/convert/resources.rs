@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Loader, Result};
-use crate::compose::model::{Service, Ulimit};
+use crate::compose::model::{Deploy, Resources, Service, Ulimit};
 use crate::compose::yaml::{Node, Value};
 
 impl Loader<'_> {
@@ -67,13 +67,13 @@ impl Loader<'_> {
                         }
                     }
                     match (soft, hard) {
-                        (Some(soft), Some(hard)) => Ulimit { soft, hard },
+                        (Some(soft), Some(hard)) => Ulimit { soft, hard, single: false },
                         _ => return Err(self.error(value.pos, "a ulimit needs `soft` and `hard`", "here", None)),
                     }
                 }
             } else {
                 let n = self.integer(value)?;
-                Ulimit { soft: n, hard: n }
+                Ulimit { soft: n, hard: n, single: true }
             };
             out.insert(key.name.clone(), limit);
         }
@@ -104,70 +104,40 @@ impl Loader<'_> {
 
     /// `deploy:` on a single Engine: `resources`, `replicas` and
     /// `restart_policy` apply (as in Compose); the Swarm-only rest
-    /// (placement, update and rollback settings, labels, mode, endpoint mode)
+    /// (placement, update and rollback settings, labels, endpoint mode)
     /// is ignored, as Compose ignores it without Swarm.
     pub(super) fn deploy(&self, node: &Node, service: &mut Service) -> Result<()> {
+        let mut deploy = Deploy::default();
         for (key, value) in self.entries(node, "deploy settings")? {
             match key.name.as_str() {
-                "replicas" => service.replicas = Some(self.count(value)?),
-                "resources" => {
-                    for (k, v) in self.entries(value, "limits and reservations")? {
-                        for (rk, rv) in self.entries(v, "cpus, memory, pids")? {
-                            let resources = &mut service.resources;
-                            let (slot, value, top) = match (k.name.as_str(), rk.name.as_str()) {
-                                ("limits", "memory") => (&mut resources.memory, self.bytes(rv)?, "mem_limit"),
-                                ("limits", "cpus") => (&mut resources.nano_cpus, self.nano_cpus(rv)?, "cpus"),
-                                ("limits", "pids") => (&mut resources.pids_limit, self.integer(rv)?, "pids_limit"),
-                                ("reservations", "memory") => {
-                                    (&mut resources.memory_reservation, self.bytes(rv)?, "mem_reservation")
-                                }
-                                // A CPU reservation is a Swarm scheduling hint.
-                                ("reservations", "cpus") => continue,
-                                ("reservations", "devices" | "generic_resources") => {
-                                    return Err(self.error(
-                                        rk.pos,
-                                        &format!("deploy.resources.reservations.{} (GPUs and other devices) is not supported by dmp", rk.name),
-                                        "not supported",
-                                        Some("remove it; dmp runs web stacks on the local Engine without device requests"),
-                                    ));
-                                }
-                                (section, other) => {
-                                    return Err(self.unknown(
-                                        rk,
-                                        &format!("deploy.resources.{section}"),
-                                        other,
-                                        &["cpus", "memory", "pids"],
-                                    ));
-                                }
-                            };
-                            if slot.is_some_and(|old| old != value) {
-                                return Err(self.error(
-                                    rk.pos,
-                                    &format!(
-                                        "can't set distinct values on '{top}' and 'deploy.resources.{}.{}'",
-                                        k.name, rk.name
-                                    ),
-                                    "here",
-                                    Some(&format!(
-                                        "give `{top}` and this the same value, or keep one (Compose refuses this too)"
-                                    )),
+                "replicas" => deploy.replicas = Some(self.count(value)?),
+                "resources" => self.deploy_resources(value, &service.resources, &mut deploy)?,
+                "restart_policy" => {
+                    for (k, v) in self.entries(value, "a restart policy")? {
+                        match k.name.as_str() {
+                            "condition" => deploy.restart_condition = Some(self.text(v, "none, on-failure or any")?),
+                            "max_attempts" => deploy.restart_max_attempts = Some(self.integer(v)?),
+                            "delay" | "window" => {}
+                            other => {
+                                return Err(self.unknown(
+                                    k,
+                                    "restart_policy",
+                                    other,
+                                    &["condition", "delay", "max_attempts", "window"],
                                 ));
                             }
-                            *slot = Some(value);
                         }
                     }
                 }
-                "restart_policy" => {
-                    if service.restart.is_none() {
-                        service.restart = Some(self.deploy_restart(value)?);
-                    }
+                "mode" => deploy.mode = Some(self.text(value, "replicated or global")?),
+                "labels" => {
+                    deploy.labels = self.string_map(value)?;
+                    self.warn(
+                        key.pos,
+                        "deploy.labels label a Swarm service; ignored, as Compose ignores them on a single Engine",
+                    );
                 }
-                "mode" => {
-                    if self.text(value, "replicated or global")? == "global" {
-                        service.replicas = Some(1);
-                    }
-                }
-                "labels" | "placement" | "update_config" | "rollback_config" | "endpoint_mode" => {
+                "placement" | "update_config" | "rollback_config" | "endpoint_mode" => {
                     self.warn(
                         key.pos,
                         &format!(
@@ -197,35 +167,67 @@ impl Loader<'_> {
                 }
             }
         }
+        if let Some(replicas) = deploy.replicas {
+            service.replicas.get_or_insert(replicas);
+        }
+        if deploy.mode.as_deref() == Some("global") {
+            service.replicas = Some(1);
+        }
+        service.deploy = Some(deploy);
         Ok(())
     }
 
-    /// `deploy.restart_policy` as a container restart policy, as Compose
-    /// maps it: `any` → always, `on-failure` (with `max_attempts`), `none`.
-    fn deploy_restart(&self, node: &Node) -> Result<String> {
-        let mut condition = "any".to_owned();
-        let mut attempts = None;
-        for (key, value) in self.entries(node, "a restart policy")? {
-            match key.name.as_str() {
-                "condition" => condition = self.text(value, "none, on-failure or any")?,
-                "max_attempts" => attempts = Some(self.integer(value)?),
-                "delay" | "window" => {}
-                other => {
-                    return Err(self.unknown(
-                        key,
-                        "restart_policy",
-                        other,
-                        &["condition", "delay", "max_attempts", "window"],
+    /// `deploy.resources`; a value that differs from the top-level key's is
+    /// an error, as in Compose.
+    fn deploy_resources(&self, node: &Node, top: &Resources, deploy: &mut Deploy) -> Result<()> {
+        for (k, v) in self.entries(node, "limits and reservations")? {
+            for (rk, rv) in self.entries(v, "cpus, memory, pids")? {
+                let (slot, value, top_value, top_key) = match (k.name.as_str(), rk.name.as_str()) {
+                    ("limits", "memory") => (&mut deploy.limit_memory, self.bytes(rv)?, top.memory, "mem_limit"),
+                    ("limits", "cpus") => (&mut deploy.limit_nano_cpus, self.nano_cpus(rv)?, top.nano_cpus, "cpus"),
+                    ("limits", "pids") => (&mut deploy.limit_pids, self.integer(rv)?, top.pids_limit, "pids_limit"),
+                    ("reservations", "memory") => {
+                        (&mut deploy.reserve_memory, self.bytes(rv)?, top.memory_reservation, "mem_reservation")
+                    }
+                    // A CPU reservation is a Swarm scheduling hint.
+                    ("reservations", "cpus") => (&mut deploy.reserve_nano_cpus, self.nano_cpus(rv)?, None, ""),
+                    ("reservations", "devices" | "generic_resources") => {
+                        return Err(self.error(
+                            rk.pos,
+                            &format!(
+                                "deploy.resources.reservations.{} (GPUs and other devices) is not supported by dmp",
+                                rk.name
+                            ),
+                            "not supported",
+                            Some("remove it; dmp runs web stacks on the local Engine without device requests"),
+                        ));
+                    }
+                    (section, other) => {
+                        return Err(self.unknown(
+                            rk,
+                            &format!("deploy.resources.{section}"),
+                            other,
+                            &["cpus", "memory", "pids"],
+                        ));
+                    }
+                };
+                if top_value.is_some_and(|old| old != value) {
+                    return Err(self.error(
+                        rk.pos,
+                        &format!(
+                            "can't set distinct values on '{top_key}' and 'deploy.resources.{}.{}'",
+                            k.name, rk.name
+                        ),
+                        "here",
+                        Some(&format!(
+                            "give `{top_key}` and this the same value, or keep one (Compose refuses this too)"
+                        )),
                     ));
                 }
+                *slot = Some(value);
             }
         }
-        Ok(match (condition.as_str(), attempts) {
-            ("none", _) => "no".into(),
-            ("on-failure", Some(n)) => format!("on-failure:{n}"),
-            ("on-failure", None) => "on-failure".into(),
-            _ => "always".into(),
-        })
+        Ok(())
     }
 }
 

@@ -159,46 +159,43 @@ impl Loader<'_> {
         let Value::Seq(items) = &node.value else { return Err(self.expected(node, "a list")) };
         let mut out = Vec::new();
         for item in items {
-            let mut mount =
-                FileMount { source: String::new(), target: String::new(), uid: None, gid: None, mode: None };
-            match &item.value {
-                Value::Map(entries) => {
-                    for (key, value) in entries {
-                        match key.name.as_str() {
-                            "source" => mount.source = self.text(value, "a name")?,
-                            "target" => mount.target = self.text(value, "a path")?,
-                            "uid" => mount.uid = Some(self.text(value, "a user id")?),
-                            "gid" => mount.gid = Some(self.text(value, "a group id")?),
-                            "mode" => {
-                                let mode = match &value.value {
-                                    Value::Int(n) => u32::try_from(*n).ok(),
-                                    _ => value
-                                        .scalar_text()
-                                        .and_then(|t| u32::from_str_radix(t.trim_start_matches("0o"), 8).ok()),
-                                };
-                                mount.mode = Some(mode.ok_or_else(|| self.expected(value, "a file mode like 0o440"))?);
-                            }
-                            other if other.starts_with("x-") => {}
-                            other => {
-                                return Err(self.unknown(
-                                    key,
-                                    "secret or config",
-                                    other,
-                                    &["source", "target", "uid", "gid", "mode"],
-                                ));
-                            }
+            let mut mount = FileMount { source: String::new(), target: None, uid: None, gid: None, mode: None };
+            if let Value::Map(entries) = &item.value {
+                for (key, value) in entries {
+                    match key.name.as_str() {
+                        "source" => mount.source = self.text(value, "a name")?,
+                        "target" => mount.target = Some(self.text(value, "a path")?),
+                        "uid" => mount.uid = Some(self.text(value, "a user id")?),
+                        "gid" => mount.gid = Some(self.text(value, "a group id")?),
+                        "mode" => {
+                            let mode = match &value.value {
+                                Value::Int(n) => u32::try_from(*n).ok(),
+                                _ => value
+                                    .scalar_text()
+                                    .and_then(|t| u32::from_str_radix(t.trim_start_matches("0o"), 8).ok()),
+                            };
+                            mount.mode = Some(mode.ok_or_else(|| self.expected(value, "a file mode like 0o440"))?);
+                        }
+                        other if other.starts_with("x-") => {}
+                        other => {
+                            return Err(self.unknown(
+                                key,
+                                "secret or config",
+                                other,
+                                &["source", "target", "uid", "gid", "mode"],
+                            ));
                         }
                     }
                 }
-                _ => mount.source = self.text(item, "a name")?,
+            } else {
+                mount.source = self.text(item, "a name")?;
+                // Compose writes a short secret's target out; a config's not.
+                if !dir.is_empty() {
+                    mount.target = Some(format!("{dir}/{}", mount.source));
+                }
             }
             if mount.source.is_empty() {
                 return Err(self.error(item.pos, "this entry names no `source`", "here", None));
-            }
-            if mount.target.is_empty() {
-                mount.target = format!("{dir}/{}", mount.source);
-            } else if !mount.target.starts_with('/') {
-                mount.target = format!("{dir}/{}", mount.target);
             }
             out.push(mount);
         }

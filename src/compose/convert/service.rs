@@ -113,11 +113,13 @@ impl Loader<'_> {
                     self.warn(key.pos, &format!("service {name}: `{}` applies to Windows containers only; ignored, as Compose ignores it here", key.name));
                 }
                 "develop" => {
+                    service.develop = Some(self.develop(value));
                     self.warn(key.pos, &format!("service {name}: `develop` is for `docker compose watch`; dmp watches with `x-dmp.watch` and ignores it"));
                 }
-                // `attach` only chooses whose logs `docker compose up` follows;
-                // `extends` is resolved before conversion.
-                "attach" | "extends" => {}
+                // `attach` only chooses whose logs `docker compose up` follows
+                // (kept for `dmp config`); `extends` is resolved before conversion.
+                "attach" => service.attach = flag()?,
+                "extends" => {}
                 other if other.starts_with("x-") => {}
                 other => return Err(self.unknown(key, "service", other, SERVICE_KEYS)),
             }
@@ -140,10 +142,13 @@ impl Loader<'_> {
         // environment dmp runs in (or .env), and is left out when unset.
         service.environment = env_from_files;
         for (key, value, _) in environment {
-            match value.or_else(|| (self.lookup)(&key)) {
-                Some(value) => service.environment.insert(key, value),
-                None => service.environment.remove(&key),
-            };
+            if let Some(value) = value.or_else(|| (self.lookup)(&key)) {
+                service.unset_environment.retain(|k| *k != key);
+                service.environment.insert(key, value);
+            } else {
+                service.environment.remove(&key);
+                service.unset_environment.push(key);
+            }
         }
         if service.image.is_none() && service.build.is_none() {
             return Err(self.error(
@@ -154,6 +159,22 @@ impl Loader<'_> {
             ));
         }
         Ok(service)
+    }
+
+    /// `develop` as Compose prints it: each watch rule's `path` absolute and
+    /// an `exec` with a null command unless one is given.
+    fn develop(&self, node: &Node) -> serde_json::Value {
+        let mut value = super::to_json(node);
+        if let Some(rules) = value.get_mut("watch").and_then(serde_json::Value::as_array_mut) {
+            for rule in rules.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+                if let Some(path) = rule.get("path").and_then(serde_json::Value::as_str) {
+                    let path = self.host_path(path);
+                    rule.insert("path".into(), path.into());
+                }
+                rule.entry("exec").or_insert_with(|| serde_json::json!({ "command": null }));
+            }
+        }
+        value
     }
 
     /// `env_file`: a path, or a list of paths or `{path, required, format}`,

@@ -27,6 +27,11 @@ pub struct GlobalArgs {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// The Docker context to use (as `docker --context`); default: `DOCKER_HOST`,
+    /// `DOCKER_CONTEXT`, then the CLI's current context.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
     /// How to show progress: bars on a terminal, plain lines otherwise.
     #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
@@ -46,6 +51,17 @@ pub enum ProgressMode {
     Tty,
     /// Always plain lines.
     Plain,
+}
+
+impl ProgressMode {
+    /// The mode asked for; `None` lets the terminal decide.
+    pub fn requested(self) -> Option<crate::ui::Mode> {
+        match self {
+            Self::Auto => None,
+            Self::Tty => Some(crate::ui::Mode::Terminal),
+            Self::Plain => Some(crate::ui::Mode::Plain),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,7 +129,7 @@ pub struct WatchArgs {
     pub poll: bool,
 
     /// Milliseconds of quiet that end a burst of changes.
-    #[arg(long, value_name = "MS", default_value_t = 30)]
+    #[arg(long, value_name = "MS", default_value_t = crate::watch::DEFAULT_QUIET_MS)]
     pub quiet_ms: u64,
 
     /// Do not build every rule once at the start.

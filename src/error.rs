@@ -1,12 +1,22 @@
-//! The one error type `dmp::run()` reports; each module keeps its own
-//! `thiserror` enum with its diagnostics, and this wraps them.
+//! The one error type `dmp::run()` reports, and the one place that decides
+//! exit codes. Each layer keeps its own `thiserror` enum with its
+//! diagnostics (`EngineError`, `ComposeError`, the image errors,
+//! `StackError`, `DevError`, `WatchError`); this wraps them.
+
+use std::path::PathBuf;
 
 use miette::Diagnostic;
 
 use crate::compose::ComposeError;
+use crate::dev::DevError;
 use crate::engine::EngineError;
-use crate::image::catalogue::CatalogueError;
-use crate::image::context::ContextError;
+use crate::image::ImageError;
+use crate::stack::StackError;
+use crate::watch::WatchError;
+
+/// The exit status when the Docker Engine is not running (`EX_UNAVAILABLE`
+/// of sysexits.h), so scripts can tell "start the Engine" from a failure.
+pub const EXIT_ENGINE_NOT_RUNNING: u8 = 69;
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum Error {
@@ -16,102 +26,36 @@ pub enum Error {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Catalogue(#[from] CatalogueError),
-
-    #[error(transparent)]
-    #[diagnostic(transparent)]
     Compose(#[from] ComposeError),
 
     #[error(transparent)]
-    #[diagnostic(code(dmp::context))]
-    Context(#[from] ContextError),
+    #[diagnostic(transparent)]
+    Image(#[from] ImageError),
 
-    #[error("{}", failed.join("\n\n"))]
-    #[diagnostic(
-        code(dmp::images::build_failed),
-        help(
-            "fix the failing step and run the build again; images that built are tagged, and a failed image keeps its earlier tags"
-        )
-    )]
-    BuildFailed { failed: Vec<String> },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Stack(#[from] StackError),
 
-    #[error("no service named {name:?} in the stack")]
-    #[diagnostic(code(dmp::stack::unknown_service), help("the services are: {available}"))]
-    UnknownService { name: String, available: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Dev(#[from] DevError),
 
-    #[error("port {host_ip}:{port}, published by service {service}, is already in use ({reason})")]
-    #[diagnostic(
-        code(dmp::stack::port_taken),
-        help(
-            "stop what listens there (`ss -ltnp 'sport = :{port}'` shows it), or publish {service} on another port in the stack file"
-        )
-    )]
-    PortTaken { port: u16, host_ip: String, service: String, reason: String },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Watch(#[from] WatchError),
 
-    #[error("image {image} (service {service}) is not on this Engine, and pulling it failed: {reason}")]
-    #[diagnostic(
-        code(dmp::stack::image_missing),
-        help(
-            "check the name, give the service a `build:`, or load the image; dmp's base images build with `dmp images build`"
-        )
-    )]
-    ImageMissing { image: String, service: String, reason: String },
-
-    #[error("the external {kind} {name} does not exist")]
-    #[diagnostic(code(dmp::stack::external_missing), help("create it first, or drop `external: true`"))]
-    ExternalMissing { kind: &'static str, name: String },
-
-    #[error("service {service} {reason}{}", log_tail(logs))]
-    #[diagnostic(code(dmp::stack::service_failed), help("all its logs: dmp logs {service} (container {container})"))]
-    ServiceFailed { service: String, container: String, reason: String, logs: Vec<String> },
-
-    #[error("a container named {name} exists, and dmp did not create it for project {project}")]
-    #[diagnostic(
-        code(dmp::stack::name_taken),
-        help(
-            "dmp will not touch it: remove or rename it (`docker rm -f {name}` if you are sure), or give the project another name (-p)"
-        )
-    )]
-    NameTaken { name: String, project: String },
-
-    #[error("interrupted; the next `dmp up` finishes what was half done")]
-    #[diagnostic(code(dmp::interrupted))]
-    Interrupted { signal: i32, changes: bool },
-
-    #[error("the stack is not up: service {service} has no running container")]
-    #[diagnostic(code(dmp::stack::not_up), help("start the stack with `dmp up`"))]
-    NotUp { service: String },
-
-    #[error("the stack file does not say {what}")]
-    #[diagnostic(code(dmp::stack::not_configured), help("{fix}"))]
-    NotConfigured { what: String, fix: String },
-
-    #[error("`{command}` failed in {container} with exit code {code}")]
-    #[diagnostic(code(dmp::stack::command_failed), help("its output is above; fix the cause and run it again"))]
-    CommandFailed { command: String, container: String, code: i64 },
-
-    #[error("`{command}` in {container} ended, but the Engine reports no exit code for it")]
-    #[diagnostic(
-        code(dmp::stack::exit_unknown),
-        help("the container may have stopped or restarted meanwhile; `dmp ps` shows its state")
-    )]
-    ExitUnknown { command: String, container: String },
-
-    #[error("the asset build {rule} failed with exit code {code}:\n{output}")]
-    #[diagnostic(
-        code(dmp::stack::asset_build),
-        help("fix the sources (the tool's message names the file and line) and run `dmp up` again")
-    )]
-    AssetBuild { rule: String, code: i64, output: String },
-
-    #[error("cannot watch the files: {0}")]
-    #[diagnostic(code(dmp::watch), help("try `dmp watch --poll`"))]
-    Watch(String),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Io(#[from] IoError),
 
     /// A command line clap rejects, or `--help`/`--version` (clap prints
     /// them and says the status).
     #[error("{0}")]
     Usage(clap::Error),
+
+    #[error("interrupted; the next `dmp up` finishes what was half done")]
+    #[diagnostic(code(dmp::interrupted))]
+    Interrupted { signal: i32, changes: bool },
 
     #[error("cannot start dmp's async runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -120,15 +64,27 @@ pub enum Error {
     /// (`dmp ps | head`) is no failure.
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
-
-    #[error("cannot {action} {}: {source}", path.display())]
-    #[diagnostic(code(dmp::io))]
-    Io { action: &'static str, path: std::path::PathBuf, source: std::io::Error },
 }
 
-/// The exit status when the Docker Engine is not running (`EX_UNAVAILABLE`
-/// of sysexits.h), so scripts can tell "start the Engine" from a failure.
-pub const EXIT_ENGINE_NOT_RUNNING: u8 = 69;
+/// An I/O error with what dmp was doing and where.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("cannot {action} {}: {source}", path.display())]
+#[diagnostic(code(dmp::io))]
+pub struct IoError {
+    pub action: &'static str,
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl IoError {
+    /// For `map_err`: `fs::read(p).map_err(IoError::at("read", p))`.
+    pub fn at(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self { action, path, source }
+    }
+}
+
+crate::from_image_errors!(Error);
 
 impl Error {
     /// The one place that decides dmp's exit status for an error (a command
@@ -140,30 +96,28 @@ impl Error {
         match self {
             Self::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
             Self::Usage(usage) => u8::try_from(usage.exit_code()).unwrap_or(2),
-            Self::Engine(EngineError::NotRunning { .. }) => EXIT_ENGINE_NOT_RUNNING,
             Self::Interrupted { signal, .. } => u8::try_from(128 + signal).unwrap_or(1),
+            _ if matches!(self.engine(), Some(EngineError::NotRunning { .. })) => EXIT_ENGINE_NOT_RUNNING,
             _ => 1,
         }
     }
 
-    /// An I/O error with what dmp was doing and where.
-    pub fn io(action: &'static str, path: impl Into<std::path::PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.into();
-        move |source| Self::Io { action, path, source }
+    /// The Engine's error underneath, from whichever layer it came.
+    fn engine(&self) -> Option<&EngineError> {
+        match self {
+            Self::Engine(e) => Some(e),
+            Self::Stack(e) => e.engine(),
+            Self::Dev(e) => e.engine(),
+            Self::Watch(e) => e.engine(),
+            _ => None,
+        }
     }
-}
 
-/// The last log lines under a failure, when there are any.
-fn log_tail(logs: &[String]) -> String {
-    if logs.is_empty() {
-        return String::new();
+    /// An I/O error with what dmp was doing and where, for `map_err`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let at = IoError::at(action, path);
+        move |source| Self::Io(at(source))
     }
-    let mut text = String::from("; its last log lines:");
-    for line in logs {
-        text.push_str("\n  │ ");
-        text.push_str(line);
-    }
-    text
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -182,7 +136,13 @@ mod tests {
             (Error::Interrupted { signal: 2, changes: false }, 130),
             (Error::Interrupted { signal: 15, changes: true }, 143),
             (Error::Engine(EngineError::NotRunning { address: "unix:///x".into() }), EXIT_ENGINE_NOT_RUNNING),
-            (Error::ExitUnknown { command: "true".into(), container: "c".into() }, 1),
+            (Error::Dev(DevError::ExitUnknown { command: "true".into(), container: "c".into() }), 1),
+            (
+                Error::Dev(DevError::Stack(StackError::Engine(EngineError::NotRunning {
+                    address: "unix:///x".into(),
+                }))),
+                EXIT_ENGINE_NOT_RUNNING,
+            ),
             (Error::Usage(clap::Error::new(clap::error::ErrorKind::InvalidValue)), 2),
             (Error::Usage(clap::Error::new(clap::error::ErrorKind::DisplayHelp)), 0),
         ];

@@ -2,15 +2,18 @@
 //!
 //! `main.rs` only calls [`run`]; each subcommand lives in `commands/`.
 
+mod ca;
 mod cli;
 mod commands;
 pub mod compose;
 mod dev;
+mod endpoint;
 mod engine;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod image;
+mod node;
 pub mod stack;
 mod ui;
 mod watch;
@@ -26,6 +29,7 @@ pub use error::Error;
 pub fn run() -> ExitCode {
     let result = cli::Cli::try_parse().map_err(Error::Usage).and_then(|cli| {
         init_logging(cli.global.verbose);
+        engine::use_context(cli.global.context.clone());
         // Wrapped lines are for people; logs and scripts get whole lines to grep.
         let wrap = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let _ =
@@ -84,16 +88,10 @@ fn report(error: Error) {
 /// Runs the command until it ends or SIGINT/SIGTERM arrives. On a signal the
 /// command's future is dropped, so every guard (terminal modes, progress
 /// bars, locks) is released before dmp exits; what was half done, the next
-/// `dmp up` converges. Commands that handle Ctrl-C themselves (watch, a
-/// shell) are left to do so.
+/// `dmp up` converges. Each command's policy is beside it (`commands::interrupt`).
 async fn run_until_signal(cli: cli::Cli) -> Result<ExitCode, Error> {
     use tokio::signal::unix::{SignalKind, signal};
-    let own_ctrl_c = matches!(&cli.command, cli::Command::Watch(_) | cli::Command::Up(cli::UpArgs { watch: true, .. }));
-    // Only commands that change the stack leave something to finish.
-    let changes = matches!(
-        cli.command,
-        cli::Command::Up(_) | cli::Command::Down(_) | cli::Command::Images(_) | cli::Command::Start(_)
-    );
+    let commands::Interrupt { own_ctrl_c, changes } = commands::interrupt(&cli.command);
     let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
     else {
         return Box::pin(commands::run(cli)).await;

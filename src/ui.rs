@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::ProgressMode;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// indicatif bars, redrawn in place.
@@ -20,22 +18,21 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// Bars only when both stdout and stderr are terminals (so `dmp ... | tee`
-    /// gets plain lines) and the terminal can redraw.
-    pub fn detect(quiet: bool, requested: ProgressMode) -> Self {
+    /// `requested`, else bars only when both stdout and stderr are
+    /// terminals (so `dmp ... | tee` gets plain lines) and the terminal can
+    /// redraw.
+    pub fn detect(quiet: bool, requested: Option<Self>) -> Self {
         if quiet {
             return Self::Quiet;
         }
-        match requested {
-            ProgressMode::Plain => Self::Plain,
-            ProgressMode::Tty => Self::Terminal,
-            ProgressMode::Auto => {
-                let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-                if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() && !dumb {
-                    Self::Terminal
-                } else {
-                    Self::Plain
-                }
+        if let Some(mode) = requested {
+            mode
+        } else {
+            let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+            if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() && !dumb {
+                Self::Terminal
+            } else {
+                Self::Plain
             }
         }
     }
@@ -138,17 +135,6 @@ impl Task {
             bar.set_message(format!("{}  {}", self.step, console_dim(text.trim())));
         }
         self.print_step();
-    }
-
-    /// Shows an image build's progress: steps as stages, cache hits left
-    /// out of plain logs, output as detail.
-    pub fn build_event(&mut self, event: crate::image::build::BuildEvent) {
-        use crate::image::build::BuildEvent;
-        match event {
-            BuildEvent::Step(step) => self.stage(step),
-            BuildEvent::Cached => self.skip_stage(),
-            BuildEvent::Output(line) => self.detail(line),
-        }
     }
 
     fn print_step(&mut self) {

@@ -1,18 +1,35 @@
 //! The Docker Engine restarting under a running `dmp watch` and `dmp logs
-//! -f`: both report it and carry on. A test binary of its own, because it
-//! restarts the Engine: cargo runs test binaries one after another, so no
-//! other test sees the Engine go away. Needs root (to restart dockerd).
+//! -f`: both report it and carry on.
+//!
+//! The Engine that restarts is a private one the test starts itself with
+//! `scripts/private-engine.sh`: its own socket, data and exec roots,
+//! containerd and network namespace, loaded with the images it needs by
+//! `docker save | docker load` from the Engine the tests use (nothing is built
+//! or pulled on it). dmp, its HTTP checks and the restart all happen inside
+//! that namespace, by this binary running itself there (the ignored test
+//! below). The Engine the tests use is never stopped: the test checks that
+//! every dockerd process and every container that is not a test's are the
+//! same after it as before. Needs root, `ip` and `nsenter`; without them it
+//! says SKIPPED, unless `CI=true` or `DMP_REQUIRE_DOCKER=1`.
 
 #[allow(dead_code)]
 #[path = "it/support.rs"]
 mod support;
 
-use std::io::BufRead as _;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use support::{StackDir, base_images, http_get, repo_path, require_engine};
+use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
+use support::{PROJECT_LABEL, StackDir, TestEngine, base_images, http_get, images_version, repo_path, require_engine};
+
+/// Set (to the private Engine's directory) when this binary runs inside the
+/// private Engine's namespace.
+const INSIDE: &str = "DMP_PRIVATE_ENGINE_DIR";
+const INNER_TEST: &str = "inside_a_private_engine";
 
 /// A child process whose stdout and stderr lines are collected.
 struct Running {
@@ -22,7 +39,7 @@ struct Running {
 }
 
 impl Running {
-    fn start(dir: &std::path::Path, args: &[&str]) -> Self {
+    fn start(dir: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dmp"))
             .current_dir(dir)
             .args(args)
@@ -69,31 +86,153 @@ impl Drop for Running {
     }
 }
 
-fn restart_engine() {
-    let _ = Command::new("pkill").args(["-TERM", "-x", "dockerd"]).status();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Command::new("pgrep").args(["-x", "dockerd"]).status().is_ok_and(|s| s.success()) {
-        assert!(Instant::now() < deadline, "dockerd did not stop");
-        std::thread::sleep(Duration::from_millis(200));
+/// Whether a test that cannot run fails instead of skipping.
+fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true") || std::env::var("DMP_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+/// Why a private Engine cannot be started here, if it cannot.
+fn cannot_start_private_engine() -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    if std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() != 0) {
+        return Some("it needs root".to_owned());
     }
-    let status = Command::new(repo_path("scripts/ensure-docker.sh")).status().expect("ensure-docker.sh");
-    assert!(status.success(), "the Engine did not come back");
+    for tool in ["ip", "nsenter", "docker"] {
+        let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output();
+        if !found.is_ok_and(|o| o.status.success()) {
+            return Some(format!("no `{tool}` command"));
+        }
+    }
+    None
+}
+
+fn private_engine_script() -> PathBuf {
+    repo_path("scripts/private-engine.sh")
+}
+
+/// A private Engine in its own network namespace; stopped and removed
+/// (namespace, processes, data) on drop, also when the test fails.
+struct PrivateEngine {
+    dir: PathBuf,
+}
+
+impl PrivateEngine {
+    fn start() -> Self {
+        // Short: the containerd socket lives under it.
+        let dir = PathBuf::from(format!("/tmp/dmp-pe-{}", std::process::id()));
+        let this = Self { dir };
+        let output = Command::new(private_engine_script()).arg("start").arg(&this.dir).output().expect("start");
+        assert!(
+            output.status.success(),
+            "the private Engine did not start:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        this
+    }
+
+    /// Copies images from the Engine the tests use into this one.
+    fn load(&self, images: &[String]) {
+        let status =
+            Command::new(private_engine_script()).arg("load").arg(&self.dir).args(images).status().expect("load");
+        assert!(status.success(), "could not load {images:?} into the private Engine");
+    }
+}
+
+impl Drop for PrivateEngine {
+    fn drop(&mut self) {
+        let _ = Command::new(private_engine_script()).arg("stop").arg(&self.dir).status();
+    }
+}
+
+/// What of the Engine the tests use must be left alone: its processes, and
+/// its containers that no test made, with when each last started.
+#[derive(Debug, PartialEq)]
+struct Untouched {
+    dockerd_pids: BTreeSet<u32>,
+    containers: BTreeMap<String, String>,
+}
+
+impl Untouched {
+    fn now(engine: &TestEngine) -> Self {
+        let pgrep = Command::new("pgrep").args(["-x", "dockerd"]).output().expect("pgrep");
+        let dockerd_pids =
+            String::from_utf8_lossy(&pgrep.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect();
+        let docker = &engine.docker;
+        let containers = engine.block_on(async {
+            let options = ListContainersOptionsBuilder::default().all(true).build();
+            let mut found = BTreeMap::new();
+            for c in docker.list_containers(Some(options)).await.expect("list containers") {
+                let labels = c.labels.unwrap_or_default();
+                let a_test_made_it = labels.contains_key("dev.dmp.test.pid")
+                    || labels.get(PROJECT_LABEL).is_some_and(|p| p.starts_with("dmp-test-"));
+                let id = c.id.unwrap_or_default();
+                if a_test_made_it {
+                    continue;
+                }
+                let started = docker
+                    .inspect_container(&id, None::<InspectContainerOptions>)
+                    .await
+                    .ok()
+                    .and_then(|i| i.state)
+                    .and_then(|s| s.started_at)
+                    .unwrap_or_default();
+                found.insert(id, started);
+            }
+            found
+        });
+        Self { dockerd_pids, containers }
+    }
 }
 
 #[test]
 fn watch_and_logs_follow_survive_an_engine_restart() {
-    use std::os::unix::fs::MetadataExt as _;
     let engine = require_engine!();
-    if std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() != 0) {
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIPPED the Engine restart test: it needs root\n");
+    if let Some(why) = cannot_start_private_engine() {
+        assert!(!required(), "the Engine restart test cannot run: {why} (CI=true or DMP_REQUIRE_DOCKER=1)");
+        let _ = writeln!(std::io::stderr(), "SKIPPED the Engine restart test: {why}");
         return;
     }
     base_images();
+    let before = Untouched::now(engine);
+
+    let private = PrivateEngine::start();
+    let version = images_version();
+    private.load(&["wsgi", "http-frontend", "http-buildstatic"].map(|name| format!("dmp/{name}:{version}")));
+    let exe = std::env::current_exe().expect("this test binary");
+    let output = Command::new(private_engine_script())
+        .arg("exec")
+        .arg(&private.dir)
+        .arg("env")
+        .arg(format!("{INSIDE}={}", private.dir.display()))
+        .arg(exe)
+        .args(["--exact", INNER_TEST, "--ignored", "--nocapture", "--test-threads", "1"])
+        .output()
+        .expect("running the test inside the private Engine's namespace");
+    drop(private);
+    assert!(
+        output.status.success(),
+        "the restart test inside the private Engine failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let after = Untouched::now(engine);
+    assert_eq!(before, after, "the Engine the tests use, or a container that is not a test's, was disturbed");
+}
+
+/// The scenario itself, run by the test above inside the private Engine's
+/// namespace (with `DOCKER_HOST` set to it); on its own it does nothing.
+#[test]
+#[ignore = "run by watch_and_logs_follow_survive_an_engine_restart inside a private Engine"]
+fn inside_a_private_engine() {
+    let Some(private_dir) = std::env::var_os(INSIDE) else {
+        let _ = writeln!(std::io::stderr(), "SKIPPED {INNER_TEST}: only runs inside a private Engine");
+        return;
+    };
+    let engine = require_engine!();
     let demo = repo_path("examples/demo");
     let mut files = Vec::new();
     for rel in [
-        "Dockerfile",
-        ".dockerignore",
         "manage.py",
         "assets/scss/application.scss",
         "assets/scss/_variables.scss",
@@ -104,7 +243,12 @@ fn watch_and_logs_follow_survive_an_engine_restart() {
         files.push((rel.to_owned(), std::fs::read_to_string(demo.join(rel)).expect("demo file")));
     }
     let borrowed: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
-    let stack_yaml = std::fs::read_to_string(demo.join("dmp.yml")).expect("demo stack");
+    // The demo's stack on the base image: nothing to build, as the private
+    // Engine has no network.
+    let demo_yaml = std::fs::read_to_string(demo.join("dmp.yml")).expect("demo stack");
+    let built = "    build: .\n    image: dmp-demo/wsgi:1.0.0\n";
+    assert!(demo_yaml.contains(built), "the demo's wsgi service changed: update this test");
+    let stack_yaml = demo_yaml.replace(built, &format!("    image: dmp/wsgi:{}\n", images_version()));
     let stack = StackDir::new(engine, "restart", &stack_yaml, &borrowed);
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
     stack.write(".env", &format!("AUTO_START_SERVER=false\nHTTP_PORT={port}\nAPP_NAME=restart\n"));
@@ -117,7 +261,9 @@ fn watch_and_logs_follow_survive_an_engine_restart() {
     let _ = http_get(port, "/before-restart", &[]);
     logs.wait_for("/before-restart", Duration::from_secs(30));
 
-    restart_engine();
+    let status =
+        Command::new(private_engine_script()).arg("restart").arg(&private_dir).status().expect("restarting the Engine");
+    assert!(status.success(), "the private Engine did not come back");
     // Containers come back stopped after an Engine restart; up starts them.
     stack.ok(&["up"]);
 

@@ -6,8 +6,12 @@ use std::process::ExitCode;
 
 use clap::CommandFactory as _;
 
+use super::Interrupt;
 use crate::cli::Cli;
 use crate::error::{Error, Result};
+
+/// Prints only: Ctrl-C stops it at once.
+pub const INTERRUPT: Interrupt = Interrupt::READS;
 
 pub fn completions(shell: clap_complete::Shell) -> Result<ExitCode> {
     // Generated into memory first: clap_complete panics when its writer fails

@@ -4,38 +4,44 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use crate::cli::{ConfigArgs, ConfigFormat, GlobalArgs, ProjectArgs};
+use super::{Context, Interrupt};
+use crate::cli::{ConfigArgs, ConfigFormat};
 use crate::compose::render::{self, Form};
 use crate::error::{Error, Result};
+use crate::stack::StackError;
 
-pub fn run(args: &ConfigArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let project = super::load_project(project_args, global)?;
+/// Reads only: Ctrl-C stops it at once.
+pub const INTERRUPT: Interrupt = Interrupt::READS;
+
+pub fn run(args: &ConfigArgs, ctx: &Context) -> Result<ExitCode> {
+    let project = ctx.project()?;
     let mut lines: Vec<String> = Vec::new();
     if args.services {
         lines.extend(project.services.keys().cloned());
     } else if args.volumes {
-        lines.extend(project.volumes.keys().cloned());
+        lines.extend(render::used_volumes(project).into_iter().cloned());
     } else if args.images {
-        lines.extend(project.services.values().map(|s| render::image_name(&project, s)));
+        lines.extend(project.services.values().map(|s| render::image_name(project, s)));
     } else if let Some(names) = args.hash.as_deref().filter(|n| !n.is_empty()) {
         let wanted: Vec<&str> = names.split(',').map(str::trim).collect();
         for name in &wanted {
             if *name != "*" && !project.services.contains_key(*name) {
                 let available = project.services.keys().cloned().collect::<Vec<_>>().join(", ");
-                return Err(Error::UnknownService { name: (*name).to_owned(), available });
+                return Err(StackError::UnknownService { name: (*name).to_owned(), available }.into());
             }
         }
         for (name, service) in &project.services {
             if wanted.contains(&"*") || wanted.contains(&name.as_str()) {
-                lines.push(format!("{name} {}", render::service_hash(&project, service)));
+                lines.push(format!("{name} {}", render::service_hash(project, service)));
             }
         }
     } else {
         let form = if args.json || args.format == ConfigFormat::Json { Form::Json } else { Form::Yaml };
-        let mut node = render::project(&project, form);
+        let mut node = render::project(project, form);
         node.escape_dollars();
         let text = match form {
-            Form::Json => serde_json::to_string_pretty(&node).map_err(|e| Error::Output(e.into()))?,
+            // Byte for byte as Compose: Go's indentation and escaping.
+            Form::Json => node.go_json_pretty(),
             Form::Yaml => {
                 // As Compose writes it: list items indented under their key,
                 // long lines kept whole, multi-line strings as `|` blocks.

@@ -5,12 +5,16 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::cli::{DoctorArgs, GlobalArgs, ProjectArgs};
+use super::{Context, Interrupt};
+use crate::cli::DoctorArgs;
 use crate::compose::load::{FILE_NAMES, read_env_file};
 use crate::engine::{self, Request as _};
 use crate::error::{Error, Result};
 use crate::image::catalogue::Catalogue;
 use crate::stack;
+
+/// Reads only: Ctrl-C stops it at once.
+pub const INTERRUPT: Interrupt = Interrupt::READS;
 
 #[derive(Debug, Serialize)]
 struct Check {
@@ -35,9 +39,9 @@ const MIN_INOTIFY_WATCHES: u64 = 65_536;
 /// Below this, image builds and volumes may run out of room.
 const MIN_FREE_GB: u64 = 5;
 
-pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
+pub async fn run(args: &DoctorArgs, ctx: &Context) -> Result<ExitCode> {
     let mut checks = Vec::new();
-    let docker = match engine::connect().await {
+    let docker = match ctx.docker().await {
         Ok(docker) => {
             let version = docker.version().named("version").await?;
             checks.push(pass(
@@ -78,19 +82,17 @@ pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalA
         checks.push(disk_space(docker).await);
     }
 
-    let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
-    let dir = project_args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d));
-    let has_stack =
-        !project_args.files.is_empty() || dir.ancestors().any(|d| FILE_NAMES.iter().any(|n| d.join(n).is_file()));
+    let dir = &ctx.dir;
+    let has_stack = ctx.has_files() || dir.ancestors().any(|d| FILE_NAMES.iter().any(|n| d.join(n).is_file()));
     if has_stack {
-        match super::load_project(project_args, global) {
+        match ctx.project() {
             Ok(project) => {
                 checks.push(pass(
                     "stack file",
                     format!("project {} with {} services", project.name, project.services.len()),
                 ));
                 if let Some(docker) = &docker {
-                    checks.push(ports(docker, &project).await?);
+                    checks.push(ports(docker, project).await?);
                 }
                 checks.push(env_file(&project.dir)?);
             }
@@ -105,11 +107,10 @@ pub async fn run(args: &DoctorArgs, project_args: &ProjectArgs, global: &GlobalA
     }
     checks.push(inotify());
 
-    let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &checks).map_err(|e| Error::Output(e.into()))?;
-        writeln!(out).map_err(Error::Output)?;
+        super::print_json(&checks)?;
     } else {
+        let mut out = std::io::stdout().lock();
         for check in &checks {
             let mark = if check.ok { "ok  " } else { "FAIL" };
             writeln!(out, "{mark} {:<12} {}", check.name, check.detail).map_err(Error::Output)?;

@@ -7,17 +7,21 @@ use std::process::ExitCode;
 use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 use futures_util::future::join_all;
 
-use crate::cli::{DownArgs, GlobalArgs, ProjectArgs};
-use crate::engine::{self, Request as _};
+use super::{Context, Interrupt};
+use crate::cli::DownArgs;
+use crate::engine::Request as _;
 use crate::error::Result;
 use crate::stack::{self, LABEL_PROJECT, apply};
 
-pub async fn run(args: &DownArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let project = super::load_project(project_args, global)?;
-    let docker = engine::connect().await?;
+/// Changes the stack: an interrupt says the next `dmp up` finishes the job.
+pub const INTERRUPT: Interrupt = Interrupt::CHANGES;
+
+pub async fn run(args: &DownArgs, ctx: &Context) -> Result<ExitCode> {
+    let project = ctx.project()?;
+    let docker = ctx.docker().await?;
     let _lock = stack::ProjectLock::acquire(&project.name).await?;
-    let containers = stack::containers(&docker, &project.name).await?;
-    let removals = join_all(containers.iter().map(|c| apply::remove(&docker, &c.name, args.volumes))).await;
+    let containers = stack::containers(docker, &project.name).await?;
+    let removals = join_all(containers.iter().map(|c| apply::remove(docker, &c.name, args.volumes))).await;
     for result in removals {
         result?;
     }
@@ -46,7 +50,7 @@ pub async fn run(args: &DownArgs, project_args: &ProjectArgs, global: &GlobalArg
         }
     }
 
-    if !global.quiet {
+    if !ctx.quiet {
         if containers.is_empty() && networks.is_empty() && volumes.is_empty() {
             eprintln!("{}: nothing to remove", project.name);
         } else {

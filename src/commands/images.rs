@@ -7,12 +7,15 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, ImagesBuildArgs};
-use crate::engine;
+use super::{Context, Interrupt};
+use crate::cli::ImagesBuildArgs;
 use crate::error::{Error, Result};
 use crate::image::base::{self, Outcome, human_size, short_id};
 use crate::image::catalogue::{BaseImage, Catalogue, NAMESPACE};
-use crate::ui::{self, Mode, Progress};
+use crate::ui::{Mode, Progress};
+
+/// Changes the stack: an interrupt says the next `dmp up` finishes the job.
+pub const INTERRUPT: Interrupt = Interrupt::CHANGES;
 
 /// One line of `--json` output.
 #[derive(Debug, Serialize)]
@@ -37,7 +40,7 @@ struct Report<'a> {
     error: Option<String>,
 }
 
-pub async fn build(args: &ImagesBuildArgs, global: &GlobalArgs) -> Result<ExitCode> {
+pub async fn build(args: &ImagesBuildArgs, ctx: &Context) -> Result<ExitCode> {
     let catalogue = match &args.images_dir {
         Some(dir) => Catalogue::from_dir(dir)?,
         None => Catalogue::embedded()?,
@@ -45,14 +48,14 @@ pub async fn build(args: &ImagesBuildArgs, global: &GlobalArgs) -> Result<ExitCo
     let selected = catalogue.select(&args.names)?;
     // Contexts first: a bad .dockerignore is reported before the Engine is touched.
     let contexts = base::contexts(&catalogue, &selected)?;
-    let docker = engine::connect().await?;
+    let docker = ctx.docker().await?;
 
-    let mode = ui::Mode::detect(global.quiet, global.progress);
+    let mode = ctx.mode;
     let names: Vec<String> = selected.iter().map(|i| i.name.clone()).collect();
     let progress = Progress::new(mode, &names);
     let started = Instant::now();
 
-    let outcomes = base::build(&docker, &catalogue, &selected, contexts, args.no_cache, &progress).await;
+    let outcomes = base::build(docker, &catalogue, &selected, contexts, args.no_cache, &progress).await;
 
     let failed = outcomes.iter().filter(|o| !matches!(o, Outcome::Built { .. })).count();
     progress.finish(&format!(
@@ -68,7 +71,7 @@ pub async fn build(args: &ImagesBuildArgs, global: &GlobalArgs) -> Result<ExitCo
     if failed == 0 {
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(Error::BuildFailed { failed: base::failures(&catalogue, &selected, &outcomes) })
+        Err(base::BuildFailed { failed: base::failures(&catalogue, &selected, &outcomes) }.into())
     }
 }
 
@@ -107,16 +110,14 @@ fn report<'a>(catalogue: &Catalogue, image: &'a BaseImage, outcome: &'a Outcome)
 }
 
 fn print_results(json: bool, mode: Mode, reports: &[Report]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, reports).map_err(|e| Error::Output(e.into()))?;
-        writeln!(out).map_err(Error::Output)?;
-        return Ok(());
+        return super::print_json(&reports);
     }
     // A terminal already shows each result on its bar.
     if mode != Mode::Plain {
         return Ok(());
     }
+    let mut out = std::io::stdout().lock();
     for report in reports.iter().filter(|r| r.image_id.is_some()) {
         let id = short_id(report.image_id.unwrap_or_default());
         let size = report.size_bytes.map(human_size).unwrap_or_default();

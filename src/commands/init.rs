@@ -3,19 +3,22 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::{GlobalArgs, InitArgs, ProjectArgs, Template};
+use super::{Context, Interrupt};
+use crate::cli::{InitArgs, Template};
 use crate::compose::load::FILE_NAMES;
-use crate::engine::{self, Request as _};
+use crate::engine::Request as _;
 use crate::error::{Error, Result};
+
+/// Reads only: Ctrl-C stops it at once.
+pub const INTERRUPT: Interrupt = Interrupt::READS;
 
 const FRONTEND: &str = include_str!("../../compose/frontend.yml");
 const API: &str = include_str!("../../compose/api.yml");
 
-pub async fn run(args: &InitArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
-    let dir = project_args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d));
+pub async fn run(args: &InitArgs, ctx: &Context) -> Result<ExitCode> {
+    let dir = &ctx.dir;
     let say = |line: &str| {
-        if !global.quiet {
+        if !ctx.quiet {
             eprintln!("{line}");
         }
     };
@@ -42,7 +45,7 @@ pub async fn run(args: &InitArgs, project_args: &ProjectArgs, global: &GlobalArg
         say(&format!("wrote dmp.yml from the {name} template"));
     }
 
-    let docker = engine::connect().await?;
+    let docker = ctx.docker().await?;
     let version = docker.version().named("version").await?;
     say(&format!(
         "the Docker Engine answers: {} (API {})",

@@ -9,15 +9,20 @@ use bollard::Docker;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::StreamExt as _;
 
-use crate::cli::{GlobalArgs, LogsArgs, ProjectArgs};
+use super::{Context, Interrupt};
+use crate::cli::LogsArgs;
 use crate::engine::EngineError;
 use crate::error::{Error, Result};
+
+/// Reads only: Ctrl-C stops it at once.
+pub const INTERRUPT: Interrupt = Interrupt::READS;
 
 /// ANSI colours for service names, in turn.
 const COLOURS: [u8; 6] = [36, 33, 32, 35, 34, 31];
 
-pub async fn run(args: &LogsArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let (_, docker, containers) = super::project_containers(project_args, global, &args.services).await?;
+pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
+    let containers = ctx.containers(&args.services).await?;
+    let docker = ctx.docker().await?;
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let width = containers.iter().map(|c| c.service.len()).max().unwrap_or(0);
     let prefixes: Vec<String> = containers
@@ -47,7 +52,7 @@ pub async fn run(args: &LogsArgs, project_args: &ProjectArgs, global: &GlobalArg
     } else {
         let mut all = Vec::new();
         for (i, container) in containers.iter().enumerate() {
-            let mut stream = Box::pin(lines(&docker, &container.name, args, false));
+            let mut stream = Box::pin(lines(docker, &container.name, &args.tail, false));
             while let Some(line) = stream.next().await {
                 let (time, text) = line.map_err(|e| EngineError::request(format!("logs of {}", container.name), e))?;
                 all.push((time, i, text));
@@ -75,16 +80,11 @@ fn print_line(out: &mut impl std::io::Write, prefix: &str, time: Option<&str>, t
 fn lines<'a>(
     docker: &'a Docker,
     container: &str,
-    args: &LogsArgs,
+    tail: &str,
     follow: bool,
 ) -> impl futures_util::Stream<Item = Result<(String, String), bollard::errors::Error>> + 'a {
-    let options = LogsOptionsBuilder::default()
-        .stdout(true)
-        .stderr(true)
-        .timestamps(true)
-        .follow(follow)
-        .tail(&args.tail)
-        .build();
+    let options =
+        LogsOptionsBuilder::default().stdout(true).stderr(true).timestamps(true).follow(follow).tail(tail).build();
     let mut partial = String::new();
     docker.logs(container, Some(options)).flat_map(move |chunk| {
         let lines: Vec<Result<(String, String), bollard::errors::Error>> = match chunk {
@@ -128,8 +128,7 @@ impl Follower {
         let mut last: Option<String> = None;
         loop {
             let tail = if last.is_some() { "all".to_owned() } else { self.tail.clone() };
-            let args = LogsArgs { services: Vec::new(), follow: true, tail, timestamps: true };
-            let mut stream = Box::pin(lines(&self.docker, &self.container, &args, true));
+            let mut stream = Box::pin(lines(&self.docker, &self.container, &tail, true));
             while let Some(Ok((time, text))) = stream.next().await {
                 let key = sortable(&time);
                 if last.as_ref().is_some_and(|l| key <= *l) {

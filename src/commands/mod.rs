@@ -1,7 +1,9 @@
-//! One module per subcommand.
+//! One module per subcommand, each with its interrupt policy beside it; the
+//! arguments are resolved once into a [`Context`].
 
 mod completions;
 mod config;
+mod context;
 mod doctor;
 mod down;
 mod images;
@@ -16,81 +18,68 @@ mod watch;
 
 use std::process::ExitCode;
 
-use bollard::Docker;
+pub use context::{Context, print_json};
 
-use crate::cli::{Cli, Command, GlobalArgs, ImagesCommand, ProjectArgs};
-use crate::compose::{self, LoadOptions, Project};
-use crate::engine;
-use crate::error::{Error, Result};
-use crate::stack::{self, ProjectContainer, plan};
+use crate::cli::{Cli, Command, ImagesCommand};
+use crate::error::Result;
+
+/// What SIGINT (Ctrl-C) and SIGTERM do to a command. By default dmp stops
+/// the command (dropping its future releases every guard) and exits with
+/// 128 + the signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupt {
+    /// The command handles Ctrl-C itself (watching ends cleanly).
+    pub own_ctrl_c: bool,
+    /// The command changes the stack, so an interrupt leaves something
+    /// half done: dmp says that the next `dmp up` finishes it.
+    pub changes: bool,
+}
+
+impl Interrupt {
+    /// Reads only: stopped at once, nothing to say.
+    pub const READS: Self = Self { own_ctrl_c: false, changes: false };
+    /// Changes the stack: stopped at once, with a word on finishing.
+    pub const CHANGES: Self = Self { own_ctrl_c: false, changes: true };
+}
+
+/// The interrupt policy of `command`, as its module declares it.
+pub fn interrupt(command: &Command) -> Interrupt {
+    match command {
+        Command::Images(_) => images::INTERRUPT,
+        Command::Config(_) => config::INTERRUPT,
+        Command::Up(args) => up::interrupt(args),
+        Command::Down(_) => down::INTERRUPT,
+        Command::Ps(_) => ps::INTERRUPT,
+        Command::Logs(_) => logs::INTERRUPT,
+        Command::Stop(_) | Command::Restart(_) => stop::INTERRUPT,
+        Command::Init(_) => init::INTERRUPT,
+        Command::Sh(_) | Command::Migrate | Command::Manage(_) => sh::INTERRUPT,
+        Command::Start(_) => start::INTERRUPT,
+        Command::Watch(_) => watch::INTERRUPT,
+        Command::Doctor(_) => doctor::INTERRUPT,
+        Command::Completions(_) | Command::Man => completions::INTERRUPT,
+    }
+}
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = Context::new(&cli.project, &cli.global)?;
     match &cli.command {
-        Command::Images(ImagesCommand::Build(args)) => images::build(args, &cli.global).await,
-        Command::Config(args) => config::run(args, &cli.project, &cli.global),
-        Command::Up(args) => up::run(args, &cli.project, &cli.global).await,
-        Command::Down(args) => down::run(args, &cli.project, &cli.global).await,
-        Command::Ps(args) => ps::run(args, &cli.project, &cli.global).await,
-        Command::Logs(args) => logs::run(args, &cli.project, &cli.global).await,
-        Command::Stop(args) => stop::run(stop::Verb::Stop, args, &cli.project, &cli.global).await,
-        Command::Restart(args) => stop::run(stop::Verb::Restart, args, &cli.project, &cli.global).await,
-        Command::Init(args) => init::run(args, &cli.project, &cli.global).await,
-        Command::Sh(args) => sh::sh(args, &cli.project, &cli.global).await,
-        Command::Migrate => sh::migrate(&cli.project, &cli.global).await,
-        Command::Start(args) => start::run(args, &cli.project, &cli.global).await,
-        Command::Manage(args) => sh::manage(args, &cli.project, &cli.global).await,
-        Command::Watch(args) => watch::run(args, &cli.project, &cli.global).await,
-        Command::Doctor(args) => doctor::run(args, &cli.project, &cli.global).await,
+        Command::Images(ImagesCommand::Build(args)) => images::build(args, &ctx).await,
+        Command::Config(args) => config::run(args, &ctx),
+        Command::Up(args) => up::run(args, &ctx).await,
+        Command::Down(args) => down::run(args, &ctx).await,
+        Command::Ps(args) => ps::run(args, &ctx).await,
+        Command::Logs(args) => logs::run(args, &ctx).await,
+        Command::Stop(args) => stop::run(stop::Verb::Stop, args, &ctx).await,
+        Command::Restart(args) => stop::run(stop::Verb::Restart, args, &ctx).await,
+        Command::Init(args) => init::run(args, &ctx).await,
+        Command::Sh(args) => sh::sh(args, &ctx).await,
+        Command::Migrate => sh::migrate(&ctx).await,
+        Command::Start(args) => start::run(args, &ctx).await,
+        Command::Manage(args) => sh::manage(args, &ctx).await,
+        Command::Watch(args) => watch::run(args, &ctx).await,
+        Command::Doctor(args) => doctor::run(args, &ctx).await,
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),
     }
-}
-
-/// Loads the stack to run it: as `load_project`, and the problems only
-/// running finds (a missing build context, …) are errors.
-pub fn load_runnable(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> {
-    load(args, global, true)
-}
-
-/// Loads the stack the project options name, printing its warnings.
-pub fn load_project(args: &ProjectArgs, global: &GlobalArgs) -> Result<Project> {
-    load(args, global, false)
-}
-
-fn load(args: &ProjectArgs, global: &GlobalArgs, to_run: bool) -> Result<Project> {
-    let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
-    let options = LoadOptions {
-        dir: args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d)),
-        files: args.files.clone(),
-        project_name: args.project_name.clone(),
-        profiles: args.profiles.clone(),
-    };
-    let mut loaded = compose::load(&options)?;
-    if to_run && !loaded.deferred.is_empty() {
-        return Err(loaded.deferred.remove(0).into());
-    }
-    if !global.quiet {
-        for warning in &loaded.warnings {
-            eprintln!("warning: {warning}");
-        }
-    }
-    Ok(loaded.project)
-}
-
-/// The project, the Engine, and the project's containers of `services` (all
-/// when empty); unknown service names are an error.
-pub async fn project_containers(
-    args: &ProjectArgs,
-    global: &GlobalArgs,
-    services: &[String],
-) -> Result<(Project, Docker, Vec<ProjectContainer>)> {
-    let project = load_project(args, global)?;
-    plan::select(&project, services)?;
-    let docker = engine::connect().await?;
-    let containers = stack::containers(&docker, &project.name)
-        .await?
-        .into_iter()
-        .filter(|c| services.is_empty() || services.contains(&c.service))
-        .collect();
-    Ok((project, docker, containers))
 }

@@ -3,19 +3,20 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use crate::cli::{GlobalArgs, ProjectArgs, PsArgs};
-use crate::engine;
+use super::{Context, Interrupt};
+use crate::cli::PsArgs;
 use crate::error::{Error, Result};
 use crate::stack;
 
-pub async fn run(args: &PsArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let project = super::load_project(project_args, global)?;
-    let docker = engine::connect().await?;
-    let containers = stack::containers(&docker, &project.name).await?;
-    let mut out = std::io::stdout().lock();
+/// Reads only: Ctrl-C stops it at once.
+pub const INTERRUPT: Interrupt = Interrupt::READS;
+
+pub async fn run(args: &PsArgs, ctx: &Context) -> Result<ExitCode> {
+    let project = ctx.project()?;
+    let docker = ctx.docker().await?;
+    let containers = stack::containers(docker, &project.name).await?;
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &containers).map_err(|e| Error::Output(e.into()))?;
-        writeln!(out).map_err(Error::Output)?;
+        super::print_json(&containers)?;
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<[String; 5]> = containers
@@ -33,6 +34,7 @@ pub async fn run(args: &PsArgs, project_args: &ProjectArgs, global: &GlobalArgs)
             *width = (*width).max(cell.len());
         }
     }
+    let mut out = std::io::stdout().lock();
     for row in std::iter::once(&header).chain(&rows) {
         let line: Vec<String> = row.iter().zip(widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
         writeln!(out, "{}", line.join("  ").trim_end()).map_err(Error::Output)?;

@@ -3,17 +3,20 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{GlobalArgs, ProjectArgs, StartArgs};
+use super::{Context, Interrupt};
+use crate::cli::StartArgs;
 use crate::dev::{self, Started};
-use crate::engine;
 use crate::error::Result;
 
-pub async fn run(args: &StartArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let project = super::load_project(project_args, global)?;
-    let docker = engine::connect().await?;
-    let (started, url) = dev::start(&docker, &project, Duration::from_secs(args.timeout)).await?;
-    if !global.quiet {
-        let command = shell_words::join(dev::start_command(&project));
+/// Changes the stack: an interrupt says the next `dmp up` finishes the job.
+pub const INTERRUPT: Interrupt = Interrupt::CHANGES;
+
+pub async fn run(args: &StartArgs, ctx: &Context) -> Result<ExitCode> {
+    let project = ctx.project()?;
+    let docker = ctx.docker().await?;
+    let (started, url) = dev::start(docker, project, Duration::from_secs(args.timeout)).await?;
+    if !ctx.quiet {
+        let command = shell_words::join(dev::start_command(project));
         match started {
             Started::Already => eprintln!("the dev server (`{command}`) is already running"),
             Started::Now => eprintln!("migrated, and started the dev server (`{command}`); its output: dmp logs"),

@@ -5,9 +5,13 @@ use std::process::ExitCode;
 use bollard::query_parameters::{RestartContainerOptionsBuilder, StopContainerOptionsBuilder};
 use futures_util::future::join_all;
 
-use crate::cli::{GlobalArgs, ProjectArgs, ServicesArgs};
+use super::{Context, Interrupt};
+use crate::cli::ServicesArgs;
 use crate::engine::{EngineError, Request as _};
 use crate::error::Result;
+
+/// Reads only: Ctrl-C stops it at once.
+pub const INTERRUPT: Interrupt = Interrupt::READS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verb {
@@ -15,8 +19,9 @@ pub enum Verb {
     Restart,
 }
 
-pub async fn run(verb: Verb, args: &ServicesArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let (_, docker, containers) = super::project_containers(project_args, global, &args.services).await?;
+pub async fn run(verb: Verb, args: &ServicesArgs, ctx: &Context) -> Result<ExitCode> {
+    let containers = ctx.containers(&args.services).await?;
+    let docker = ctx.docker().await?;
     let actions = containers.iter().map(|c| async {
         match verb {
             Verb::Stop => {
@@ -37,7 +42,7 @@ pub async fn run(verb: Verb, args: &ServicesArgs, project_args: &ProjectArgs, gl
         match result {
             // Already stopped.
             Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => {
-                if !global.quiet {
+                if !ctx.quiet {
                     let done = if verb == Verb::Stop { "stopped" } else { "restarted" };
                     eprintln!("{}: {done}", container.name);
                 }

@@ -4,17 +4,23 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{GlobalArgs, ProjectArgs, UpArgs, WatchArgs};
+use super::{Context, Interrupt};
+use crate::cli::UpArgs;
 use crate::dev;
-use crate::engine;
 use crate::error::{Error, Result};
 use crate::stack::up::{Action, UpOptions};
-use crate::ui::{Mode, Progress};
+use crate::ui::Progress;
+use crate::watch::WatchOptions;
 
-pub async fn run(args: &UpArgs, project_args: &ProjectArgs, global: &GlobalArgs) -> Result<ExitCode> {
-    let project = super::load_runnable(project_args, global)?;
-    let docker = engine::connect().await?;
-    let mode = Mode::detect(global.quiet || args.json, global.progress);
+/// Changes the stack; with `--watch`, Ctrl-C ends watching cleanly.
+pub fn interrupt(args: &UpArgs) -> Interrupt {
+    Interrupt { own_ctrl_c: args.watch, changes: true }
+}
+
+pub async fn run(args: &UpArgs, ctx: &Context) -> Result<ExitCode> {
+    let project = ctx.runnable_project()?;
+    let docker = ctx.docker().await?;
+    let mode = ctx.mode_unless(args.json);
     let names: Vec<String> = project.services.keys().cloned().collect();
     let progress = Progress::new(mode, &names);
     let options = UpOptions {
@@ -24,7 +30,7 @@ pub async fn run(args: &UpArgs, project_args: &ProjectArgs, global: &GlobalArgs)
         build: args.build,
         force_recreate: args.force_recreate,
     };
-    let report = dev::up(&docker, &project, &options, &progress).await?;
+    let report = dev::up(docker, project, &options, &progress).await?;
 
     let count = |action: Action| report.services.iter().filter(|s| s.action == action).count();
     let mut parts = Vec::new();
@@ -41,25 +47,24 @@ pub async fn run(args: &UpArgs, project_args: &ProjectArgs, global: &GlobalArgs)
     let ready = if options.wait { "is up" } else { "is starting" };
     progress.finish(&format!("{} {ready} ({}) in {:.2} s", report.project, parts.join(", "), report.seconds));
 
-    if !global.quiet && !report.orphans.is_empty() {
+    if !ctx.quiet && !report.orphans.is_empty() {
         eprintln!(
             "warning: {} belong to services no longer in the stack; `dmp down` removes them",
             report.orphans.join(", ")
         );
     }
-    let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &report).map_err(|e| Error::Output(e.into()))?;
-        writeln!(out).map_err(Error::Output)?;
+        super::print_json(&report)?;
     } else if let Some(url) = &report.url {
-        writeln!(out, "{url}").map_err(Error::Output)?;
+        writeln!(std::io::stdout().lock(), "{url}").map_err(Error::Output)?;
     }
-    if let (Some(hint), false) = (&report.hint, args.json || global.quiet) {
+    if let (Some(hint), false) = (&report.hint, args.json || ctx.quiet) {
         eprintln!("{hint}");
     }
     if args.watch {
-        let watch_args = WatchArgs { poll: false, quiet_ms: 30, no_initial_build: true, json: args.json };
-        return super::watch::watch_project(&docker, &project, &watch_args, global).await;
+        // The first build just ran as part of `up`.
+        let options = WatchOptions { initial_build: false, ..WatchOptions::default() };
+        return super::watch::watch_project(ctx, &options, args.json).await;
     }
     Ok(ExitCode::SUCCESS)
 }

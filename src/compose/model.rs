@@ -730,42 +730,6 @@ pub mod duration_text {
         out
     }
 
-    /// As Go's `time.Duration` prints itself (what Compose writes):
-    /// `1m0s`, `1h30m0s`, `1.5s`, `500ms`, `0s`.
-    pub fn go_format(nanos: u64) -> String {
-        if nanos == 0 {
-            return "0s".into();
-        }
-        if nanos < 1_000_000_000 {
-            let (size, unit) = match nanos {
-                n if n < 1_000 => return format!("{n}ns"),
-                n if n < 1_000_000 => (1_000u64, "µs"),
-                _ => (1_000_000, "ms"),
-            };
-            return format!("{}{unit}", fraction(nanos, size));
-        }
-        let hours = nanos / 3_600_000_000_000;
-        let minutes = nanos / 60_000_000_000 % 60;
-        let seconds = fraction(nanos % 60_000_000_000, 1_000_000_000);
-        match (hours, minutes) {
-            (0, 0) => format!("{seconds}s"),
-            (0, m) => format!("{m}m{seconds}s"),
-            (h, m) => format!("{h}h{m}m{seconds}s"),
-        }
-    }
-
-    /// `value / unit` with its fraction, trailing zeros dropped.
-    fn fraction(value: u64, unit: u64) -> String {
-        let whole = value / unit;
-        let rest = value % unit;
-        if rest == 0 {
-            return whole.to_string();
-        }
-        let digits = unit.ilog10() as usize;
-        let text = format!("{whole}.{rest:0digits$}");
-        text.trim_end_matches('0').to_owned()
-    }
-
     /// Parses `1h2m3s`, `1.5s`, `500ms`, `10us`/`10µs`, `7ns` into nanoseconds.
     pub fn parse(text: &str) -> Option<u64> {
         let text = text.trim();
@@ -814,17 +778,6 @@ mod tests {
         }
         assert_eq!(format(90_000_000_000), "1m30s");
         assert_eq!(format(1_500_000_000), "1s500ms");
-        for (nanos, go) in [
-            (60_000_000_000, "1m0s"),
-            (300_000_000_000, "5m0s"),
-            (5_400_000_000_000, "1h30m0s"),
-            (1_500_000_000, "1.5s"),
-            (500_000_000, "500ms"),
-            (90_000_000_000, "1m30s"),
-            (10_000_000_000, "10s"),
-        ] {
-            assert_eq!(super::duration_text::go_format(nanos), go);
-        }
         for bad in ["", "10", "10 s", "1x", "s"] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use sha2::{Digest as _, Sha256};
 
-use super::model::{Condition, Healthcheck, Mount, MountKind, Port, Project, Service, duration_text};
+use super::model::{Condition, Healthcheck, Mount, MountKind, Port, Project, Service};
 
 /// An ordered tree: maps keep the order they are built in, which is the
 /// order compose-go's structs give (Go maps: sorted by key).
@@ -76,6 +76,50 @@ impl Node {
         let mut out = String::new();
         self.write_go_json(&mut out);
         out
+    }
+
+    /// Indented JSON as Go's `json.MarshalIndent(v, "", "  ")` writes it,
+    /// as `docker compose config --format json` prints it.
+    pub fn go_json_pretty(&self) -> String {
+        let mut out = String::new();
+        self.write_go_json_pretty(&mut out, 0);
+        out
+    }
+
+    fn write_go_json_pretty(&self, out: &mut String, depth: usize) {
+        let newline = |out: &mut String, depth: usize| {
+            out.push('\n');
+            out.push_str(&"  ".repeat(depth));
+        };
+        match self {
+            Self::List(items) if !items.is_empty() => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, depth + 1);
+                    item.write_go_json_pretty(out, depth + 1);
+                }
+                newline(out, depth);
+                out.push(']');
+            }
+            Self::Map(entries) if !entries.is_empty() => {
+                out.push('{');
+                for (i, (key, value)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, depth + 1);
+                    go_string(key, out);
+                    out.push_str(": ");
+                    value.write_go_json_pretty(out, depth + 1);
+                }
+                newline(out, depth);
+                out.push('}');
+            }
+            other => other.write_go_json(out),
+        }
     }
 
     fn write_go_json(&self, out: &mut String) {
@@ -223,7 +267,12 @@ pub fn project(project: &Project, form: Form) -> Node {
     for (key, value) in &project.extensions {
         top.put(key, from_json(value));
     }
-    top.build()
+    let Node::Map(mut entries) = top.build() else { unreachable!("a map") };
+    if form == Form::Json {
+        // Compose's JSON writes the project's keys sorted.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    Node::Map(entries)
 }
 
 /// One service, keys in compose-go's `ServiceConfig` order.
@@ -324,8 +373,43 @@ fn command(value: Option<&Vec<String>>, form: Form) -> Option<Node> {
     }
 }
 
+/// A duration as Go's `time.Duration.String` writes it, as Compose prints
+/// durations: `1m0s`, `1m30s`, `1.5s`, `1h0m0s`, `500ms`, `250µs`.
+pub fn go_duration(nanos: u64) -> String {
+    /// `value / 10^prec` with its fraction, trailing zeros dropped.
+    fn frac(value: u64, prec: u32) -> String {
+        let scale = 10u64.pow(prec);
+        let (whole, mut fraction) = (value / scale, value % scale);
+        if fraction == 0 {
+            return whole.to_string();
+        }
+        let mut digits = prec as usize;
+        while fraction % 10 == 0 {
+            fraction /= 10;
+            digits -= 1;
+        }
+        format!("{whole}.{fraction:0digits$}")
+    }
+    const SECOND: u64 = 1_000_000_000;
+    match nanos {
+        0 => "0s".to_owned(),
+        n if n < 1_000 => format!("{n}ns"),
+        n if n < 1_000_000 => format!("{}µs", frac(n, 3)),
+        n if n < SECOND => format!("{}ms", frac(n, 6)),
+        n => {
+            let seconds = format!("{}s", frac(n % (60 * SECOND), 9));
+            let minutes = n / (60 * SECOND);
+            match minutes {
+                0 => seconds,
+                m if m < 60 => format!("{m}m{seconds}"),
+                m => format!("{}h{}m{seconds}", m / 60, m % 60),
+            }
+        }
+    }
+}
+
 fn healthcheck(check: &Healthcheck) -> Node {
-    let duration = |nanos: Option<u64>| nanos.map(|n| Node::Str(duration_text::go_format(n)));
+    let duration = |nanos: Option<u64>| nanos.map(|n| Node::Str(go_duration(n)));
     let mut map = MapBuilder::default();
     map.nonempty("test", Node::strings(&check.test));
     map.opt("timeout", duration(check.timeout));
@@ -388,9 +472,10 @@ fn mount(_project: &Project, mount: &Mount) -> Node {
     match mount.kind {
         MountKind::Bind => {
             let mut bind = MapBuilder::default();
+            // compose-go's `ServiceVolumeBind` field order.
+            bind.text("selinux", mount.selinux.as_ref());
             bind.text("propagation", mount.propagation.as_ref());
             bind.flag("create_host_path", mount.create_host_path);
-            bind.text("selinux", mount.selinux.as_ref());
             map.nonempty("bind", bind.build());
         }
         MountKind::Volume => {
@@ -409,15 +494,12 @@ fn mount(_project: &Project, mount: &Mount) -> Node {
     map.build()
 }
 
-/// Declared networks, and `default` when a service is on it.
+/// The networks a service is on (with `default`, declared or not): as
+/// Compose, networks no enabled service uses are left out.
 fn networks(project: &Project, form: Form) -> Node {
-    // Only networks a service joins, as Compose prints them.
-    let used = |key: &String| project.services.values().any(|s| s.networks.contains(key));
-    let mut keys: Vec<&String> = project.networks.keys().filter(|k| used(k)).collect();
-    let default = "default".to_owned();
-    if !project.networks.contains_key("default") && project.services.values().any(|s| s.networks.contains(&default)) {
-        keys.push(&default);
-    }
+    let mut keys: Vec<&String> = project.services.values().flat_map(|s| &s.networks).collect();
+    keys.sort();
+    keys.dedup();
     Node::sorted(keys.into_iter().map(|key| {
         let network = project.networks.get(key).cloned().unwrap_or_default();
         let mut map = MapBuilder::default();
@@ -464,15 +546,22 @@ fn networks(project: &Project, form: Form) -> Node {
     }))
 }
 
-fn volumes(project: &Project) -> Node {
-    // Only volumes a service mounts, as Compose prints them.
+/// The declared volumes an enabled service mounts, the ones Compose prints
+/// (it leaves the others out).
+pub fn used_volumes(project: &Project) -> Vec<&String> {
     let used = |key: &String| {
         project
             .services
             .values()
-            .any(|s| s.volumes.iter().any(|m| m.kind == MountKind::Volume && m.source.as_ref() == Some(key)))
+            .flat_map(|s| &s.volumes)
+            .any(|m| m.kind == MountKind::Volume && m.source.as_ref() == Some(key))
     };
-    Node::sorted(project.volumes.iter().filter(|(key, _)| used(key)).map(|(key, volume)| {
+    project.volumes.keys().filter(|key| used(key)).collect()
+}
+
+fn volumes(project: &Project) -> Node {
+    Node::sorted(used_volumes(project).into_iter().map(|key| {
+        let volume = &project.volumes[key];
         let mut map = MapBuilder::default();
         map.put("name", Node::Str(project.volume_name(key)));
         map.text("driver", volume.driver.as_ref());
@@ -563,6 +652,55 @@ mod tests {
         ] {
             assert_eq!(clean_path(path), clean, "{path:?}");
         }
+    }
+
+    #[test]
+    fn unused_networks_and_volumes_are_left_out_as_compose_does() {
+        let project = loaded(
+            "services:\n  web:\n    image: x\n    volumes: [data:/data]\nvolumes:\n  data:\n  spare:\nnetworks:\n  spare:\n",
+        );
+        let node = self::project(&project, Form::Yaml);
+        let keys = |key: &str| match node.get(key) {
+            Some(Node::Map(entries)) => entries.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        assert_eq!(keys("volumes"), ["data"]);
+        assert_eq!(keys("networks"), ["default"]);
+        assert_eq!(used_volumes(&project), ["data"]);
+    }
+
+    #[test]
+    fn durations_print_as_go_does() {
+        let s = 1_000_000_000;
+        for (nanos, text) in [
+            (0, "0s"),
+            (60 * s, "1m0s"),
+            (90 * s, "1m30s"),
+            (3600 * s, "1h0m0s"),
+            (1_500_000_000, "1.5s"),
+            (30 * s, "30s"),
+            (500_000_000, "500ms"),
+            (1_500_000, "1.5ms"),
+            (250_000, "250µs"),
+            (7, "7ns"),
+            (3600 * s + 61 * s + 250_000_000, "1h1m1.25s"),
+        ] {
+            assert_eq!(go_duration(nanos), text, "{nanos}");
+        }
+    }
+
+    #[test]
+    fn pretty_json_is_go_marshal_indent() {
+        let node = Node::Map(vec![
+            ("a".into(), Node::List(vec![Node::Int(1), Node::str("<b>")])),
+            ("e".into(), Node::Map(Vec::new())),
+            ("l".into(), Node::List(Vec::new())),
+            ("n".into(), Node::Null),
+        ]);
+        assert_eq!(
+            node.go_json_pretty(),
+            "{\n  \"a\": [\n    1,\n    \"\\u003cb\\u003e\"\n  ],\n  \"e\": {},\n  \"l\": [],\n  \"n\": null\n}"
+        );
     }
 
     #[test]

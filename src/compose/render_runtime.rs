@@ -3,7 +3,7 @@
 //! byte counts in strings, `cpus` as a number, `extra_hosts` as sorted
 //! `host=ip`, devices in the long form, durations as text.
 
-use super::model::{Deploy, FileMount, Project, Service, duration_text};
+use super::model::{Deploy, FileMount, Project, Service};
 use super::render::Node;
 
 /// compose-go's `ServiceConfig` field order: the order Compose prints and
@@ -205,7 +205,7 @@ pub fn entries(_project: &Project, service: &Service) -> Vec<(String, Node)> {
     put("security_opt", Some(strings(&service.security_opt)));
     put("shm_size", service.shm_size.map(bytes));
     put("stdin_open", flag(service.stdin_open));
-    put("stop_grace_period", service.stop_grace_period.map(|d| Node::Str(duration_text::go_format(d))));
+    put("stop_grace_period", service.stop_grace_period.map(|d| Node::Str(super::render::go_duration(d))));
     put("stop_signal", text(&service.stop_signal));
     put("storage_opt", Some(sorted_map(service.storage_opt.iter().map(|(k, v)| (k, Node::Str(v.clone()))))));
     put("sysctls", Some(sorted_map(service.sysctls.iter().map(|(k, v)| (k, Node::Str(v.clone()))))));

@@ -5,7 +5,7 @@ use std::time::Instant;
 use bollard::Docker;
 
 use crate::compose::Project;
-use crate::error::{Error, Result};
+use crate::dev::error::{DevError, Result};
 use crate::stack::{container_name, exec, spec};
 use crate::ui::Progress;
 
@@ -29,7 +29,7 @@ pub async fn build_assets(docker: &Docker, project: &Project, progress: &Progres
             let (code, output) = exec::capture(docker, &container, vec!["sh".into(), "-c".into(), script]).await?;
             if code != 0 {
                 task.finish(false, "failed");
-                return Err(Error::AssetBuild { rule: "npm ci".into(), code, output });
+                return Err(DevError::AssetBuild { rule: "npm ci".into(), code, output });
             }
             task.finish(true, "installed");
         }
@@ -47,7 +47,7 @@ pub async fn build_assets(docker: &Docker, project: &Project, progress: &Progres
             }
             Ok((code, output)) => {
                 task.finish(false, "failed");
-                Err(Error::AssetBuild { rule: rule.name.clone(), code, output })
+                Err(DevError::AssetBuild { rule: rule.name.clone(), code, output })
             }
             Err(e) => Err(e.into()),
         }

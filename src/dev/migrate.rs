@@ -3,7 +3,7 @@
 use bollard::Docker;
 
 use crate::compose::Project;
-use crate::error::{Error, Result};
+use crate::dev::error::{DevError, Result};
 use crate::stack::exec::{self, Attach};
 
 /// The migrate command: `x-dmp.migrate`, else Django's when there is a
@@ -15,7 +15,7 @@ pub fn migrate_command(project: &Project) -> Result<Vec<String>> {
     if project.dir.join("manage.py").is_file() {
         return Ok(["python3", "manage.py", "migrate", "--noinput"].map(str::to_owned).to_vec());
     }
-    Err(Error::NotConfigured {
+    Err(DevError::NotConfigured {
         what: "how to run migrations".into(),
         fix: "set `x-dmp: { migrate: COMMAND }` in the stack file".into(),
     })
@@ -30,7 +30,7 @@ pub async fn migrate(docker: &Docker, project: &Project, container: &str) -> Res
     let container = container.to_owned();
     match code {
         Some(0) => Ok(()),
-        Some(code) => Err(Error::CommandFailed { command, container, code }),
-        None => Err(Error::ExitUnknown { command, container }),
+        Some(code) => Err(DevError::CommandFailed { command, container, code }),
+        None => Err(DevError::ExitUnknown { command, container }),
     }
 }

@@ -3,6 +3,7 @@
 //! build. Built on `stack`, which never calls back up here.
 
 mod assets;
+mod error;
 mod migrate;
 mod server;
 
@@ -14,11 +15,13 @@ pub use assets::build_assets;
 pub use migrate::{migrate, migrate_command};
 pub use server::{Started, start, start_command};
 
+pub use error::DevError;
+
 use crate::compose::Project;
-use crate::error::{Error, Result};
 use crate::stack::up::{UpOptions, UpReport};
-use crate::stack::{self, plan, wait};
+use crate::stack::{self, StackError, plan, wait};
 use crate::ui::Progress;
+use error::Result;
 
 /// `dmp up`: converge the stack (`stack::up`), then, unless `--no-wait`,
 /// run-dev's steps: the assets' first build, the app's dev server when
@@ -59,7 +62,7 @@ pub fn app_service(project: &Project) -> Result<String> {
     }
     match project.services.keys().collect::<Vec<_>>().as_slice() {
         [only] => Ok((*only).clone()),
-        _ => Err(Error::NotConfigured {
+        _ => Err(DevError::NotConfigured {
             what: "which service is the app".into(),
             fix: "set `x-dmp: { app: SERVICE }` in the stack file".into(),
         }),
@@ -72,6 +75,6 @@ pub async fn running_container(docker: &Docker, project: &Project, service: &str
     let containers = stack::containers(docker, &project.name).await?;
     match containers.iter().find(|c| c.service == service) {
         Some(c) if c.running() => Ok(c.name.clone()),
-        _ => Err(Error::NotUp { service: service.to_owned() }),
+        _ => Err(StackError::NotUp { service: service.to_owned() }.into()),
     }
 }

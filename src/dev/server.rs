@@ -7,7 +7,8 @@ use bollard::Docker;
 
 use super::{app_service, migrate, running_container};
 use crate::compose::Project;
-use crate::error::{Error, Result};
+use crate::dev::error::Result;
+use crate::stack::StackError;
 use crate::stack::exec;
 use crate::stack::wait;
 
@@ -49,11 +50,12 @@ pub async fn start(docker: &Docker, project: &Project, timeout: Duration) -> Res
     };
     tokio::select! {
         url = wait::wait_http(docker, project, &all, deadline) => Ok((Started::Now, url?)),
-        () = server => Err(Error::ServiceFailed {
+        () = server => Err(StackError::ServiceFailed {
             service,
             container: container.clone(),
             reason: format!("stopped its dev server (`{}`) while starting", shell_words::join(&command)),
             logs: wait::last_logs(docker, &container).await,
-        }),
+        }
+        .into()),
     }
 }

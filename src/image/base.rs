@@ -10,11 +10,23 @@ use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 
 use crate::engine::Request as _;
-use crate::error::{Error, Result};
 use crate::image::build::{self, BuildFailure, BuildRequest, Built};
 use crate::image::catalogue::{BaseImage, Catalogue, CatalogueError, NAMESPACE, VERSION_ARG};
 use crate::image::context::ContextArchive;
 use crate::ui::{Progress, Task};
+
+/// Images that failed to build, each with its report.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{}", failed.join("\n\n"))]
+#[diagnostic(
+    code(dmp::images::build_failed),
+    help(
+        "fix the failing step and run the build again; images that built are tagged, and a failed image keeps its earlier tags"
+    )
+)]
+pub struct BuildFailed {
+    pub failed: Vec<String>,
+}
 
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -31,12 +43,21 @@ pub enum Outcome {
 }
 
 /// The build context of each selected image, made before the Engine is
-/// touched so a bad `.dockerignore` stops everything early.
+/// touched so a bad `.dockerignore` stops everything early. Each holds the
+/// host's CA bundle (empty when there is none) for steps that fetch over TLS.
 pub fn contexts(
     catalogue: &Catalogue,
     selected: &[BaseImage],
 ) -> Result<HashMap<String, ContextArchive>, CatalogueError> {
-    selected.iter().map(|image| Ok((image.name.clone(), catalogue.context(image)?))).collect()
+    let ca = crate::ca::context_contents();
+    selected
+        .iter()
+        .map(|image| {
+            let mut context = catalogue.context(image)?;
+            context.add_file(crate::ca::CONTEXT_FILE, &ca);
+            Ok((image.name.clone(), context))
+        })
+        .collect()
 }
 
 /// Builds `selected` (in build order), each on its own progress line.
@@ -52,7 +73,7 @@ pub async fn build(
     for image in selected {
         let parent = image.parent.as_deref().map(|p| (p.to_owned(), builds[p].clone()));
         let context = contexts.remove(&image.name).expect("a context per selected image");
-        let job = BuildJob { docker, catalogue, image, no_cache };
+        let job = BuildJob { docker, catalogue, image, no_cache, node: None };
         let future = job.run(context, parent, progress.task(&image.name)).boxed_local().shared();
         builds.insert(&image.name, future);
     }
@@ -62,7 +83,7 @@ pub async fn build(
 }
 
 /// Builds the named base images (and their parents) that are missing.
-pub async fn ensure(docker: &Docker, names: &[String], progress: &Progress) -> Result<()> {
+pub async fn ensure(docker: &Docker, names: &[String], progress: &Progress) -> Result<(), super::ImageError> {
     if names.is_empty() {
         return Ok(());
     }
@@ -71,7 +92,24 @@ pub async fn ensure(docker: &Docker, names: &[String], progress: &Progress) -> R
     let contexts = contexts(&catalogue, &selected)?;
     let outcomes = build(docker, &catalogue, &selected, contexts, false, progress).await;
     let failed = failures(&catalogue, &selected, &outcomes);
-    if failed.is_empty() { Ok(()) } else { Err(Error::BuildFailed { failed }) }
+    if failed.is_empty() { Ok(()) } else { Err(BuildFailed { failed }.into()) }
+}
+
+/// Builds `dmp/http-buildstatic` for each Node major that stacks ask for
+/// (`…:<version>-node<N>`, see `crate::node`), one after another.
+pub async fn ensure_node_images(docker: &Docker, majors: &[u32], progress: &Progress) -> Result<(), super::ImageError> {
+    let catalogue = Catalogue::embedded()?;
+    let selected = catalogue.select(&[crate::node::IMAGE.to_owned()])?;
+    let mut failed = Vec::new();
+    for &major in majors {
+        let image = &selected[0];
+        let mut contexts = contexts(&catalogue, &selected)?;
+        let context = contexts.remove(&image.name).expect("a context per selected image");
+        let job = BuildJob { docker, catalogue: &catalogue, image, no_cache: false, node: Some(major) };
+        let outcome = job.run(context, None, progress.task(&format!("{}-node{major}", image.name))).await;
+        failed.extend(failure_text(&catalogue, image, &outcome));
+    }
+    if failed.is_empty() { Ok(()) } else { Err(BuildFailed { failed }.into()) }
 }
 
 /// The error report's block for each image that did not build.
@@ -85,6 +123,8 @@ struct BuildJob<'a> {
     catalogue: &'a Catalogue,
     image: &'a BaseImage,
     no_cache: bool,
+    /// Another Node major than the Dockerfile's default (`crate::node`).
+    node: Option<u32>,
 }
 
 impl BuildJob<'_> {
@@ -103,14 +143,22 @@ impl BuildJob<'_> {
         }
         let started = Instant::now();
         let name = &self.image.name;
-        let build_args = if self.image.takes_version_arg {
+        let mut build_args = if self.image.takes_version_arg {
             HashMap::from([(VERSION_ARG.to_owned(), self.catalogue.version.clone())])
         } else {
             HashMap::new()
         };
+        let (tag, extra_tags) = match self.node {
+            Some(major) => {
+                build_args.insert(crate::node::NODE_ARG.to_owned(), major.to_string());
+                build_args.insert(crate::node::NPM_ARG.to_owned(), crate::node::npm_major(major).to_string());
+                (format!("{}-node{major}", self.catalogue.tag(name)), Vec::new())
+            }
+            None => (self.catalogue.tag(name), vec![format!("{NAMESPACE}/{name}:latest")]),
+        };
         let request = BuildRequest {
-            tag: self.catalogue.tag(name),
-            extra_tags: vec![format!("{NAMESPACE}/{name}:latest")],
+            tag,
+            extra_tags,
             dockerfile: self.image.dockerfile.clone(),
             context: context.tar,
             build_args,
@@ -120,7 +168,7 @@ impl BuildJob<'_> {
             options: build::BuildOptions::default(),
         };
         task.announce(&format!("sending context ({} files)", context.files));
-        let result = build::build(self.docker, request, |event| task.build_event(event)).await;
+        let result = build::build(self.docker, request, |event| event.show(&mut task)).await;
         let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(built) => {

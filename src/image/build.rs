@@ -53,6 +53,18 @@ pub enum BuildEvent<'a> {
     Output(&'a str),
 }
 
+impl BuildEvent<'_> {
+    /// Shows the event on a progress line: steps as stages, cache hits
+    /// left out of plain logs, output as detail.
+    pub fn show(self, task: &mut crate::ui::Task) {
+        match self {
+            Self::Step(step) => task.stage(step),
+            Self::Cached => task.skip_stage(),
+            Self::Output(line) => task.detail(line),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Built {
     pub image_id: String,

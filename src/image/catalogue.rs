@@ -87,6 +87,13 @@ static FROM_DMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"(?i)^\s*FROM\s+(?:--\S+\s+)*{NAMESPACE}/([a-z0-9][a-z0-9._-]*)(?::\S*)?(?:\s|$)"))
         .expect("a valid regex")
 });
+/// The dmp image a Dockerfile line builds `FROM` (`FROM [--flag…]
+/// dmp/<name>[:tag]`, any case): `<name>`, catalogued or not. The one
+/// parser of such lines, for the catalogue's parents and `up`'s base images.
+pub fn from_dmp_image(line: &str) -> Option<String> {
+    FROM_DMP.captures(line).map(|c| c[1].to_owned())
+}
+
 static VERSION_ARG_DECL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"(?im)^\s*ARG\s+{VERSION_ARG}\b")).expect("a valid regex"));
 
@@ -143,10 +150,8 @@ impl Catalogue {
         let mut images = Vec::new();
         for (name, text) in dockerfiles {
             let dockerfile = format!("{name}/Dockerfile");
-            let parent = text
-                .lines()
-                .enumerate()
-                .find_map(|(i, line)| FROM_DMP.captures(line).map(|c| (i + 1, c[1].to_owned())));
+            let parent =
+                text.lines().enumerate().find_map(|(i, line)| from_dmp_image(line).map(|parent| (i + 1, parent)));
             let parent = match parent {
                 Some((_, parent)) if names.contains(&parent) => Some(parent),
                 Some((line, parent)) => {

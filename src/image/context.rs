@@ -26,6 +26,23 @@ pub struct ContextArchive {
     pub sensitive: Vec<String>,
 }
 
+impl ContextArchive {
+    /// Adds a file dmp makes itself (not from the context directory), e.g.
+    /// the host's CA bundle, after the archive was finished.
+    pub fn add_file(&mut self, path: &str, contents: &[u8]) {
+        // A finished archive ends with two zero blocks; the entry goes before them.
+        let end = self.tar.len().saturating_sub(1024);
+        if self.tar[end..].iter().all(|b| *b == 0) {
+            self.tar.truncate(end);
+        }
+        let mut builder = tar::Builder::new(std::mem::take(&mut self.tar));
+        let mut header = Archive::header(tar::EntryType::Regular, 0o644, 0, contents.len() as u64);
+        let added = builder.append_data(&mut header, path, contents).is_ok();
+        self.tar = builder.into_inner().unwrap_or_default();
+        self.files += usize::from(added);
+    }
+}
+
 /// Whether a sent path looks like a secret or a repository.
 fn is_sensitive(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -199,6 +216,16 @@ mod tests {
         let path = dir.join(rel);
         fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
         fs::write(path, contents).expect("write");
+    }
+
+    #[test]
+    fn added_files_join_a_finished_archive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), "Dockerfile", "FROM x");
+        let mut archive = from_dir(dir.path(), "Dockerfile").expect("context");
+        archive.add_file("dmp-ca-certificates.crt", b"pem");
+        assert_eq!(names(&archive), ["Dockerfile", "dmp-ca-certificates.crt"]);
+        assert_eq!(archive.files, 2);
     }
 
     #[test]

@@ -7,3 +7,6 @@ pub(crate) mod build;
 pub mod catalogue;
 pub mod context;
 pub mod dockerignore;
+mod error;
+
+pub use error::ImageError;

@@ -13,11 +13,15 @@ use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::{EngineError, Request as _};
 
+/// Creates the service's container and starts it. `without_capabilities`
+/// (root in a root-owned checkout): every capability dropped and no new
+/// privileges, so uid 0 inside can write the checkout and nothing more.
 pub async fn create_and_start(
     docker: &Docker,
     project: &Project,
     service: &Service,
     hash: &str,
+    without_capabilities: bool,
 ) -> Result<(), EngineError> {
     let name = container_name(project, &service.name);
     spec::create_bind_sources(service, spec::host_user(&project.dir)).map_err(|e| {
@@ -30,10 +34,16 @@ pub async fn create_and_start(
     if let Some(platform) = &service.platform {
         options = options.platform(platform);
     }
-    docker
-        .create_container(Some(options.build()), spec::container_body(project, service, hash))
-        .named(format_args!("create container {name}"))
-        .await?;
+    let mut body = spec::container_body(project, service, hash);
+    if without_capabilities {
+        tracing::debug!(target: "dmp::up", "{}: runs as root without capabilities (a root-owned checkout)", service.name);
+        let host = body.host_config.get_or_insert_with(Default::default);
+        host.cap_drop = Some(vec!["ALL".into()]);
+        host.cap_add = None;
+        host.privileged = Some(false);
+        host.security_opt.get_or_insert_with(Vec::new).push("no-new-privileges:true".into());
+    }
+    docker.create_container(Some(options.build()), body).named(format_args!("create container {name}")).await?;
     if service.network_mode.is_none() {
         for network in service.networks.iter().skip(1) {
             let request = NetworkConnectRequest {

@@ -1,7 +1,14 @@
 //! A project's containers on the Engine: found by dmp's labels, never by
 //! name alone, so nothing dmp did not create is touched.
+//!
+//! `up` orchestrates: `plan` decides without the Engine (selection, ports,
+//! create / keep / start / recreate, orphans), `provision` brings images,
+//! networks and volumes, `apply` makes the container calls, `wait` waits
+//! for readiness; `spec` turns a service into the Engine's container
+//! settings and config hash; `exec` runs commands in containers.
 
 pub mod apply;
+mod error;
 pub mod exec;
 pub mod plan;
 pub mod provision;
@@ -17,7 +24,10 @@ use bollard::query_parameters::ListContainersOptionsBuilder;
 use serde::Serialize;
 
 use crate::compose::Project;
+pub use error::StackError;
+
 use crate::engine::{EngineError, Request as _};
+use crate::error::IoError;
 
 pub const LABEL_PROJECT: &str = "dev.dmp.project";
 pub const LABEL_SERVICE: &str = "dev.dmp.service";
@@ -132,10 +142,9 @@ pub struct ProjectLock {
 
 impl ProjectLock {
     /// Waits for the lock, saying so once when another dmp holds it.
-    pub async fn acquire(project: &str) -> crate::error::Result<Self> {
-        use crate::error::Error;
+    pub async fn acquire(project: &str) -> Result<Self, IoError> {
         let dir = std::env::temp_dir().join("dmp-locks");
-        std::fs::create_dir_all(&dir).map_err(Error::io("create the lock directory", &dir))?;
+        std::fs::create_dir_all(&dir).map_err(IoError::at("create the lock directory", &dir))?;
         // Shared by every user of the Engine on this machine.
         let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777));
         let path = dir.join(format!("{project}.lock"));
@@ -144,7 +153,7 @@ impl ProjectLock {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(Error::io("open the project lock", &path))?;
+            .map_err(IoError::at("open the project lock", &path))?;
         let mut said = false;
         loop {
             match file.try_lock() {
@@ -156,7 +165,7 @@ impl ProjectLock {
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
-                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path)(e)),
+                Err(std::fs::TryLockError::Error(e)) => return Err(IoError::at("lock", &path)(e)),
             }
         }
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::ProjectContainer;
 use crate::compose::Project;
 use crate::compose::model::{Port, Service};
-use crate::error::{Error, Result};
+use crate::stack::error::{Result, StackError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -100,7 +100,7 @@ pub fn orphans(project: &Project, existing: &[ProjectContainer]) -> Vec<String> 
 pub fn select<'p>(project: &'p Project, names: &[String]) -> Result<Vec<&'p Service>> {
     for name in names {
         if !project.services.contains_key(name) {
-            return Err(Error::UnknownService {
+            return Err(StackError::UnknownService {
                 name: name.clone(),
                 available: project.services.keys().cloned().collect::<Vec<_>>().join(", "),
             });
@@ -146,7 +146,7 @@ pub fn check_ports(selected: &[&Service], existing: &[ProjectContainer]) -> Resu
     for (service, port) in ports_to_check(selected, existing) {
         let published = port.published.unwrap_or_default();
         if let Err(e) = port_free(&port.host_ip, published) {
-            return Err(Error::PortTaken {
+            return Err(StackError::PortTaken {
                 port: published,
                 host_ip: port.host_ip.clone(),
                 service: service.name.clone(),
@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(names(&select(&project, &["nginx".into()]).expect("nginx")), ["db", "app", "nginx"]);
         assert_eq!(names(&select(&project, &["tool".into()]).expect("tool")), ["tool"]);
         match select(&project, &["nope".into()]) {
-            Err(Error::UnknownService { name, available }) => {
+            Err(StackError::UnknownService { name, available }) => {
                 assert_eq!(name, "nope");
                 assert_eq!(available, "app, db, nginx, tool");
             }

@@ -11,11 +11,11 @@ use super::{LABEL_PROJECT, spec};
 use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::Request as _;
-use crate::error::{Error, Result};
-use crate::image::base;
+use crate::image::base::{self, BuildFailed};
 use crate::image::build::{self, BuildRequest};
-use crate::image::catalogue::{Catalogue, NAMESPACE};
+use crate::image::catalogue::{self, Catalogue, NAMESPACE};
 use crate::image::context;
+use crate::stack::error::{Result, StackError};
 use crate::ui::Progress;
 use crate::ui::Task;
 
@@ -44,6 +44,17 @@ pub async fn ensure_images(
             None => base_refs.extend(service.image.as_deref().and_then(|i| base_image_name(i, &catalogue))),
         }
     }
+    // Another Node than the default is an image of its own (crate::node).
+    let mut node_majors = BTreeSet::new();
+    for reference in selected.iter().filter_map(|s| s.image.as_deref()) {
+        let major = crate::node::tag_major(reference);
+        if let Some(major) = major.filter(|_| base_image_name(reference, &catalogue).is_some()) {
+            base_refs.remove(crate::node::IMAGE);
+            if !exists(reference.to_owned()).await {
+                node_majors.insert(major);
+            }
+        }
+    }
     let mut missing_bases = Vec::new();
     for name in base_refs {
         if !exists(catalogue.tag(&name)).await {
@@ -54,6 +65,7 @@ pub async fn ensure_images(
         tracing::debug!(target: "dmp::up", "base images missing, building: {}", missing_bases.join(", "));
     }
     base::ensure(docker, &missing_bases, progress).await?;
+    base::ensure_node_images(docker, &node_majors.into_iter().collect::<Vec<_>>(), progress).await?;
 
     // One inspect per image: its ID, or that it is missing. Only what had to
     // be built or pulled is inspected again.
@@ -70,7 +82,7 @@ pub async fn ensure_images(
         let repull = service.build.is_none() && policy == Some("always");
         let mut id = if rebuild || repull { None } else { image_id(reference.clone()).await };
         if id.is_none() && policy == Some("never") && service.build.is_none() {
-            return Err(Error::ImageMissing {
+            return Err(StackError::ImageMissing {
                 image: reference,
                 service: service.name.clone(),
                 reason: "its pull_policy is never".into(),
@@ -98,7 +110,7 @@ pub async fn ensure_images(
             }
             id = image_id(reference.clone()).await;
         }
-        let id = id.ok_or_else(|| Error::ImageMissing {
+        let id = id.ok_or_else(|| StackError::ImageMissing {
             image: reference,
             service: service.name.clone(),
             reason: "it is still missing after the build or pull".into(),
@@ -110,11 +122,7 @@ pub async fn ensure_images(
 
 /// `FROM dmp/<name>[:tag]` → `<name>`, for names in the catalogue.
 fn from_base_image(line: &str, catalogue: &Catalogue) -> Option<String> {
-    let mut words = line.split_whitespace();
-    if !words.next()?.eq_ignore_ascii_case("FROM") {
-        return None;
-    }
-    base_image_name(words.find(|w| !w.starts_with("--"))?, catalogue)
+    catalogue::from_dmp_image(line).filter(|name| catalogue.images.iter().any(|i| &i.name == name))
 }
 
 fn base_image_name(reference: &str, catalogue: &Catalogue) -> Option<String> {
@@ -163,7 +171,7 @@ async fn build_service_image(
         },
     };
     task.announce(&format!("building {reference}"));
-    let result = build::build(docker, request, |event| task.build_event(event)).await;
+    let result = build::build(docker, request, |event| event.show(&mut task)).await;
     match result {
         Ok(_) => {
             task.announce("built");
@@ -172,7 +180,7 @@ async fn build_service_image(
         Err(failure) => {
             task.finish(false, "build failed");
             let text = failure.report(&format!("{reference} (service {})", service.name));
-            Err(Error::BuildFailed { failed: vec![text] })
+            Err(BuildFailed { failed: vec![text] }.into())
         }
     }
 }
@@ -187,7 +195,7 @@ async fn pull(docker: &Docker, service: &Service, reference: &str) -> Result<()>
     let mut stream = docker.create_image(Some(options), None, None);
     while let Some(message) = stream.next().await {
         if let Err(e) = message {
-            return Err(Error::ImageMissing {
+            return Err(StackError::ImageMissing {
                 image: reference.to_owned(),
                 service: service.name.clone(),
                 reason: crate::engine::message(&e),
@@ -206,7 +214,7 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
             continue;
         }
         if project.networks.get(key).is_some_and(|n| n.external) {
-            return Err(Error::ExternalMissing { kind: "network", name });
+            return Err(StackError::ExternalMissing { kind: "network", name });
         }
         let request = spec::network_request(project, key, name.clone(), &labels);
         docker.create_network(request).named(format_args!("create network {name}")).await?;
@@ -225,7 +233,7 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
             continue;
         }
         if project.volumes.get(key).is_some_and(|v| v.external) {
-            return Err(Error::ExternalMissing { kind: "volume", name });
+            return Err(StackError::ExternalMissing { kind: "volume", name });
         }
         let request = spec::volume_request(project, key, name.clone(), &labels);
         docker.create_volume(request).named(format_args!("create volume {name}")).await?;

@@ -46,21 +46,26 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// Whose files the project's bind mounts hold: the user dmp runs as, or,
-/// when that is root (`sudo dmp up`), the owner of the project directory;
-/// `None` when both are root. `/proc/self` belongs to the process's
-/// effective user, which spares a libc call.
+/// when that is root (`sudo dmp up`), the owner of the project directory.
+/// Both root, in a directory only its owner may write (a checkout in CI, a
+/// VM, a container): root, `(0, 0)`, and `apply` then drops every
+/// capability, so the containers can write there and nothing more. `None`
+/// when both are root and the directory is writable by all: the images'
+/// own users can write it. `/proc/self` belongs to the process's effective
+/// user, which spares a libc call.
 pub fn host_user(project_dir: &std::path::Path) -> Option<(u32, u32)> {
     use std::os::unix::fs::MetadataExt as _;
-    let owner = |path: &std::path::Path| std::fs::metadata(path).ok().map(|m| (m.uid(), m.gid()));
+    let owner = |path: &std::path::Path| std::fs::metadata(path).ok().map(|m| (m.uid(), m.gid(), m.mode()));
     let me = owner(std::path::Path::new("/proc/self"))?;
     let user = if me.0 == 0 { owner(project_dir)? } else { me };
-    (user.0 != 0).then_some(user)
+    (user.0 != 0 || user.2 & 0o002 == 0).then_some((user.0, user.1))
 }
 
 /// The service as it runs for `host`: a service that bind-mounts host files
 /// and names no user runs as the host user, so files it writes keep their
-/// owner (never root: dmp as root keeps the image's non-root user). Such a
-/// uid has no home in the image, so HOME is /tmp unless the file sets it.
+/// owner (root only for a root-owned checkout, and then without
+/// capabilities). Such a uid has no home in the image, so HOME is /tmp
+/// unless the file sets it.
 pub fn for_host_user(service: &Service, host: Option<(u32, u32)>) -> std::borrow::Cow<'_, Service> {
     let binds = service.volumes.iter().any(|m| m.kind == MountKind::Bind && !m.read_only);
     match host {

@@ -19,7 +19,7 @@ use super::{ProjectContainer, apply, container_name, plan, provision, spec};
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
 use crate::engine::EngineError;
-use crate::error::{Error, Result};
+use crate::stack::error::{Result, StackError};
 use crate::ui::{Progress, Task};
 
 #[derive(Debug, Clone, Default)]
@@ -94,10 +94,9 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let existing = super::containers(docker, &project.name).await?;
     let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
     if let Some(name) = super::foreign_containers(docker, project, &names).await?.into_iter().next() {
-        return Err(Error::NameTaken { name, project: project.name.clone() });
+        return Err(StackError::NameTaken { name, project: project.name.clone() });
     }
     plan::check_ports(&selected, &existing)?;
-    warn_unwritable(project, &selected, progress);
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;
     provision::ensure_networks_and_volumes(docker, project, &selected).await?;
 
@@ -148,30 +147,12 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     })
 }
 
-fn failed(project: &Project, service: &Service, failure: Failure) -> Error {
-    Error::ServiceFailed {
+fn failed(project: &Project, service: &Service, failure: Failure) -> StackError {
+    StackError::ServiceFailed {
         service: service.name.clone(),
         container: container_name(project, &service.name),
         reason: failure.reason,
         logs: failure.logs,
-    }
-}
-
-/// dmp and the project directory both root: the containers run as the
-/// images' own user, who cannot write into a directory only root may write.
-fn warn_unwritable(project: &Project, selected: &[&Service], progress: &Progress) {
-    use std::os::unix::fs::PermissionsExt as _;
-    let writes = selected.iter().any(|s| {
-        s.user.is_none() && s.volumes.iter().any(|m| m.kind == crate::compose::model::MountKind::Bind && !m.read_only)
-    });
-    let world_writable = std::fs::metadata(&project.dir).is_ok_and(|m| m.permissions().mode() & 0o002 != 0);
-    if writes && spec::host_user(&project.dir).is_none() && !world_writable {
-        progress.println(&format!(
-            "warning: {} belongs to root, so containers run as the images' user (uid 1000) and cannot write into it; \
-             run dmp as the directory's owner, or `chown -R 1000:1000 {}`",
-            project.dir.display(),
-            project.dir.display()
-        ));
     }
 }
 
@@ -211,7 +192,11 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
     }
 
     let name = container_name(job.project, &job.service.name);
-    let service = spec::for_host_user(job.service, spec::host_user(&job.project.dir));
+    let host = spec::host_user(&job.project.dir);
+    let service = spec::for_host_user(job.service, host);
+    // Root in a root-owned checkout: root inside too, without capabilities.
+    let without_capabilities = host == Some((0, 0)) && matches!(service, std::borrow::Cow::Owned(_));
+    let service = crate::ca::for_container(service, crate::ca::host_bundle().as_deref());
     let service = service.as_ref();
     let hash = spec::config_hash(service, &job.image_id, spec::HASH_VERSION).unwrap_or_default();
     let decision = plan::decide(
@@ -246,11 +231,11 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
                     "recreating (config or image changed)"
                 });
                 apply::remove(docker, &name, false).await?;
-                apply::create_and_start(docker, job.project, service, &hash).await?;
+                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
             }
             Action::Created => {
                 job.task.announce("creating");
-                apply::create_and_start(docker, job.project, service, &hash).await?;
+                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
             }
         }
         Ok(decision.action)

@@ -18,7 +18,7 @@ use crate::engine::Request as _;
 use super::container_name;
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
-use crate::error::{Error, Result};
+use crate::stack::error::{Result, StackError};
 
 const POLL: Duration = Duration::from_millis(100);
 const LOG_LINES: usize = 20;
@@ -190,7 +190,7 @@ pub async fn wait_ready(docker: &Docker, project: &Project, selected: &[&Service
     let waits = selected.iter().map(|service| async {
         let target = if jobs.contains(service.name.as_str()) { Target::Completed } else { Target::Ready };
         let name = container_name(project, &service.name);
-        container(docker, &name, target, deadline).await.map_err(|f| Error::ServiceFailed {
+        container(docker, &name, target, deadline).await.map_err(|f| StackError::ServiceFailed {
             service: service.name.clone(),
             container: name.clone(),
             reason: f.reason,
@@ -240,7 +240,7 @@ pub async fn wait_http(
     let path = project.dmp.http_path.clone().unwrap_or_else(|| "/".into());
     let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
     let url = format!("http://{url_host}:{}{path}", port.published);
-    http(&host, port.published, &path, deadline).await.map_err(|last| Error::ServiceFailed {
+    http(&host, port.published, &path, deadline).await.map_err(|last| StackError::ServiceFailed {
         service: service.name.clone(),
         container: container_name(project, &service.name),
         reason: format!("does not answer HTTP at {url} (last: {last})"),

@@ -7,7 +7,7 @@ use globset::{GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::compose::model::WatchRule;
-use crate::error::{Error, Result};
+use crate::watch::error::{Result, WatchError};
 
 /// Never a trigger: editors' temporary files and version control.
 const ALWAYS_IGNORED: [&str; 9] = [
@@ -84,16 +84,18 @@ impl Filters {
 fn glob_set(patterns: impl Iterator<Item = String>, rule: &str) -> Result<GlobSet> {
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
-        let glob =
-            globset::GlobBuilder::new(&pattern).literal_separator(true).build().map_err(|e| Error::NotConfigured {
+        let glob = globset::GlobBuilder::new(&pattern).literal_separator(true).build().map_err(|e| {
+            WatchError::NotConfigured {
                 what: format!("a valid watch glob for {rule} ({pattern:?}: {e})"),
                 fix: "write globs like assets/scss/**/*.scss".into(),
-            })?;
+            }
+        })?;
         builder.add(glob);
     }
-    builder
-        .build()
-        .map_err(|e| Error::NotConfigured { what: format!("valid watch globs for {rule}: {e}"), fix: String::new() })
+    builder.build().map_err(|e| WatchError::NotConfigured {
+        what: format!("valid watch globs for {rule}: {e}"),
+        fix: String::new(),
+    })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! service brought back.
 
 mod debounce;
+mod error;
 mod filter;
 mod report;
 mod watcher;
@@ -28,10 +29,16 @@ pub use report::{Event, Reporter};
 use watcher::start_watcher;
 use worker::{RuleWorker, WorkerMessage};
 
+pub use error::WatchError;
+
 use crate::compose::Project;
-use crate::error::{Error, Result};
 use crate::stack::up::{self, UpOptions};
 use crate::ui::Progress;
+use error::Result;
+
+/// The quiet window's default, in ms: short, because a save is one event
+/// once editors' temporary files are filtered out.
+pub const DEFAULT_QUIET_MS: u64 = 30;
 
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
@@ -43,6 +50,12 @@ pub struct WatchOptions {
     pub initial_build: bool,
 }
 
+impl Default for WatchOptions {
+    fn default() -> Self {
+        Self { quiet: Duration::from_millis(DEFAULT_QUIET_MS), poll: false, initial_build: true }
+    }
+}
+
 /// Watches until Ctrl-C. The rule workers share the runtime's one thread
 /// (converging is not `Send`), so they run on a local task set.
 pub async fn run(docker: &Docker, project: &Project, options: &WatchOptions, reporter: &mut Reporter) -> Result<()> {
@@ -52,7 +65,7 @@ pub async fn run(docker: &Docker, project: &Project, options: &WatchOptions, rep
 async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, reporter: &mut Reporter) -> Result<()> {
     let rules = &project.dmp.watch;
     if rules.is_empty() {
-        return Err(Error::NotConfigured {
+        return Err(WatchError::NotConfigured {
             what: "any watch rules".into(),
             fix: "add rules under `x-dmp: { watch: [{ name, command, watch: [globs] }] }`".into(),
         });
@@ -155,5 +168,6 @@ async fn ensure_services(docker: &Docker, project: &Project, reporter: &Reporter
     let options =
         UpOptions { services: missing, wait: false, timeout: Duration::from_secs(120), ..UpOptions::default() };
     let quiet = Progress::new(crate::ui::Mode::Quiet, &[]);
-    up::up(docker, project, &options, &quiet).await.map(|_| ())
+    up::up(docker, project, &options, &quiet).await?;
+    Ok(())
 }

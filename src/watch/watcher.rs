@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::WatchOptions;
 use super::report::{Event, Reporter};
-use crate::error::{Error, Result};
+use crate::watch::error::{Result, WatchError};
 
 pub(super) type Watcher = Box<dyn notify::Watcher>;
 
@@ -38,15 +38,15 @@ pub(super) fn start_watcher(
                           `sudo sysctl fs.inotify.max_user_watches=524288`); polling instead"
                     .into(),
             }),
-            Err(e) => return Err(Error::Watch(e.to_string())),
+            Err(e) => return Err(WatchError::Watcher(e.to_string())),
         }
     }
     let config = notify::Config::default().with_poll_interval(Duration::from_millis(300));
     let handler = move |event| {
         let _ = events.send(event);
     };
-    let mut watcher = PollWatcher::new(handler, config).map_err(|e| Error::Watch(e.to_string()))?;
-    watcher.watch(root, RecursiveMode::Recursive).map_err(|e| Error::Watch(e.to_string()))?;
+    let mut watcher = PollWatcher::new(handler, config).map_err(|e| WatchError::Watcher(e.to_string()))?;
+    watcher.watch(root, RecursiveMode::Recursive).map_err(|e| WatchError::Watcher(e.to_string()))?;
     Ok((Box::new(watcher), true))
 }
 

@@ -219,6 +219,67 @@ fn doctor_names_each_problem_with_its_fix() {
     assert_eq!(code, Some(0), "{report}");
 }
 
+/// A checkout only root may write (CI images, VMs), used by root: the
+/// services that write into it run as uid 0 inside, with every capability
+/// dropped and no new privileges; nothing is privileged or gains a
+/// capability, and what they write stays root's.
+#[test]
+fn a_root_owned_checkout_works_as_root_with_every_capability_dropped() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let engine = require_engine!();
+    if std::fs::metadata("/proc/self").map_or(1, |m| m.uid()) != 0 {
+        eprintln!("SKIPPED root-owned checkout: the tests do not run as root");
+        return;
+    }
+    base_images();
+    let (stack, port) = crate::workflow::demo(engine, "rootowned", true);
+    // As a root checkout is: writable by its owner only.
+    let mut dirs = vec![stack.dir.path().to_owned()];
+    while let Some(dir) = dirs.pop() {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        for entry in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push(entry.path());
+            }
+        }
+    }
+    let output = stack.dmp(&["up"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(!text(&output.stderr).contains("warning"), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), format!("http://127.0.0.1:{port}/healthcheck"));
+    assert_eq!(crate::support::http_get(port, "/static/css/application.css", &[]).expect("GET").status, 200);
+    for written in ["static/css/application.css", "db.sqlite3"] {
+        let meta = std::fs::metadata(stack.dir.path().join(written)).expect(written);
+        assert_eq!(meta.uid(), 0, "{written} is not root's");
+    }
+
+    for (name, _) in stack.containers() {
+        let inspect = engine
+            .block_on(
+                engine.docker.inspect_container(&name, None::<bollard::query_parameters::InspectContainerOptions>),
+            )
+            .expect("inspect");
+        let host = inspect.host_config.expect("host config");
+        assert_ne!(host.privileged, Some(true), "{name} is privileged");
+        assert!(host.cap_add.unwrap_or_default().is_empty(), "{name} gains capabilities");
+        let container = crate::support::Container::named(engine, &name);
+        if container.processes().iter().any(|(uid, _)| *uid == 0) {
+            assert_eq!(host.cap_drop.unwrap_or_default(), ["ALL"], "{name} runs as root with capabilities");
+            let options = host.security_opt.unwrap_or_default();
+            assert!(options.iter().any(|o| o.starts_with("no-new-privileges")), "{name}: {options:?}");
+            let service = name.trim_start_matches(&format!("{}-", stack.project)).trim_end_matches("-1");
+            let status = stack.ok(&["sh", service, "--", "grep", "^Cap", "/proc/1/status"]);
+            for line in status.lines() {
+                assert!(line.ends_with("0000000000000000") || line.starts_with("CapBnd"), "{name}: {status}");
+            }
+            assert!(status.contains("CapEff:\t0000000000000000"), "{name}: {status}");
+        } else {
+            container.assert_non_root();
+        }
+    }
+    stack.ok(&["down", "-v"]);
+}
+
 #[test]
 fn containers_are_unprivileged_non_root_without_the_socket_and_down_keeps_user_files() {
     let engine = require_engine!();

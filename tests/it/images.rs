@@ -330,6 +330,8 @@ fn the_build_context_honours_dockerignore_on_the_engine_and_no_cache_rebuilds() 
     let expected = [
         "./.dockerignore".to_owned(),
         "./VERSION".to_owned(),
+        // dmp adds the host's CA bundle (empty without one) to base image contexts.
+        "./dmp-ca-certificates.crt".to_owned(),
         format!("./{name}/Dockerfile"),
         "./logs/keep.log".to_owned(),
         "./secrets/public.pem".to_owned(),

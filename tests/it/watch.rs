@@ -13,13 +13,13 @@ use crate::support::{StackDir, base_images, http_get, require_engine};
 use crate::workflow::demo;
 
 /// `dmp watch --json` running in a stack's directory, its events collected.
-struct Watch {
+pub struct Watch {
     child: Child,
     events: Receiver<Value>,
 }
 
 impl Watch {
-    fn start(stack: &StackDir, extra: &[&str]) -> Self {
+    pub fn start(stack: &StackDir, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dmp"))
             .current_dir(stack.dir.path())
             .args(["watch", "--json"])
@@ -42,8 +42,9 @@ impl Watch {
         let watch = Self { child, events };
         let ready = watch.next(|e| e["event"] == "ready", "ready");
         assert_eq!(ready["polling"], extra.contains(&"--poll"), "{ready}");
-        // The initial build of both rules.
-        for _ in 0..2 {
+        // The initial build of every rule.
+        let stack_file = std::fs::read_to_string(stack.dir.path().join("dmp.yml")).expect("stack file");
+        for _ in 0..stack_file.matches("\n    - name: ").count() {
             let build = watch.next(|e| e["event"] == "build", "an initial build");
             assert_eq!(build["ok"], true, "{build}");
         }
@@ -51,7 +52,7 @@ impl Watch {
     }
 
     /// The next event matching `wanted`, within 30 s.
-    fn next(&self, wanted: impl Fn(&Value) -> bool, what: &str) -> Value {
+    pub fn next(&self, wanted: impl Fn(&Value) -> bool, what: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             match self.events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -73,7 +74,7 @@ impl Watch {
         builds
     }
 
-    fn build_of(&self, rule: &str) -> Value {
+    pub fn build_of(&self, rule: &str) -> Value {
         self.next(|e| e["event"] == "build" && e["rule"] == rule, &format!("build of {rule}"))
     }
 }
@@ -85,7 +86,7 @@ impl Drop for Watch {
     }
 }
 
-fn served(port: u16, path: &str) -> String {
+pub fn served(port: u16, path: &str) -> String {
     let response = http_get(port, path, &[]).expect("GET through nginx");
     assert_eq!(response.status, 200, "{path}");
     String::from_utf8_lossy(&response.body).into_owned()
@@ -99,14 +100,14 @@ fn saves_rebuild_what_nginx_serves_and_failures_report_and_recover() {
     stack.ok(&["up"]);
     let watch = Watch::start(&stack, &[]);
 
-    // SCSS: a save recompiles, nginx serves the new CSS.
-    stack.write("assets/scss/_variables.scss", "$brand-colour: #123456;\n$text-colour: #0b0c0c;\n$gutter: 20px;\n");
-    let build = watch.build_of("styles");
+    // SCSS (the sassc rule): a save recompiles, nginx serves the new CSS.
+    stack.write("assets/legacy/_variables.scss", "$brand-colour: #123456;\n$text-colour: #0b0c0c;\n$gutter: 20px;\n");
+    let build = watch.build_of("legacy");
     assert_eq!(
         (build["ok"].clone(), build["trigger"].clone()),
-        (Value::Bool(true), "assets/scss/_variables.scss".into())
+        (Value::Bool(true), "assets/legacy/_variables.scss".into())
     );
-    assert!(served(port, "/static/css/application.css").contains("#123456"));
+    assert!(served(port, "/static/css/legacy.css").contains("#123456"));
 
     // JS: a save rebundles.
     stack.write("assets/js/greeting.js", "export function greeting() { return \"Hello from the watch test\"; }\n");
@@ -115,16 +116,16 @@ fn saves_rebuild_what_nginx_serves_and_failures_report_and_recover() {
 
     // A broken file: the tool's message with file and line; the last good
     // output stays; the next good save recovers.
-    let good_css = served(port, "/static/css/application.css");
-    let layout = std::fs::read_to_string(stack.dir.path().join("assets/scss/_layout.scss")).expect("read");
-    stack.write("assets/scss/_layout.scss", &format!("{layout}\n.broken {{\n"));
-    let failed = watch.build_of("styles");
+    let good_css = served(port, "/static/css/legacy.css");
+    let layout = std::fs::read_to_string(stack.dir.path().join("assets/legacy/_layout.scss")).expect("read");
+    stack.write("assets/legacy/_layout.scss", &format!("{layout}\n.broken {{\n"));
+    let failed = watch.build_of("legacy");
     assert_eq!(failed["ok"], false);
     let output = failed["output"].as_str().expect("output");
-    assert!(output.contains("assets/scss/_layout.scss") && output.contains("line"), "{output}");
-    assert_eq!(served(port, "/static/css/application.css"), good_css, "a failed build replaced the output");
-    stack.write("assets/scss/_layout.scss", &layout);
-    assert_eq!(watch.build_of("styles")["ok"], true);
+    assert!(output.contains("assets/legacy/_layout.scss") && output.contains("line"), "{output}");
+    assert_eq!(served(port, "/static/css/legacy.css"), good_css, "a failed build replaced the output");
+    stack.write("assets/legacy/_layout.scss", &layout);
+    assert_eq!(watch.build_of("legacy")["ok"], true);
 
     // Editor temp files and the rules' own output never trigger.
     for noise in [
@@ -154,26 +155,26 @@ fn a_burst_coalesces_and_a_killed_buildstatic_is_brought_back() {
     // build and one queued rebuild.
     for i in 0..100 {
         stack.write(
-            "assets/scss/_variables.scss",
+            "assets/legacy/_variables.scss",
             &format!("$brand-colour: #{i:06x};\n$text-colour: #000;\n$gutter: 20px;\n"),
         );
     }
     let builds = watch.builds_for(Duration::from_millis(1500));
-    let styles = builds.iter().filter(|b| b["rule"] == "styles").count();
-    assert!((1..=2).contains(&styles), "{styles} builds for one burst: {builds:?}");
-    assert!(builds.iter().all(|b| b["rule"] == "styles"), "{builds:?}");
+    let legacy = builds.iter().filter(|b| b["rule"] == "legacy").count();
+    assert!((1..=2).contains(&legacy), "{legacy} builds for one burst: {builds:?}");
+    assert!(builds.iter().all(|b| b["rule"] == "legacy"), "{builds:?}");
 
     // The builder container dies; the next save brings it back and builds.
     let container = format!("{}-buildstatic-1", stack.project);
     engine
         .block_on(engine.docker.kill_container(&container, None::<bollard::query_parameters::KillContainerOptions>))
         .expect("kill buildstatic");
-    stack.write("assets/scss/_variables.scss", "$brand-colour: #abcdef;\n$text-colour: #000;\n$gutter: 20px;\n");
+    stack.write("assets/legacy/_variables.scss", "$brand-colour: #abcdef;\n$text-colour: #000;\n$gutter: 20px;\n");
     let notice = watch.next(|e| e["event"] == "notice", "a notice about the lost container");
     assert!(notice["message"].as_str().is_some_and(|m| m.contains("bringing it back")), "{notice}");
-    let build = watch.build_of("styles");
+    let build = watch.build_of("legacy");
     assert_eq!(build["ok"], true, "{build}");
-    let css = std::fs::read_to_string(stack.dir.path().join("static/css/application.css")).expect("css");
+    let css = std::fs::read_to_string(stack.dir.path().join("static/css/legacy.css")).expect("css");
     assert!(css.contains("#abcdef"), "{css}");
 }
 
@@ -184,7 +185,7 @@ fn poll_mode_watches_without_inotify() {
     let (stack, port) = demo(engine, "watch-poll", false);
     stack.ok(&["up"]);
     let watch = Watch::start(&stack, &["--poll"]);
-    stack.write("assets/scss/_variables.scss", "$brand-colour: #654321;\n$text-colour: #000;\n$gutter: 20px;\n");
-    assert_eq!(watch.build_of("styles")["ok"], true);
-    assert!(served(port, "/static/css/application.css").contains("#654321"));
+    stack.write("assets/legacy/_variables.scss", "$brand-colour: #654321;\n$text-colour: #000;\n$gutter: 20px;\n");
+    assert_eq!(watch.build_of("legacy")["ok"], true);
+    assert!(served(port, "/static/css/legacy.css").contains("#654321"));
 }

@@ -1,0 +1,121 @@
+//! What every command starts from, resolved once from the arguments: the
+//! project directory, the output mode, the stack (loaded on first use, its
+//! warnings printed once) and the Engine connection (made on first use, so
+//! commands that never reach the Engine never connect).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use bollard::Docker;
+use serde::Serialize;
+
+use crate::cli::{GlobalArgs, ProjectArgs};
+use crate::compose::{self, LoadOptions, Project};
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::stack::{self, ProjectContainer, plan};
+use crate::ui::Mode;
+
+#[derive(Debug)]
+pub struct Context {
+    /// Where the stack is looked for: `--project-directory`, else the
+    /// current directory.
+    pub dir: PathBuf,
+    /// `--quiet`: results and errors only.
+    pub quiet: bool,
+    /// How progress shows, from `--quiet`, `--progress` and the terminal.
+    pub mode: Mode,
+    project_args: ProjectArgs,
+    project: std::sync::OnceLock<Project>,
+    /// The stack's problems that only stop running it (see `runnable_project`).
+    deferred: std::sync::Mutex<Vec<compose::ComposeError>>,
+    docker: tokio::sync::OnceCell<Docker>,
+}
+
+impl Context {
+    pub fn new(project_args: &ProjectArgs, global: &GlobalArgs) -> Result<Self> {
+        let cwd = std::env::current_dir().map_err(Error::io("read the current directory", "."))?;
+        Ok(Self {
+            dir: project_args.project_directory.as_ref().map_or_else(|| cwd.clone(), |d| cwd.join(d)),
+            quiet: global.quiet,
+            mode: Mode::detect(global.quiet, global.progress.requested()),
+            project_args: project_args.clone(),
+            project: std::sync::OnceLock::new(),
+            deferred: std::sync::Mutex::new(Vec::new()),
+            docker: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// Whether stack files were named with `-f`.
+    pub fn has_files(&self) -> bool {
+        !self.project_args.files.is_empty()
+    }
+
+    /// The stack, loaded on first use; its warnings are printed then.
+    pub fn project(&self) -> Result<&Project> {
+        if let Some(project) = self.project.get() {
+            return Ok(project);
+        }
+        let options = LoadOptions {
+            dir: self.dir.clone(),
+            files: self.project_args.files.clone(),
+            project_name: self.project_args.project_name.clone(),
+            profiles: self.project_args.profiles.clone(),
+        };
+        let mut loaded = compose::load(&options)?;
+        crate::node::pin(&mut loaded.project, &crate::image::catalogue::Catalogue::embedded()?.version);
+        if !self.quiet {
+            for warning in &loaded.warnings {
+                eprintln!("warning: {warning}");
+            }
+        }
+        if let Ok(mut deferred) = self.deferred.lock() {
+            *deferred = loaded.deferred;
+        }
+        Ok(self.project.get_or_init(|| loaded.project))
+    }
+
+    /// The stack, to run it: as `project`, and the problems only running
+    /// finds (a missing build context, a bind source that must exist) are
+    /// errors. `dmp config` prints such a stack, as Compose's does.
+    pub fn runnable_project(&self) -> Result<&Project> {
+        let project = self.project()?;
+        let first =
+            self.deferred.lock().ok().and_then(|mut deferred| (!deferred.is_empty()).then(|| deferred.remove(0)));
+        match first {
+            Some(problem) => Err(problem.into()),
+            None => Ok(project),
+        }
+    }
+
+    /// The Engine, connected on first use.
+    pub async fn docker(&self) -> Result<&Docker> {
+        Ok(self.docker.get_or_try_init(engine::connect).await?)
+    }
+
+    /// The progress mode of a command that may print `--json` on stdout:
+    /// quiet then, so nothing but the JSON is printed.
+    pub fn mode_unless(&self, json: bool) -> Mode {
+        if json { Mode::Quiet } else { self.mode }
+    }
+
+    /// The project's containers of `services` (all when empty); unknown
+    /// service names are an error.
+    pub async fn containers(&self, services: &[String]) -> Result<Vec<ProjectContainer>> {
+        let project = self.project()?;
+        plan::select(project, services)?;
+        let docker = self.docker().await?;
+        Ok(stack::containers(docker, &project.name)
+            .await?
+            .into_iter()
+            .filter(|c| services.is_empty() || services.contains(&c.service))
+            .collect())
+    }
+}
+
+/// Prints `value` as pretty JSON on stdout, the way every `--json` does.
+pub fn print_json(value: &impl Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| Error::Output(e.into()))?;
+    writeln!(out).map_err(Error::Output)
+}

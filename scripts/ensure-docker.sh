@@ -33,15 +33,21 @@ install_engine() {
     apt_install docker.io
 }
 
+# The machine's dockerd, by its pid file: other dockerd processes (a private
+# Engine of the tests, scripts/private-engine.sh) do not count.
+machine_dockerd_runs() {
+    [ "$(cat "/proc/$(cat /var/run/docker.pid 2>/dev/null)/comm" 2>/dev/null)" = dockerd ]
+}
+
 start_engine() {
     # A dockerd killed with its session leaves its pid file behind, and the
-    # next dockerd refuses to start ("pid file found"): remove it when no
-    # dockerd runs.
-    if [ -f /var/run/docker.pid ] && ! pgrep -x dockerd >/dev/null; then
+    # next dockerd refuses to start ("pid file found"): remove it when that
+    # dockerd is gone.
+    if [ -f /var/run/docker.pid ] && ! machine_dockerd_runs; then
         say "removing stale /var/run/docker.pid"
         rm -f /var/run/docker.pid
     fi
-    if ! pgrep -x dockerd >/dev/null; then
+    if ! machine_dockerd_runs; then
         say "starting dockerd (log: $DOCKERD_LOG)"
         setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
     fi

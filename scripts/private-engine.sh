@@ -18,6 +18,9 @@
 #                        Engine 26 (bookworm's runc from /usr/sbin is used).
 #   DMP_ENGINE_NET=slirp outbound network through slirp4netns (image builds
 #                        need it); default: loopback only, nothing leaves.
+#   DMP_ENGINE_DATA=DIR  the Engine's --data-root, kept by `stop` (a cache of
+#                        images and build steps across runs; one Engine at a
+#                        time); default: inside DIR, removed by `stop`.
 #
 # Inside the namespace, ports the Engine publishes on 127.0.0.1 are reached on
 # 127.0.0.1, by commands run with `exec`.
@@ -55,7 +58,7 @@ start_dockerd() {
     # remount /sys, hiding the cgroup mounts dockerd needs.
     daemon "$dir/dockerd.log" nsenter --net="/run/netns/$(netns)" env PATH="$(cat "$dir/path")" dockerd \
         --host "$(socket)" \
-        --data-root "$dir/data" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
+        --data-root "$(cat "$dir/data-root")" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
         --containerd-namespace dmp-private --containerd-plugins-namespace dmp-private-plugins \
         --cgroup-parent dmp-private
     for _ in $(seq 1 120); do
@@ -95,6 +98,9 @@ start)
     fi
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    data=${DMP_ENGINE_DATA:-$dir/data}
+    mkdir -p "$data"
+    (cd "$data" && pwd) >"$dir/data-root"
     echo "$bin/usr/sbin:/usr/bin:/sbin:/bin:$PATH" | sed 's/^://' >"$dir/path"
     name="dmp-$(basename "$dir")"
     echo "$name" >"$dir/netns"
@@ -137,9 +143,12 @@ stop)
     stop_dockerd
     pid_alive "$(cat "$dir/slirp.pid" 2>/dev/null)" && kill "$(cat "$dir/slirp.pid")" 2>/dev/null || true
     [ -f "$dir/netns" ] && ip netns delete "$(netns)" 2>/dev/null || true
-    # Whatever dockerd left mounted under DIR, deepest first, before removing it.
-    awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
-        umount -l "$m" 2>/dev/null || true
+    # Whatever dockerd left mounted under DIR or its data root, deepest
+    # first, before removing DIR.
+    for root in "$dir" "$(cat "$dir/data-root" 2>/dev/null || echo "$dir")"; do
+        awk -v d="$root/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
+            umount -l "$m" 2>/dev/null || true
+        done
     done
     rm -rf --one-file-system "$dir"
     ;;

@@ -217,6 +217,10 @@ fn classify(error: BollardError, address: &str) -> EngineError {
 
 /// The I/O error at the bottom of a connection failure, if any.
 fn io_error_kind(error: &BollardError) -> Option<io::ErrorKind> {
+    // `IOError` is transparent: its `source()` skips the io::Error itself.
+    if let BollardError::IOError { err } = error {
+        return Some(err.kind());
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(err) = source {
         if let Some(io_err) = err.downcast_ref::<io::Error>() {
@@ -245,6 +249,17 @@ mod tests {
         assert_eq!(api_version_header(b"HTTP/1.1 500 Internal Server Error\r\nApi-Version: 1.45\r\n\r\n"), None);
         assert_eq!(api_version_header(b"HTTP/1.1 200 OK\r\nApi-Version: one\r\n\r\n"), None);
         assert_eq!(api_version_header(b""), None);
+    }
+
+    #[test]
+    fn a_failed_connect_says_not_running_or_permission_denied() {
+        let io = |kind| BollardError::from(io::Error::from(kind));
+        assert!(matches!(classify(io(io::ErrorKind::NotFound), "unix:///x"), EngineError::NotRunning { .. }));
+        assert!(matches!(classify(io(io::ErrorKind::ConnectionRefused), "unix:///x"), EngineError::NotRunning { .. }));
+        assert!(matches!(
+            classify(io(io::ErrorKind::PermissionDenied), "unix:///x"),
+            EngineError::PermissionDenied { .. }
+        ));
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub fn run(args: &ConfigArgs, ctx: &Context) -> Result<ExitCode> {
         let mut node = render::project(project, form);
         node.escape_dollars();
         let text = match form {
-            Form::Json => serde_json::to_string_pretty(&node).map_err(|e| Error::Output(e.into()))?,
+            // Byte for byte as Compose: Go's indentation and escaping.
+            Form::Json => node.go_json_pretty(),
             Form::Yaml => {
                 // As Compose writes it: list items indented under their key,
                 // long lines kept whole, multi-line strings as `|` blocks.

@@ -77,6 +77,50 @@ impl Node {
         out
     }
 
+    /// Indented JSON as Go's `json.MarshalIndent(v, "", "  ")` writes it,
+    /// as `docker compose config --format json` prints it.
+    pub fn go_json_pretty(&self) -> String {
+        let mut out = String::new();
+        self.write_go_json_pretty(&mut out, 0);
+        out
+    }
+
+    fn write_go_json_pretty(&self, out: &mut String, depth: usize) {
+        let newline = |out: &mut String, depth: usize| {
+            out.push('\n');
+            out.push_str(&"  ".repeat(depth));
+        };
+        match self {
+            Self::List(items) if !items.is_empty() => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, depth + 1);
+                    item.write_go_json_pretty(out, depth + 1);
+                }
+                newline(out, depth);
+                out.push(']');
+            }
+            Self::Map(entries) if !entries.is_empty() => {
+                out.push('{');
+                for (i, (key, value)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    newline(out, depth + 1);
+                    go_string(key, out);
+                    out.push_str(": ");
+                    value.write_go_json_pretty(out, depth + 1);
+                }
+                newline(out, depth);
+                out.push('}');
+            }
+            other => other.write_go_json(out),
+        }
+    }
+
     fn write_go_json(&self, out: &mut String) {
         match self {
             Self::Null => out.push_str("null"),
@@ -214,7 +258,12 @@ pub fn project(project: &Project, form: Form) -> Node {
     top.nonempty("volumes", volumes(project));
     // dmp's own settings as dmp resolved them (Compose prints the raw `x-` mapping).
     top.nonempty("x-dmp", from_json(&serde_json::to_value(&project.dmp).unwrap_or_default()));
-    top.build()
+    let Node::Map(mut entries) = top.build() else { unreachable!("a map") };
+    if form == Form::Json {
+        // Compose's JSON writes the project's keys sorted.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    Node::Map(entries)
 }
 
 /// One service, keys in compose-go's `ServiceConfig` order.
@@ -504,6 +553,20 @@ mod tests {
         ] {
             assert_eq!(go_duration(nanos), text, "{nanos}");
         }
+    }
+
+    #[test]
+    fn pretty_json_is_go_marshal_indent() {
+        let node = Node::Map(vec![
+            ("a".into(), Node::List(vec![Node::Int(1), Node::str("<b>")])),
+            ("e".into(), Node::Map(Vec::new())),
+            ("l".into(), Node::List(Vec::new())),
+            ("n".into(), Node::Null),
+        ]);
+        assert_eq!(
+            node.go_json_pretty(),
+            "{\n  \"a\": [\n    1,\n    \"\\u003cb\\u003e\"\n  ],\n  \"e\": {},\n  \"l\": [],\n  \"n\": null\n}"
+        );
     }
 
     #[test]

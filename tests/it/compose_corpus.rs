@@ -82,6 +82,11 @@ impl Case {
     /// Runs `program [args] config --format json` in a copy of the case with
     /// only the case's environment; the JSON, or the error's first line.
     fn config(&self, program: &Path, work: &Path) -> Result<Value, String> {
+        self.config_text(program, work).map(|(value, _)| value)
+    }
+
+    /// As `config`, with the text as printed.
+    fn config_text(&self, program: &Path, work: &Path) -> Result<(Value, String), String> {
         let mut command = Command::new(program);
         command
             .current_dir(work)
@@ -110,7 +115,8 @@ impl Case {
                 .unwrap_or("(no message)");
             return Err(message.chars().take(160).collect());
         }
-        serde_json::from_slice(&output.stdout).map_err(|e| format!("not JSON: {e}"))
+        let value = serde_json::from_slice(&output.stdout).map_err(|e| format!("not JSON: {e}"))?;
+        Ok((value, text(&output.stdout)))
     }
 }
 
@@ -180,10 +186,9 @@ pub fn compare(case: &Case, compose: &Path) -> Outcome {
     let work = tempfile::tempdir().expect("tempdir");
     let dir = work.path().join(&case.name);
     copy_tree(&case.dir, &dir);
-    let v2 = case.config(compose, &dir).map_err(|e| e.replace(&work.path().display().to_string(), "…"));
-    let dmp = case
-        .config(Path::new(env!("CARGO_BIN_EXE_dmp")), &dir)
-        .map_err(|e| e.replace(&work.path().display().to_string(), "…"));
+    let hide = |e: String| e.replace(&work.path().display().to_string(), "…");
+    let v2 = case.config_text(compose, &dir).map_err(hide);
+    let dmp = case.config_text(Path::new(env!("CARGO_BIN_EXE_dmp")), &dir).map_err(hide);
     match (dmp, v2) {
         (Err(_), Err(_)) => Outcome::Agree,
         (Ok(_), Err(why)) => {
@@ -192,7 +197,8 @@ pub fn compare(case: &Case, compose: &Path) -> Outcome {
         (Err(why), Ok(_)) => {
             Outcome::Differ(vec![("(whole file)".into(), format!("rejected: {why}"), "accepted".into())])
         }
-        (Ok(dmp), Ok(mut v2)) => {
+        (Ok((dmp, dmp_text)), Ok((mut v2, v2_text))) => {
+            let as_printed = v2.clone();
             normalise_compose(&mut v2);
             let mut found = Vec::new();
             differences("", Some(&dmp), Some(&v2), &mut found);
@@ -200,6 +206,13 @@ pub fn compare(case: &Case, compose: &Path) -> Outcome {
             for (_, a, b) in &mut found {
                 *a = a.replace(&work, "…");
                 *b = b.replace(&work, "…");
+            }
+            if found.is_empty() && v2 == as_printed && dmp_text.trim_end() != v2_text.trim_end() {
+                // Nothing normalised: the JSON must be Compose's byte for byte
+                // (key order, indentation, Go's escaping).
+                let line = dmp_text.lines().zip(v2_text.lines()).position(|(a, b)| a != b).unwrap_or(0);
+                let at = |text: &str| text.lines().nth(line).unwrap_or("(end)").trim().to_owned();
+                found.push((format!("(JSON text, line {})", line + 1), at(&dmp_text), at(&v2_text)));
             }
             if found.is_empty() {
                 found = read_back(case, compose, &dir, &v2);

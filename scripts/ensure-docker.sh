@@ -49,7 +49,14 @@ start_engine() {
     fi
     if ! machine_dockerd_runs; then
         say "starting dockerd (log: $DOCKERD_LOG)"
-        setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+        # Keep none of our open files: a lock held by whoever called this
+        # (`flock LOCK scripts/test.sh`) would stay held for as long as dockerd runs.
+        (
+            for fd in $(ls /proc/$BASHPID/fd); do
+                [ "$fd" -le 2 ] || eval "exec $fd>&-"
+            done
+            exec setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null
+        ) &
     fi
     for _ in $(seq 1 120); do
         engine_answers && return 0

@@ -50,12 +50,9 @@ pub fn for_container<'a>(service: Cow<'a, Service>, bundle: Option<&Path>) -> Co
     let source = std::fs::canonicalize(bundle).unwrap_or_else(|_| bundle.to_owned());
     let mut service = service.into_owned();
     if !service.volumes.iter().any(|m| m.target == CONTAINER_PATH) {
-        service.volumes.push(Mount {
-            kind: MountKind::Bind,
-            source: Some(source.to_string_lossy().into_owned()),
-            target: CONTAINER_PATH.into(),
-            read_only: true,
-        });
+        let mut mount = Mount::new(MountKind::Bind, Some(source.to_string_lossy().into_owned()), CONTAINER_PATH.into());
+        mount.read_only = true;
+        service.volumes.push(mount);
     }
     for name in CONTAINER_VARIABLES {
         service.environment.entry(name.into()).or_insert_with(|| CONTAINER_PATH.into());

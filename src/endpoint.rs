@@ -143,7 +143,11 @@ fn current_context(inputs: &Inputs) -> Result<Option<String>, EndpointError> {
     let path = dir.join("config.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        // Another user's home (dmp under setpriv or `sudo -u` keeps HOME):
+        // the docker CLI goes on without it, and so does dmp.
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied) => {
+            return Ok(None);
+        }
         Err(e) => return Err(EndpointError::BadConfig { path, reason: e.to_string() }),
     };
     let config: serde_json::Value =

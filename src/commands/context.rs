@@ -27,6 +27,8 @@ pub struct Context {
     pub mode: Mode,
     project_args: ProjectArgs,
     project: std::sync::OnceLock<Project>,
+    /// The stack's problems that only stop running it (see `runnable_project`).
+    deferred: std::sync::Mutex<Vec<compose::ComposeError>>,
     docker: tokio::sync::OnceCell<Docker>,
 }
 
@@ -39,6 +41,7 @@ impl Context {
             mode: Mode::detect(global.quiet, global.progress.requested()),
             project_args: project_args.clone(),
             project: std::sync::OnceLock::new(),
+            deferred: std::sync::Mutex::new(Vec::new()),
             docker: tokio::sync::OnceCell::new(),
         })
     }
@@ -66,7 +69,23 @@ impl Context {
                 eprintln!("warning: {warning}");
             }
         }
+        if let Ok(mut deferred) = self.deferred.lock() {
+            *deferred = loaded.deferred;
+        }
         Ok(self.project.get_or_init(|| loaded.project))
+    }
+
+    /// The stack, to run it: as `project`, and the problems only running
+    /// finds (a missing build context, a bind source that must exist) are
+    /// errors. `dmp config` prints such a stack, as Compose's does.
+    pub fn runnable_project(&self) -> Result<&Project> {
+        let project = self.project()?;
+        let first =
+            self.deferred.lock().ok().and_then(|mut deferred| (!deferred.is_empty()).then(|| deferred.remove(0)));
+        match first {
+            Some(problem) => Err(problem.into()),
+            None => Ok(project),
+        }
     }
 
     /// The Engine, connected on first use.

@@ -18,7 +18,7 @@ pub fn interrupt(args: &UpArgs) -> Interrupt {
 }
 
 pub async fn run(args: &UpArgs, ctx: &Context) -> Result<ExitCode> {
-    let project = ctx.project()?;
+    let project = ctx.runnable_project()?;
     let docker = ctx.docker().await?;
     let mode = ctx.mode_unless(args.json);
     let names: Vec<String> = project.services.keys().cloned().collect();

@@ -22,7 +22,7 @@ pub async fn run(args: &WatchArgs, ctx: &Context) -> Result<ExitCode> {
 
 /// Watches the context's project until Ctrl-C.
 pub async fn watch_project(ctx: &Context, options: &WatchOptions, json: bool) -> Result<ExitCode> {
-    let project = ctx.project()?;
+    let project = ctx.runnable_project()?;
     let docker = ctx.docker().await?;
     let mut reporter = Reporter::new(json, ctx.mode, &project.dmp.watch);
     watch::run(docker, project, options, &mut reporter).await?;

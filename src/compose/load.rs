@@ -39,6 +39,9 @@ pub struct Loaded {
     pub project: Project,
     /// Things the user should know that do not stop the load.
     pub warnings: Vec<String>,
+    /// Problems that stop `up` but not `config`, which Compose's `config`
+    /// accepts too (a missing build context, a bind source that must exist).
+    pub deferred: Vec<ComposeError>,
 }
 
 /// Finds, reads and resolves the stack described by `options`, looking up
@@ -60,7 +63,8 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
         })?;
         texts.push((display_path(path), text));
     }
-    resolve(texts, &dir, &lookup, options, files)
+    let dirs: Vec<PathBuf> = files.iter().map(|f| f.parent().map_or_else(|| dir.clone(), Path::to_path_buf)).collect();
+    resolve(texts.into_iter().zip(dirs).collect(), &dir, &lookup, options, files)
 }
 
 /// Resolves one stack file given as text, with variables from `env` only:
@@ -69,20 +73,27 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
 pub fn load_str(text: &str, dir: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, ComposeError> {
     let lookup = |name: &str| env.get(name).cloned();
     let options = LoadOptions { dir: dir.to_owned(), project_name: Some("fuzz".into()), ..LoadOptions::default() };
-    resolve(vec![("dmp.yml".into(), text.to_owned())], dir, &lookup, &options, vec![dir.join("dmp.yml")])
+    let texts = vec![(("dmp.yml".into(), text.to_owned()), dir.to_owned())];
+    resolve(texts, dir, &lookup, &options, vec![dir.join("dmp.yml")])
 }
 
 /// Parses, interpolates and merges the files' texts, then builds the model.
 fn resolve(
-    texts: Vec<(String, String)>,
+    texts: Vec<((String, String), PathBuf)>,
     dir: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
     options: &LoadOptions,
     files: Vec<PathBuf>,
 ) -> Result<Loaded, ComposeError> {
-    let mut loader = Loader { sources: Vec::new(), warnings: Vec::new(), lookup, dir: dir.to_owned() };
+    let mut loader = Loader {
+        sources: Vec::new(),
+        warnings: std::cell::RefCell::default(),
+        deferred: std::cell::RefCell::default(),
+        lookup,
+        dir: dir.to_owned(),
+    };
     let mut merged: Option<Node> = None;
-    for (name, text) in texts {
+    for ((name, text), file_dir) in texts {
         let index = loader.sources.len();
         loader.sources.push(Source { name: name.clone(), text: Arc::new(text) });
         let parsed = yaml::parse(&loader.sources[index].text, index).map_err(|e| match e.pos {
@@ -91,6 +102,7 @@ fn resolve(
         })?;
         let mut node = parsed;
         loader.interpolate(&mut node)?;
+        loader.expand(&mut node, &file_dir, 0)?;
         merged = Some(match merged {
             None => node,
             Some(base) => merge_top(base, node),
@@ -98,5 +110,5 @@ fn resolve(
     }
     let root = finish(merged.ok_or_else(|| ComposeError::Project { message: "no stack file".into(), help: None })?);
     let project = loader.project(&root, options, files)?;
-    Ok(Loaded { project, warnings: loader.warnings })
+    Ok(Loaded { project, warnings: loader.warnings.into_inner(), deferred: loader.deferred.into_inner() })
 }

@@ -114,6 +114,11 @@ pub fn merge_top(base: Node, over: Node) -> Node {
     merge(base, over, &[])
 }
 
+/// Merges a service over the one it `extends`, by the same rules.
+pub fn merge_service(name: &str, base: Node, over: Node) -> Node {
+    merge(base, over, &["services".to_owned(), name.to_owned()])
+}
+
 /// After all merges: drops what `!reset` left and keeps one entry per key
 /// in keyed lists. Compose does this for a single file too.
 pub fn finish(mut root: Node) -> Node {

@@ -25,8 +25,15 @@ pub struct Project {
     pub networks: BTreeMap<String, Network>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, Volume>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, FileSource>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, FileSource>,
     #[serde(rename = "x-dmp", skip_serializing_if = "DmpSettings::is_empty")]
     pub dmp: DmpSettings,
+    /// Top-level `x-…` keys as written (Compose prints them back).
+    #[serde(skip)]
+    pub extensions: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -44,6 +51,10 @@ pub struct Service {
     /// `env_file` entries, then `environment` over them.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
+    /// `environment` keys without a value that no variable sets: not set
+    /// in the container (Compose prints them as `null`).
+    #[serde(skip)]
+    pub unset_environment: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<Port>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -64,11 +75,302 @@ pub struct Service {
     pub restart: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<String>,
-    /// Project networks this service joins (`default` unless given).
+    /// Project networks this service joins (`default` unless given; none
+    /// with `network_mode`).
     pub networks: Vec<String>,
+    /// Per-network settings (aliases, fixed addresses), by network.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attachments: BTreeMap<String, Attachment>,
+    /// `<project>-<service>-1` unless `container_name:` names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tty: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdin_open: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ulimits: BTreeMap<String, Ulimit>,
+    /// `PATH[:OPTIONS]` tmpfs mounts (the `tmpfs:` key).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<i64>,
+    /// `host:ip` entries for /etc/hosts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<String>,
+    /// `host`, `none`, `bridge`, `service:NAME`, `container:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
+    /// `HOST[:CONTAINER[:PERMISSIONS]]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_opt: BTreeMap<String, String>,
+    /// The top-level limit keys (`mem_limit`, `cpus`, …).
+    #[serde(skip_serializing_if = "Resources::is_empty")]
+    pub resources: Resources,
+    /// `deploy:` as given; `deploy.resources` wins over `resources` where
+    /// both are set (they must then agree, as Compose checks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<Deploy>,
+    /// Whose logs `docker compose up` would follow (no effect in dmp).
+    #[serde(skip)]
+    pub attach: Option<bool>,
+    /// `develop` (for `docker compose watch`; no effect in dmp), as Compose
+    /// prints it: watch paths absolute.
+    #[serde(skip)]
+    pub develop: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_kill_disable: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// Nanoseconds.
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration_text")]
+    pub stop_grace_period: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Logging>,
+    /// Ports open to other containers only: `PORT[/PROTOCOL]`, ranges kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expose: Vec<String>,
+    /// `SERVICE[:ALIAS]` (project services) and `CONTAINER[:ALIAS]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_links: Vec<String>,
+    /// `SERVICE`, `service:SERVICE[:ro]` or `container:NAME[:ro]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// `always`, `never`, `missing`, `build`, `if_not_present`, `daily`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<FileMount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<FileMount>,
+    /// Containers of this service (`scale`, `deploy.replicas`); one unless
+    /// given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// How a service joins one network.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct Attachment {
+    /// More DNS names on this network (the service name always is one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipv6_address: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub link_local_ips: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    /// Higher first; the first network is the one the container is created on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Ulimit {
+    pub soft: i64,
+    pub hard: i64,
+    /// Written as one number (`nofile: 1024`) rather than `{soft, hard}`.
+    #[serde(skip)]
+    pub single: bool,
+}
+
+/// Memory, CPU and process limits: `mem_limit`, `cpus`, … and
+/// `deploy.resources` (which wins where both are given, as in Compose).
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Resources {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_swap: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_swappiness: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nano_cpus: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_runtime: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_rt_period: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio_weight: Option<u16>,
+}
+
+impl Resources {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl FileMount {
+    /// Where the file is in the container: `target` when absolute, else
+    /// `dir/target`, else `dir/source` (`dir` is `/run/secrets` for secrets,
+    /// empty for configs).
+    pub fn container_path(&self, dir: &str) -> String {
+        match &self.target {
+            Some(target) if target.starts_with('/') => target.clone(),
+            Some(target) => format!("{dir}/{target}"),
+            None => format!("{dir}/{}", self.source),
+        }
+    }
+}
+
+/// `deploy:` on one Engine.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Deploy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `resources.limits`: memory (bytes), cpus (billionths), pids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_memory: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_nano_cpus: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_pids: Option<i64>,
+    /// `resources.reservations`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve_memory: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve_nano_cpus: Option<i64>,
+    /// `restart_policy`: condition, max attempts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_max_attempts: Option<i64>,
+}
+
+impl Deploy {
+    /// The container restart policy `restart_policy` means, as Compose maps
+    /// it: `any` → always, `on-failure[:N]`, `none` → no.
+    pub fn restart(&self) -> Option<String> {
+        let condition = self.restart_condition.as_deref()?;
+        Some(match (condition, self.restart_max_attempts) {
+            ("none", _) => "no".into(),
+            ("on-failure", Some(n)) => format!("on-failure:{n}"),
+            ("on-failure", None) => "on-failure".into(),
+            _ => "always".into(),
+        })
+    }
+}
+
+impl Service {
+    /// The limits the container gets: the top-level keys, with
+    /// `deploy.resources` over them.
+    pub fn effective_resources(&self) -> Resources {
+        let mut resources = self.resources.clone();
+        if let Some(deploy) = &self.deploy {
+            resources.memory = deploy.limit_memory.or(resources.memory);
+            resources.nano_cpus = deploy.limit_nano_cpus.or(resources.nano_cpus);
+            resources.pids_limit = deploy.limit_pids.or(resources.pids_limit);
+            resources.memory_reservation = deploy.reserve_memory.or(resources.memory_reservation);
+        }
+        resources
+    }
+
+    /// The restart policy: `restart`, else `deploy.restart_policy`.
+    pub fn effective_restart(&self) -> Option<String> {
+        self.restart.clone().or_else(|| self.deploy.as_ref().and_then(Deploy::restart))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Logging {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// A secret or config in a container.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileMount {
+    /// The top-level secret or config.
+    pub source: String,
+    /// The path in the container as written (`container_path` resolves it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Build {
     pub context: PathBuf,
     pub dockerfile: String,
@@ -76,6 +378,30 @@ pub struct Build {
     pub args: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cache_from: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_cache: bool,
+    /// Pull newer base images before building.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pull: bool,
+    /// The network `RUN` steps use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<i64>,
+    /// `host:ip` entries for `RUN` steps' /etc/hosts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    /// More tags for the built image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<String>,
 }
 
 /// One published (or only exposed) container port.
@@ -88,6 +414,11 @@ pub struct Port {
     /// 127.0.0.1 unless the file names another address.
     pub host_ip: String,
     pub protocol: String,
+    /// The long form's `name` and `app_protocol` (no effect on one Engine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -95,6 +426,7 @@ pub struct Port {
 pub enum MountKind {
     Bind,
     Volume,
+    Tmpfs,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -102,12 +434,57 @@ pub struct Mount {
     #[serde(rename = "type")]
     pub kind: MountKind,
     /// An absolute host path (bind), a project volume name (volume), or
-    /// `None` for an anonymous volume.
+    /// `None` for an anonymous volume or a tmpfs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     pub target: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
+    /// A missing bind source is created (as the host user) unless the long
+    /// form says `bind.create_host_path: false`.
+    #[serde(skip_serializing_if = "is_true")]
+    pub create_host_path: bool,
+    /// `z` (shared) or `Z` (private) `SELinux` relabelling of a bind source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selinux: Option<String>,
+    /// Bind propagation: `rprivate`, `shared`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propagation: Option<String>,
+    /// A volume: do not copy the image's files into a new volume.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nocopy: bool,
+    /// A volume: mount this path inside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<String>,
+    /// A tmpfs: its size in bytes and mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs_size: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmpfs_mode: Option<u32>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+impl Mount {
+    /// A mount with the defaults of its kind.
+    pub fn new(kind: MountKind, source: Option<String>, target: String) -> Self {
+        Self {
+            kind,
+            source,
+            target,
+            read_only: false,
+            create_host_path: true,
+            selinux: None,
+            propagation: None,
+            nocopy: false,
+            subpath: None,
+            tmpfs_size: None,
+            tmpfs_mode: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -121,6 +498,12 @@ pub enum Condition {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct Dependency {
     pub condition: Condition,
+    /// Restart this service when dmp restarts or recreates the dependency.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub restart: bool,
+    /// `false`: a missing or failed dependency is a warning, not an error.
+    #[serde(skip_serializing_if = "is_true")]
+    pub required: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
@@ -136,24 +519,89 @@ pub struct Healthcheck {
     pub start_period: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration_text")]
+    pub start_interval: Option<u64>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub disable: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 pub struct Network {
+    /// The Engine's name: `name:`, an external network's own key, else
+    /// `<project>_<key>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub external: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub attachable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_ipv6: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<Ipam>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A network's address management.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct Ipam {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<IpamPool>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
+pub struct IpamPool {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux_addresses: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, Default)]
 pub struct Volume {
+    /// The Engine's name: `name:`, an external volume's own key, else
+    /// `<project>_<key>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub external: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A top-level secret or config: where its content comes from.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FileSource {
+    /// A host file (absolute path), bind-mounted read-only.
+    File(PathBuf),
+    /// A variable of dmp's environment or `.env` (its value is not shown).
+    Environment {
+        variable: String,
+        #[serde(skip)]
+        value: String,
+    },
+    /// Inline text (configs only).
+    Content(String),
 }
 
 /// dmp's own settings, under `x-dmp:` (Compose ignores `x-` keys).
@@ -207,6 +655,15 @@ impl Project {
     /// The Engine name of a project volume.
     pub fn volume_name(&self, key: &str) -> String {
         self.volumes.get(key).and_then(|v| v.name.clone()).unwrap_or_else(|| format!("{}_{key}", self.name))
+    }
+
+    /// The name of the service's container: `container_name:`, else
+    /// `<project>-<service>-1` as Compose v2 names it.
+    pub fn container_name(&self, service: &str) -> String {
+        self.services
+            .get(service)
+            .and_then(|s| s.container_name.clone())
+            .unwrap_or_else(|| format!("{}-{service}-1", self.name))
     }
 
     /// The Engine name of a project network.

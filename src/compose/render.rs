@@ -19,6 +19,7 @@ pub enum Node {
     Null,
     Bool(bool),
     Int(i64),
+    Float(f64),
     Str(String),
     List(Vec<Node>),
     Map(Vec<(String, Node)>),
@@ -34,7 +35,7 @@ pub enum Form {
 }
 
 impl Node {
-    fn str(text: impl Into<String>) -> Self {
+    pub fn str(text: impl Into<String>) -> Self {
         Self::Str(text.into())
     }
 
@@ -56,7 +57,7 @@ impl Node {
             Self::Str(s) => *s = s.replace('$', "$$"),
             Self::List(items) => items.iter_mut().for_each(Self::escape_dollars),
             Self::Map(entries) => entries.iter_mut().for_each(|(_, v)| v.escape_dollars()),
-            Self::Null | Self::Bool(_) | Self::Int(_) => {}
+            Self::Null | Self::Bool(_) | Self::Int(_) | Self::Float(_) => {}
         }
     }
 
@@ -128,6 +129,9 @@ impl Node {
             Self::Int(n) => {
                 let _ = write!(out, "{n}");
             }
+            Self::Float(n) => {
+                let _ = write!(out, "{n}");
+            }
             Self::Str(s) => go_string(s, out),
             Self::List(items) => {
                 out.push('[');
@@ -182,6 +186,7 @@ impl Serialize for Node {
             Self::Null => serializer.serialize_none(),
             Self::Bool(b) => serializer.serialize_bool(*b),
             Self::Int(n) => serializer.serialize_i64(*n),
+            Self::Float(n) => serializer.serialize_f64(*n),
             Self::Str(s) => serializer.serialize_str(s),
             Self::List(items) => {
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;
@@ -256,8 +261,12 @@ pub fn project(project: &Project, form: Form) -> Node {
     );
     top.nonempty("networks", networks(project, form));
     top.nonempty("volumes", volumes(project));
-    // dmp's own settings as dmp resolved them (Compose prints the raw `x-` mapping).
-    top.nonempty("x-dmp", from_json(&serde_json::to_value(&project.dmp).unwrap_or_default()));
+    top.nonempty("secrets", file_sources(project, &project.secrets));
+    top.nonempty("configs", file_sources(project, &project.configs));
+    // `x-` keys as written, x-dmp included (Compose prints them back).
+    for (key, value) in &project.extensions {
+        top.put(key, from_json(value));
+    }
     let Node::Map(mut entries) = top.build() else { unreachable!("a map") };
     if form == Form::Json {
         // Compose's JSON writes the project's keys sorted.
@@ -278,6 +287,22 @@ pub fn service_node(project: &Project, service: &Service, form: Form) -> Node {
             b.text("dockerfile", Some(&build.dockerfile));
             b.nonempty("args", Node::sorted(build.args.iter().map(|(k, v)| (k, Node::str(v)))));
             b.text("target", build.target.as_ref());
+            b.nonempty("labels", Node::sorted(build.labels.iter().map(|(k, v)| (k, Node::str(v)))));
+            b.nonempty("cache_from", Node::strings(&build.cache_from));
+            b.flag("no_cache", build.no_cache);
+            b.text("network", build.network.as_ref());
+            b.flag("pull", build.pull);
+            b.opt("shm_size", build.shm_size.map(|s| Node::Str(s.to_string())));
+            let mut hosts: Vec<String> = build
+                .extra_hosts
+                .iter()
+                .map(|h| h.split_once(':').map_or_else(|| h.clone(), |(host, ip)| format!("{host}={ip}")))
+                .collect();
+            hosts.sort();
+            b.nonempty("extra_hosts", Node::strings(&hosts));
+            b.text("isolation", build.isolation.as_ref());
+            b.nonempty("tags", Node::strings(&build.tags));
+            b.nonempty("platforms", Node::strings(build.platform.iter()));
             b.build()
         }),
     );
@@ -291,22 +316,51 @@ pub fn service_node(project: &Project, service: &Service, form: Form) -> Node {
                 Condition::ServiceCompletedSuccessfully => "service_completed_successfully",
             };
             let mut d = MapBuilder::default();
-            d.put("condition", Node::str(condition)).put("required", Node::Bool(true));
+            d.put("condition", Node::str(condition));
+            d.flag("restart", dependency.restart);
+            d.put("required", Node::Bool(dependency.required));
             (name, d.build())
         })),
     );
     map.opt("entrypoint", command(service.entrypoint.as_ref(), form));
-    map.nonempty("environment", Node::sorted(service.environment.iter().map(|(k, v)| (k, Node::str(v)))));
+    map.nonempty(
+        "environment",
+        Node::sorted(
+            service
+                .environment
+                .iter()
+                .map(|(k, v)| (k, Node::str(v)))
+                .chain(service.unset_environment.iter().map(|k| (k, Node::Null))),
+        ),
+    );
     map.opt("healthcheck", service.healthcheck.as_ref().map(healthcheck));
     map.text("image", service.image.as_ref());
     map.opt("init", service.init.map(Node::Bool));
     map.nonempty("labels", Node::sorted(service.labels.iter().map(|(k, v)| (k, Node::str(v)))));
-    map.nonempty("networks", Node::sorted(service.networks.iter().map(|n| (n, Node::Null))));
+    map.nonempty(
+        "networks",
+        Node::sorted(service.networks.iter().map(|n| (n, service.attachments.get(n).map_or(Node::Null, attachment)))),
+    );
     map.nonempty("ports", Node::List(service.ports.iter().map(port).collect()));
     map.text("restart", service.restart.as_ref());
     map.text("user", service.user.as_ref());
     map.nonempty("volumes", Node::List(service.volumes.iter().map(|m| mount(project, m)).collect()));
     map.text("working_dir", service.working_dir.as_ref());
+    map.0.extend(super::render_runtime::entries(project, service));
+    super::render_runtime::order(&mut map.0);
+    map.build()
+}
+
+/// A service's settings on one network.
+fn attachment(a: &super::model::Attachment) -> Node {
+    let mut map = MapBuilder::default();
+    map.opt("priority", a.priority.filter(|p| *p != 0).map(Node::Int));
+    map.nonempty("aliases", Node::strings(&a.aliases));
+    map.text("ipv4_address", a.ipv4_address.as_ref());
+    map.text("ipv6_address", a.ipv6_address.as_ref());
+    map.nonempty("link_local_ips", Node::strings(&a.link_local_ips));
+    map.text("mac_address", a.mac_address.as_ref());
+    map.nonempty("driver_opts", Node::sorted(a.driver_opts.iter().map(|(k, v)| (k, Node::str(v)))));
     map.build()
 }
 
@@ -362,6 +416,7 @@ fn healthcheck(check: &Healthcheck) -> Node {
     map.opt("interval", duration(check.interval));
     map.opt("retries", check.retries.map(|r| Node::Int(i64::from(r))));
     map.opt("start_period", duration(check.start_period));
+    map.opt("start_interval", duration(check.start_interval));
     map.flag("disable", check.disable);
     map.build()
 }
@@ -373,6 +428,8 @@ fn port(port: &Port) -> Node {
     map.put("target", Node::Int(i64::from(port.target)));
     map.opt("published", port.published.map(|p| Node::Str(p.to_string())));
     map.put("protocol", Node::str(&port.protocol));
+    map.text("name", port.name.as_ref());
+    map.text("app_protocol", port.app_protocol.as_ref());
     map.build()
 }
 
@@ -406,13 +463,33 @@ fn mount(_project: &Project, mount: &Mount) -> Node {
         Node::str(match mount.kind {
             MountKind::Bind => "bind",
             MountKind::Volume => "volume",
+            MountKind::Tmpfs => "tmpfs",
         }),
     );
     map.text("source", mount.source.as_ref());
     map.put("target", Node::Str(clean_path(&mount.target)));
     map.flag("read_only", mount.read_only);
-    if mount.kind == MountKind::Volume {
-        map.put("volume", Node::Map(Vec::new()));
+    match mount.kind {
+        MountKind::Bind => {
+            let mut bind = MapBuilder::default();
+            // compose-go's `ServiceVolumeBind` field order.
+            bind.text("selinux", mount.selinux.as_ref());
+            bind.text("propagation", mount.propagation.as_ref());
+            bind.flag("create_host_path", mount.create_host_path);
+            map.nonempty("bind", bind.build());
+        }
+        MountKind::Volume => {
+            let mut volume = MapBuilder::default();
+            volume.flag("nocopy", mount.nocopy);
+            volume.text("subpath", mount.subpath.as_ref());
+            map.put("volume", volume.build());
+        }
+        MountKind::Tmpfs => {
+            let mut tmpfs = MapBuilder::default();
+            tmpfs.opt("size", mount.tmpfs_size.map(|s| Node::Str(s.to_string())));
+            tmpfs.opt("mode", mount.tmpfs_mode.map(|m| Node::Int(i64::from(m))));
+            map.nonempty("tmpfs", tmpfs.build());
+        }
     }
     map.build()
 }
@@ -427,10 +504,44 @@ fn networks(project: &Project, form: Form) -> Node {
         let network = project.networks.get(key).cloned().unwrap_or_default();
         let mut map = MapBuilder::default();
         map.put("name", Node::Str(project.network_name(key)));
-        if form == Form::Json {
-            map.put("ipam", Node::Map(Vec::new()));
+        map.text("driver", network.driver.as_ref());
+        map.nonempty("driver_opts", Node::sorted(network.driver_opts.iter().map(|(k, v)| (k, Node::str(v)))));
+        match (&network.ipam, form) {
+            (Some(ipam), _) => {
+                let mut i = MapBuilder::default();
+                i.text("driver", ipam.driver.as_ref());
+                i.nonempty(
+                    "config",
+                    Node::List(
+                        ipam.config
+                            .iter()
+                            .map(|pool| {
+                                let mut p = MapBuilder::default();
+                                p.text("subnet", pool.subnet.as_ref());
+                                p.text("gateway", pool.gateway.as_ref());
+                                p.text("ip_range", pool.ip_range.as_ref());
+                                p.nonempty(
+                                    "aux_addresses",
+                                    Node::sorted(pool.aux_addresses.iter().map(|(k, v)| (k, Node::str(v)))),
+                                );
+                                p.build()
+                            })
+                            .collect(),
+                    ),
+                );
+                i.nonempty("options", Node::sorted(ipam.options.iter().map(|(k, v)| (k, Node::str(v)))));
+                map.put("ipam", i.build());
+            }
+            (None, Form::Json) => {
+                map.put("ipam", Node::Map(Vec::new()));
+            }
+            (None, Form::Yaml) => {}
         }
         map.flag("external", network.external);
+        map.flag("internal", network.internal);
+        map.flag("attachable", network.attachable);
+        map.opt("enable_ipv6", network.enable_ipv6.filter(|v| *v).map(Node::Bool));
+        map.nonempty("labels", Node::sorted(network.labels.iter().map(|(k, v)| (k, Node::str(v)))));
         (key, map.build())
     }))
 }
@@ -453,16 +564,39 @@ fn volumes(project: &Project) -> Node {
         let volume = &project.volumes[key];
         let mut map = MapBuilder::default();
         map.put("name", Node::Str(project.volume_name(key)));
+        map.text("driver", volume.driver.as_ref());
+        map.nonempty("driver_opts", Node::sorted(volume.driver_opts.iter().map(|(k, v)| (k, Node::str(v)))));
         map.flag("external", volume.external);
+        map.nonempty("labels", Node::sorted(volume.labels.iter().map(|(k, v)| (k, Node::str(v)))));
         (key, map.build())
     }))
 }
 
-fn from_json(value: &serde_json::Value) -> Node {
+/// Top-level secrets or configs, named `<project>_<key>` as Compose names them.
+fn file_sources(project: &Project, sources: &std::collections::BTreeMap<String, super::model::FileSource>) -> Node {
+    use super::model::FileSource;
+    // Only those a service uses, as Compose prints them.
+    let used =
+        |key: &String| project.services.values().any(|s| s.secrets.iter().chain(&s.configs).any(|m| &m.source == key));
+    Node::sorted(sources.iter().filter(|(key, _)| used(key)).map(|(key, source)| {
+        let mut map = MapBuilder::default();
+        map.put("name", Node::Str(format!("{}_{key}", project.name)));
+        match source {
+            FileSource::File(path) => map.put("file", Node::str(path.display().to_string())),
+            FileSource::Environment { variable, .. } => map.put("environment", Node::str(variable)),
+            FileSource::Content(text) => map.put("content", Node::str(text)),
+        };
+        (key, map.build())
+    }))
+}
+
+pub(super) fn from_json(value: &serde_json::Value) -> Node {
     match value {
         serde_json::Value::Null => Node::Null,
         serde_json::Value::Bool(b) => Node::Bool(*b),
-        serde_json::Value::Number(n) => n.as_i64().map_or_else(|| Node::Str(n.to_string()), Node::Int),
+        serde_json::Value::Number(n) => {
+            n.as_i64().map_or_else(|| n.as_f64().map_or_else(|| Node::Str(n.to_string()), Node::Float), Node::Int)
+        }
         serde_json::Value::String(s) => Node::Str(s.clone()),
         serde_json::Value::Array(items) => Node::List(items.iter().map(from_json).collect()),
         serde_json::Value::Object(map) => Node::Map(map.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()),

@@ -5,10 +5,64 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::convert::Loader;
 use super::convert::Result;
-use super::model::{DmpSettings, MountKind, Network, Service, Volume};
+use super::model::{DmpSettings, FileSource, MountKind, Network, Service, Volume};
 use super::yaml::Pos;
 
 impl Loader<'_> {
+    /// `depends_on` entries with `required: false` whose service is not in
+    /// the stack are dropped, with a warning (Compose's behaviour).
+    pub(super) fn drop_missing_optional_dependencies(&self, services: &mut BTreeMap<String, Service>) {
+        let names: BTreeSet<String> = services.keys().cloned().collect();
+        for service in services.values_mut() {
+            let missing: Vec<String> = service
+                .depends_on
+                .iter()
+                .filter(|(name, dependency)| !dependency.required && !names.contains(*name))
+                .map(|(name, _)| name.clone())
+                .collect();
+            for name in missing {
+                service.depends_on.remove(&name);
+                self.warn(
+                    crate::compose::yaml::Pos::default(),
+                    &format!(
+                        "service {} depends on {name} (required: false), which is not in the stack; ignored",
+                        service.name
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Services' secrets and configs must be declared at the top level.
+    pub(super) fn check_files(
+        &self,
+        services: &BTreeMap<String, Service>,
+        secrets: &BTreeMap<String, FileSource>,
+        configs: &BTreeMap<String, FileSource>,
+    ) -> Result<()> {
+        for service in services.values() {
+            for (what, mounts, declared) in
+                [("secret", &service.secrets, secrets), ("config", &service.configs, configs)]
+            {
+                for mount in mounts {
+                    if !declared.contains_key(&mount.source) {
+                        return Err(self.project_error(
+                            &format!(
+                                "service {} uses the {what} {}, which is not declared under the top-level `{what}s:`",
+                                service.name, mount.source
+                            ),
+                            &format!(
+                                "add `{what}s: {{ {}: {{ file: ./{} }} }}` at the top level",
+                                mount.source, mount.source
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// `depends_on`, volumes, networks and `x-dmp` services must all exist.
     pub(super) fn check_references(
         &self,
@@ -111,6 +165,26 @@ impl Loader<'_> {
 
         Ok(())
     }
+}
+
+/// The services whose containers `service` uses: `network_mode:
+/// service:X`, `links: [X]`, `volumes_from: [X]`.
+pub fn implied_dependencies(service: &Service) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(other) = service.network_mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
+        out.push(other.to_owned());
+    }
+    for link in &service.links {
+        out.push(link.split_once(':').map_or(link.as_str(), |(name, _)| name).to_owned());
+    }
+    for source in &service.volumes_from {
+        if source.starts_with("container:") {
+            continue;
+        }
+        let source = source.strip_prefix("service:").unwrap_or(source);
+        out.push(source.split(':').next().unwrap_or(source).to_owned());
+    }
+    out
 }
 
 pub fn check_name(name: &str) -> Result<(), String> {

@@ -20,7 +20,7 @@ pub async fn build_assets(docker: &Docker, project: &Project, progress: &Progres
         let hash = spec::sha256_hex(&lock_text);
         let marker = project.dir.join("node_modules/.dmp-package-lock.sha256");
         if std::fs::read_to_string(&marker).ok().as_deref() != Some(hash.as_str()) {
-            let container = container_name(&project.name, service);
+            let container = container_name(project, service);
             let mut task = progress.task("npm ci");
             task.announce("installing node_modules (package-lock.json changed)");
             let script = format!(
@@ -37,7 +37,7 @@ pub async fn build_assets(docker: &Docker, project: &Project, progress: &Progres
     let builds = project.dmp.watch.iter().map(|rule| async move {
         let mut task = progress.task(&rule.name);
         task.announce(&format!("building: {}", rule.command));
-        let container = container_name(&project.name, &rule.service);
+        let container = container_name(project, &rule.service);
         let started = Instant::now();
         let result = exec::capture(docker, &container, vec!["sh".into(), "-c".into(), rule.command.clone()]).await;
         match result {

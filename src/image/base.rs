@@ -165,6 +165,7 @@ impl BuildJob<'_> {
             labels: self.catalogue.labels(self.image),
             target: None,
             no_cache: self.no_cache,
+            options: build::BuildOptions::default(),
         };
         task.announce(&format!("sending context ({} files)", context.files));
         let result = build::build(self.docker, request, |event| event.show(&mut task)).await;

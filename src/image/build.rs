@@ -27,6 +27,19 @@ pub struct BuildRequest {
     /// A multi-stage build's stage.
     pub target: Option<String>,
     pub no_cache: bool,
+    /// The classic builder's other settings (a service's `build:` keys).
+    pub options: BuildOptions,
+}
+
+/// `cache_from`, `pull`, `network`, `shm_size`, `extra_hosts`, `platform`.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub cache_from: Vec<String>,
+    pub pull: bool,
+    pub network: Option<String>,
+    pub shm_size: Option<i64>,
+    pub extra_hosts: Vec<String>,
+    pub platform: Option<String>,
 }
 
 /// What a running build reports, line by line.
@@ -199,6 +212,26 @@ pub async fn build(
         .labels(&request.labels);
     if let Some(target) = &request.target {
         options = options.target(target);
+    }
+    let extra = &request.options;
+    if !extra.cache_from.is_empty() {
+        options = options.cachefrom(&extra.cache_from);
+    }
+    if extra.pull {
+        options = options.pull("1");
+    }
+    if let Some(network) = &extra.network {
+        options = options.networkmode(network);
+    }
+    if let Some(size) = extra.shm_size.and_then(|s| i32::try_from(s).ok()) {
+        options = options.shmsize(size);
+    }
+    let hosts = extra.extra_hosts.join(",");
+    if !hosts.is_empty() {
+        options = options.extrahosts(&hosts);
+    }
+    if let Some(platform) = &extra.platform {
+        options = options.platform(platform);
     }
     let options = options.build();
     tracing::debug!(target: "dmp::engine", "build image {}", request.tag);

@@ -5,6 +5,7 @@ use bollard::Docker;
 use bollard::models::NetworkConnectRequest;
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
 };
 
 use super::{container_name, spec};
@@ -22,8 +23,17 @@ pub async fn create_and_start(
     hash: &str,
     without_capabilities: bool,
 ) -> Result<(), EngineError> {
-    let name = container_name(&project.name, &service.name);
-    let options = CreateContainerOptionsBuilder::default().name(&name).build();
+    let name = container_name(project, &service.name);
+    spec::create_bind_sources(service, spec::host_user(&project.dir)).map_err(|e| {
+        EngineError::request(
+            format!("create the bind mount sources of {name}"),
+            bollard::errors::Error::IOError { err: e },
+        )
+    })?;
+    let mut options = CreateContainerOptionsBuilder::default().name(&name);
+    if let Some(platform) = &service.platform {
+        options = options.platform(platform);
+    }
     let mut body = spec::container_body(project, service, hash);
     if without_capabilities {
         tracing::debug!(target: "dmp::up", "{}: runs as root without capabilities (a root-owned checkout)", service.name);
@@ -33,11 +43,26 @@ pub async fn create_and_start(
         host.privileged = Some(false);
         host.security_opt.get_or_insert_with(Vec::new).push("no-new-privileges:true".into());
     }
-    docker.create_container(Some(options), body).named(format_args!("create container {name}")).await?;
-    for network in service.networks.iter().skip(1) {
-        let request = NetworkConnectRequest { container: name.clone(), endpoint_config: Some(spec::endpoint(service)) };
-        let network = project.network_name(network);
-        docker.connect_network(&network, request).named(format_args!("connect {name} to network {network}")).await?;
+    docker.create_container(Some(options.build()), body).named(format_args!("create container {name}")).await?;
+    if service.network_mode.is_none() {
+        for network in service.networks.iter().skip(1) {
+            let request = NetworkConnectRequest {
+                container: name.clone(),
+                endpoint_config: Some(spec::endpoint(service, network)),
+            };
+            let network = project.network_name(network);
+            docker
+                .connect_network(&network, request)
+                .named(format_args!("connect {name} to network {network}"))
+                .await?;
+        }
+    }
+    if let Some(files) = spec::injected_files(project, service) {
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        docker
+            .upload_to_container(&name, Some(options), bollard::body_full(files.into()))
+            .named(format_args!("write secrets and configs into {name}"))
+            .await?;
     }
     start(docker, &name).await
 }
@@ -47,10 +72,11 @@ pub async fn start(docker: &Docker, name: &str) -> Result<(), EngineError> {
     docker.start_container(name, None::<StartContainerOptions>).named(format_args!("start container {name}")).await
 }
 
-/// Stops (SIGTERM, 10 s) and removes a container, with its anonymous
-/// volumes when `volumes`; gone already is fine.
+/// Stops (its `stop_signal`, then SIGKILL after its `stop_grace_period`,
+/// 10 s unless set) and removes a container, with its anonymous volumes
+/// when `volumes`; gone already is fine.
 pub async fn remove(docker: &Docker, name: &str, volumes: bool) -> Result<(), EngineError> {
-    let stop = StopContainerOptionsBuilder::default().t(10).build();
+    let stop = StopContainerOptionsBuilder::default().build();
     match docker.stop_container(name, Some(stop)).timed(format_args!("stop container {name}")).await {
         Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304 | 404, .. }) => {}
         Err(e) => return Err(EngineError::request(format!("stop container {name}"), e)),

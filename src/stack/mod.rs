@@ -23,6 +23,7 @@ use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use serde::Serialize;
 
+use crate::compose::Project;
 pub use error::StackError;
 
 use crate::engine::{EngineError, Request as _};
@@ -125,9 +126,10 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
     }
 }
 
-/// `project-service-1`, as Compose v2 names containers.
-pub fn container_name(project: &str, service: &str) -> String {
-    format!("{project}-{service}-1")
+/// `project-service-1`, as Compose v2 names containers, or the service's
+/// `container_name`.
+pub fn container_name(project: &Project, service: &str) -> String {
+    project.container_name(service)
 }
 
 /// An exclusive lock on a project for commands that change it, so two
@@ -171,7 +173,11 @@ impl ProjectLock {
 
 /// Containers with the names dmp would give `services` that dmp did not
 /// create for this project: dmp must not touch them.
-pub async fn foreign_containers(docker: &Docker, project: &str, services: &[&str]) -> Result<Vec<String>, EngineError> {
+pub async fn foreign_containers(
+    docker: &Docker,
+    project: &Project,
+    services: &[&str],
+) -> Result<Vec<String>, EngineError> {
     if services.is_empty() {
         return Ok(Vec::new());
     }
@@ -183,7 +189,7 @@ pub async fn foreign_containers(docker: &Docker, project: &str, services: &[&str
         .named("list containers by name")
         .await?
         .into_iter()
-        .filter(|c| c.labels.as_ref().and_then(|l| l.get(LABEL_PROJECT)).is_none_or(|p| p != project))
+        .filter(|c| c.labels.as_ref().and_then(|l| l.get(LABEL_PROJECT)).is_none_or(|p| *p != project.name))
         .filter_map(|c| c.names.and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned())))
         .collect())
 }

@@ -281,7 +281,12 @@ mod tests {
                 .map(|(name, deps, ports)| {
                     let depends_on = deps
                         .iter()
-                        .map(|d| ((*d).to_owned(), Dependency { condition: Condition::ServiceStarted }))
+                        .map(|d| {
+                            (
+                                (*d).to_owned(),
+                                Dependency { condition: Condition::ServiceStarted, restart: false, required: true },
+                            )
+                        })
                         .collect();
                     let service =
                         Service { name: (*name).into(), depends_on, ports: ports.to_vec(), ..Service::default() };
@@ -290,7 +295,10 @@ mod tests {
                 .collect(),
             networks: BTreeMap::new(),
             volumes: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            configs: BTreeMap::new(),
             dmp: DmpSettings::default(),
+            extensions: BTreeMap::new(),
         }
     }
 
@@ -332,6 +340,8 @@ mod tests {
             published,
             host_ip: "127.0.0.1".into(),
             protocol: protocol.into(),
+            name: None,
+            app_protocol: None,
         };
         let ports = [port(Some(8080), "tcp"), port(None, "tcp"), port(Some(5353), "udp"), port(Some(8081), "tcp")];
         let project = project(&[("web", &[], &ports)]);

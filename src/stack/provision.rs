@@ -4,7 +4,6 @@
 use std::collections::{BTreeSet, HashMap};
 
 use bollard::Docker;
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt as _;
 
@@ -85,15 +84,33 @@ pub async fn ensure_images(
     let mut ids = HashMap::new();
     for service in selected {
         let reference = spec::image_ref(project, service);
-        let mut id = if service.build.is_some() && force_build {
+        let policy = service.pull_policy.as_deref();
+        // `pull_policy: build` rebuilds and `always` pulls on every up, as
+        // in Compose; `never` uses only what is there.
+        let rebuild = service.build.is_some() && (force_build || policy == Some("build"));
+        let repull = service.build.is_none() && policy == Some("always");
+        let mut id = if rebuild || repull {
             None
         } else if let Some(id) = seen.get(&reference) {
             Some(id.clone())
         } else {
             image_id(reference.clone()).await
         };
+        if id.is_none() && policy == Some("never") && service.build.is_none() {
+            return Err(StackError::ImageMissing {
+                image: reference,
+                service: service.name.clone(),
+                reason: "its pull_policy is never".into(),
+            });
+        }
         if id.is_none() {
-            let why = if force_build && service.build.is_some() { "rebuilt (--build)" } else { "missing" };
+            let why = if rebuild {
+                "rebuilt (--build or pull_policy: build)"
+            } else if repull {
+                "pulled (pull_policy: always)"
+            } else {
+                "missing"
+            };
             tracing::debug!(
                 target: "dmp::up",
                 "{}: image {reference} {why}, {}",
@@ -152,13 +169,21 @@ async fn build_service_image(
     build_args.retain(|_, v| !v.is_empty());
     let request = BuildRequest {
         tag: reference.to_owned(),
-        extra_tags: Vec::new(),
+        extra_tags: build.tags.clone(),
         dockerfile: build.dockerfile.clone(),
         context: context.tar,
         build_args,
-        labels: HashMap::new(),
+        labels: build.labels.clone().into_iter().collect(),
         target: build.target.clone(),
-        no_cache: false,
+        no_cache: build.no_cache,
+        options: build::BuildOptions {
+            cache_from: build.cache_from.clone(),
+            pull: build.pull,
+            network: build.network.clone(),
+            shm_size: build.shm_size,
+            extra_hosts: build.extra_hosts.clone(),
+            platform: build.platform.clone().or_else(|| service.platform.clone()),
+        },
     };
     task.announce(&format!("building {reference}"));
     let result = build::build(docker, request, |event| event.show(&mut task)).await;
@@ -196,7 +221,7 @@ async fn pull(docker: &Docker, service: &Service, reference: &str) -> Result<()>
 }
 
 pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, selected: &[&Service]) -> Result<()> {
-    let labels = HashMap::from([(LABEL_PROJECT.to_owned(), project.name.clone())]);
+    let labels = [(LABEL_PROJECT.to_owned(), project.name.clone())];
     let networks: BTreeSet<&str> = selected.iter().flat_map(|s| s.networks.iter().map(String::as_str)).collect();
     for key in networks {
         let name = project.network_name(key);
@@ -206,7 +231,7 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
         if project.networks.get(key).is_some_and(|n| n.external) {
             return Err(StackError::ExternalMissing { kind: "network", name });
         }
-        let request = NetworkCreateRequest { name: name.clone(), labels: Some(labels.clone()), ..Default::default() };
+        let request = spec::network_request(project, key, name.clone(), &labels);
         docker.create_network(request).named(format_args!("create network {name}")).await?;
     }
     let volumes: BTreeSet<&str> = selected
@@ -225,8 +250,7 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
         if project.volumes.get(key).is_some_and(|v| v.external) {
             return Err(StackError::ExternalMissing { kind: "volume", name });
         }
-        let request =
-            VolumeCreateRequest { name: Some(name.clone()), labels: Some(labels.clone()), ..Default::default() };
+        let request = spec::volume_request(project, key, name.clone(), &labels);
         docker.create_volume(request).named(format_args!("create volume {name}")).await?;
     }
     Ok(())

@@ -5,14 +5,17 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as EngineMount, MountType, NetworkingConfig,
-    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig,
+    HostConfigCgroupnsModeEnum, HostConfigIsolationEnum, HostConfigLogConfig, Ipam, IpamConfig, Mount as EngineMount,
+    MountBindOptions, MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType, MountVolumeOptions,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    VolumeCreateRequest,
 };
 use sha2::{Digest as _, Sha256};
 
 use super::{LABEL_CONFIG_HASH, LABEL_HASH_VERSION, LABEL_PROJECT, LABEL_SERVICE};
 use crate::compose::Project;
-use crate::compose::model::{MountKind, Service};
+use crate::compose::model::{FileSource, MountKind, Service};
 
 /// The hash scheme this dmp writes.
 pub const HASH_VERSION: &str = "1";
@@ -83,6 +86,8 @@ pub fn image_ref(project: &Project, service: &Service) -> String {
 
 /// The container create request for `service`, joined to its first network
 /// (the others are connected after create: Engine 20.10 takes one here).
+/// Every key of the service that shapes the container is passed here, with
+/// the effect Compose v2 gives it.
 pub fn container_body(project: &Project, service: &Service, hash: &str) -> ContainerCreateBody {
     let mut labels: HashMap<String, String> = service.labels.clone().into_iter().collect();
     labels.insert(LABEL_PROJECT.into(), project.name.clone());
@@ -102,26 +107,12 @@ pub fn container_body(project: &Project, service: &Service, hash: &str) -> Conta
             .get_or_insert_with(Vec::new)
             .push(binding);
     }
-    let exposed_ports: Vec<String> = port_bindings.keys().cloned().collect();
+    let mut exposed_ports: Vec<String> = port_bindings.keys().cloned().collect();
+    exposed_ports.extend(service.expose.iter().flat_map(|e| expose_entries(e)));
+    exposed_ports.sort();
+    exposed_ports.dedup();
 
-    let mounts = service
-        .volumes
-        .iter()
-        .map(|m| EngineMount {
-            target: Some(m.target.clone()),
-            source: match m.kind {
-                MountKind::Bind => m.source.clone(),
-                MountKind::Volume => m.source.as_ref().map(|name| project.volume_name(name)),
-            },
-            typ: Some(match m.kind {
-                MountKind::Bind => MountType::BIND,
-                MountKind::Volume => MountType::VOLUME,
-            }),
-            read_only: Some(m.read_only),
-            ..Default::default()
-        })
-        .collect();
-
+    let network_mode = network_mode(project, service);
     let first_network = service.networks.first().map(|n| project.network_name(n));
     let healthcheck = service.healthcheck.as_ref().map(|h| HealthConfig {
         test: Some(if h.disable { vec!["NONE".into()] } else { h.test.clone() }).filter(|t| !t.is_empty()),
@@ -129,7 +120,7 @@ pub fn container_body(project: &Project, service: &Service, hash: &str) -> Conta
         timeout: h.timeout.and_then(|d| i64::try_from(d).ok()),
         retries: h.retries.map(i64::from),
         start_period: h.start_period.and_then(|d| i64::try_from(d).ok()),
-        start_interval: None,
+        start_interval: h.start_interval.and_then(|d| i64::try_from(d).ok()),
     });
 
     ContainerCreateBody {
@@ -141,25 +132,396 @@ pub fn container_body(project: &Project, service: &Service, hash: &str) -> Conta
         exposed_ports: Some(exposed_ports),
         user: service.user.clone(),
         working_dir: service.working_dir.clone(),
+        hostname: service.hostname.clone(),
+        domainname: service.domainname.clone(),
         healthcheck,
-        tty: Some(false),
-        host_config: Some(HostConfig {
-            port_bindings: Some(port_bindings),
-            mounts: Some(mounts),
-            init: service.init,
-            restart_policy: service.restart.as_deref().map(restart_policy),
-            network_mode: first_network.clone(),
-            ..Default::default()
+        // Log lines of TTY containers are held back: off unless asked for.
+        tty: Some(service.tty.unwrap_or(false)),
+        open_stdin: service.stdin_open,
+        stop_signal: service.stop_signal.clone(),
+        stop_timeout: service
+            .stop_grace_period
+            .map(|nanos| i64::try_from(nanos.div_ceil(1_000_000_000)).unwrap_or(i64::MAX)),
+        host_config: Some(host_config(project, service, port_bindings, network_mode.or_else(|| first_network.clone()))),
+        networking_config: first_network.filter(|_| service.network_mode.is_none()).map(|network| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network,
+                endpoint(service, service.networks.first().map_or("", String::as_str)),
+            )])),
         }),
-        networking_config: first_network
-            .map(|network| NetworkingConfig { endpoints_config: Some(HashMap::from([(network, endpoint(service))])) }),
         ..Default::default()
     }
 }
 
-/// The service name is the container's DNS name on every project network.
-pub fn endpoint(service: &Service) -> EndpointSettings {
-    EndpointSettings { aliases: Some(vec![service.name.clone()]), ..Default::default() }
+/// The container's host settings: mounts, ports, limits, security,
+/// networking mode, devices, logging.
+fn host_config(
+    project: &Project,
+    service: &Service,
+    port_bindings: HashMap<String, Option<Vec<PortBinding>>>,
+    network_mode: Option<String>,
+) -> HostConfig {
+    let (mounts, binds) = mounts(project, service);
+    let resources = &service.effective_resources();
+    let some_vec = |v: &Vec<String>| Some(v.clone()).filter(|v| !v.is_empty());
+    let some_map = |m: &std::collections::BTreeMap<String, String>| {
+        Some(m.clone().into_iter().collect::<HashMap<_, _>>()).filter(|m| !m.is_empty())
+    };
+    HostConfig {
+        port_bindings: Some(port_bindings),
+        mounts: Some(mounts),
+        binds: Some(binds).filter(|b| !b.is_empty()),
+        init: service.init,
+        restart_policy: service.effective_restart().as_deref().map(restart_policy),
+        network_mode,
+        cap_add: some_vec(&service.cap_add),
+        cap_drop: some_vec(&service.cap_drop),
+        security_opt: some_vec(&service.security_opt),
+        readonly_rootfs: service.read_only,
+        privileged: service.privileged,
+        sysctls: some_map(&service.sysctls),
+        ulimits: Some(
+            service
+                .ulimits
+                .iter()
+                .map(|(name, l)| ResourcesUlimits { name: Some(name.clone()), soft: Some(l.soft), hard: Some(l.hard) })
+                .collect::<Vec<_>>(),
+        )
+        .filter(|u| !u.is_empty()),
+        tmpfs: Some(
+            service
+                .tmpfs
+                .iter()
+                .map(|t| match t.split_once(':') {
+                    Some((path, options)) => (path.to_owned(), options.to_owned()),
+                    None => (t.clone(), String::new()),
+                })
+                .collect::<HashMap<_, _>>(),
+        )
+        .filter(|t| !t.is_empty()),
+        shm_size: service.shm_size,
+        extra_hosts: some_vec(&service.extra_hosts),
+        dns: some_vec(&service.dns),
+        dns_search: some_vec(&service.dns_search),
+        dns_options: some_vec(&service.dns_opt),
+        ipc_mode: service.ipc.clone(),
+        pid_mode: service.pid.clone(),
+        uts_mode: service.uts.clone(),
+        userns_mode: service.userns_mode.clone(),
+        cgroupns_mode: service.cgroup.as_deref().map(|c| match c {
+            "host" => HostConfigCgroupnsModeEnum::HOST,
+            _ => HostConfigCgroupnsModeEnum::PRIVATE,
+        }),
+        cgroup_parent: service.cgroup_parent.clone(),
+        runtime: service.runtime.clone(),
+        isolation: service.isolation.as_deref().map(|i| match i {
+            "process" => HostConfigIsolationEnum::PROCESS,
+            "hyperv" => HostConfigIsolationEnum::HYPERV,
+            _ => HostConfigIsolationEnum::DEFAULT,
+        }),
+        devices: Some(service.devices.iter().map(|d| device(d)).collect::<Vec<_>>()).filter(|d| !d.is_empty()),
+        device_cgroup_rules: some_vec(&service.device_cgroup_rules),
+        group_add: some_vec(&service.group_add),
+        storage_opt: some_map(&service.storage_opt),
+        annotations: some_map(&service.annotations),
+        oom_kill_disable: service.oom_kill_disable,
+        oom_score_adj: service.oom_score_adj,
+        memory: resources.memory,
+        memory_reservation: resources.memory_reservation,
+        memory_swap: resources.memory_swap,
+        memory_swappiness: resources.memory_swappiness,
+        nano_cpus: resources.nano_cpus,
+        cpu_shares: resources.cpu_shares,
+        cpu_quota: resources.cpu_quota,
+        cpu_period: resources.cpu_period,
+        cpu_realtime_runtime: resources.cpu_rt_runtime,
+        cpu_realtime_period: resources.cpu_rt_period,
+        cpuset_cpus: resources.cpuset.clone(),
+        pids_limit: resources.pids_limit,
+        blkio_weight: resources.blkio_weight,
+        log_config: service.logging.as_ref().map(|l| HostConfigLogConfig {
+            typ: l.driver.clone(),
+            config: Some(l.options.clone().into_iter().collect()),
+        }),
+        links: Some(links(project, service)).filter(|l| !l.is_empty()),
+        volumes_from: Some(volumes_from(project, service)).filter(|v| !v.is_empty()),
+        ..Default::default()
+    }
+}
+
+/// `network_mode` as the Engine takes it: `service:NAME` is that service's
+/// container.
+fn network_mode(project: &Project, service: &Service) -> Option<String> {
+    let mode = service.network_mode.as_deref()?;
+    Some(match mode.strip_prefix("service:") {
+        Some(other) => format!("container:{}", project.container_name(other)),
+        None => mode.to_owned(),
+    })
+}
+
+/// `expose: ["8000-8001/udp"]` as the Engine's `8000/udp`, `8001/udp`.
+fn expose_entries(text: &str) -> Vec<String> {
+    let (ports, protocol) = text.split_once('/').unwrap_or((text, "tcp"));
+    match ports.split_once('-') {
+        Some((start, end)) => match (start.parse::<u16>(), end.parse::<u16>()) {
+            (Ok(start), Ok(end)) => (start..=end).map(|p| format!("{p}/{protocol}")).collect(),
+            _ => vec![format!("{ports}/{protocol}")],
+        },
+        None => vec![format!("{ports}/{protocol}")],
+    }
+}
+
+/// `HOST[:CONTAINER[:PERMISSIONS]]`.
+fn device(text: &str) -> DeviceMapping {
+    let parts: Vec<&str> = text.split(':').collect();
+    let host = parts[0].to_owned();
+    let (container, permissions) = match parts.as_slice() {
+        [_, container, permissions, ..] => ((*container).to_owned(), (*permissions).to_owned()),
+        [_, second] if second.starts_with('/') => ((*second).to_owned(), "rwm".to_owned()),
+        [_, permissions] => (host.clone(), (*permissions).to_owned()),
+        _ => (host.clone(), "rwm".to_owned()),
+    };
+    DeviceMapping {
+        path_on_host: Some(host),
+        path_in_container: Some(container),
+        cgroup_permissions: Some(permissions),
+    }
+}
+
+/// `links`: a project service's container under the alias (the service
+/// name unless given); `external_links` as written.
+fn links(project: &Project, service: &Service) -> Vec<String> {
+    let mut out: Vec<String> = service
+        .links
+        .iter()
+        .map(|link| {
+            let (target, alias) = link.split_once(':').unwrap_or((link, link));
+            format!("{}:{alias}", project.container_name(target))
+        })
+        .collect();
+    out.extend(service.external_links.iter().map(|link| match link.split_once(':') {
+        Some(_) => link.clone(),
+        None => format!("{link}:{link}"),
+    }));
+    out
+}
+
+/// `volumes_from`: a service's container, or `container:NAME`, each with
+/// an optional `:ro`/`:rw`.
+fn volumes_from(project: &Project, service: &Service) -> Vec<String> {
+    service
+        .volumes_from
+        .iter()
+        .map(|entry| {
+            let (source, mode) = match entry.rsplit_once(':') {
+                Some((source, mode @ ("ro" | "rw"))) => (source, Some(mode)),
+                _ => (entry.as_str(), None),
+            };
+            let container = match source.strip_prefix("container:") {
+                Some(name) => name.to_owned(),
+                None => project.container_name(source.strip_prefix("service:").unwrap_or(source)),
+            };
+            mode.map_or(container.clone(), |mode| format!("{container}:{mode}"))
+        })
+        .collect()
+}
+
+/// Mounts the Engine's Mount API can express, and the rest as `Binds`
+/// strings: a bind with `SELinux` relabelling (`:z`/`:Z`) exists only there.
+/// Secrets and configs from files are read-only binds, where Compose puts
+/// them.
+fn mounts(project: &Project, service: &Service) -> (Vec<EngineMount>, Vec<String>) {
+    let mut mounts = Vec::new();
+    let mut binds = Vec::new();
+    for m in &service.volumes {
+        if let (MountKind::Bind, Some(selinux)) = (m.kind, &m.selinux) {
+            let mut options = vec![if m.read_only { "ro" } else { "rw" }.to_owned(), selinux.clone()];
+            options.extend(m.propagation.clone());
+            binds.push(format!("{}:{}:{}", m.source.as_deref().unwrap_or_default(), m.target, options.join(",")));
+            continue;
+        }
+        mounts.push(EngineMount {
+            target: Some(m.target.clone()),
+            source: match m.kind {
+                MountKind::Bind => m.source.clone(),
+                MountKind::Volume => m.source.as_ref().map(|name| project.volume_name(name)),
+                MountKind::Tmpfs => None,
+            },
+            typ: Some(match m.kind {
+                MountKind::Bind => MountType::BIND,
+                MountKind::Volume => MountType::VOLUME,
+                MountKind::Tmpfs => MountType::TMPFS,
+            }),
+            read_only: Some(m.read_only),
+            bind_options: m.propagation.as_deref().map(|p| MountBindOptions {
+                propagation: Some(match p {
+                    "private" => MountBindOptionsPropagationEnum::PRIVATE,
+                    "shared" => MountBindOptionsPropagationEnum::SHARED,
+                    "rshared" => MountBindOptionsPropagationEnum::RSHARED,
+                    "slave" => MountBindOptionsPropagationEnum::SLAVE,
+                    "rslave" => MountBindOptionsPropagationEnum::RSLAVE,
+                    _ => MountBindOptionsPropagationEnum::RPRIVATE,
+                }),
+                ..Default::default()
+            }),
+            volume_options: (m.kind == MountKind::Volume && (m.nocopy || m.subpath.is_some())).then(|| {
+                MountVolumeOptions { no_copy: Some(m.nocopy), subpath: m.subpath.clone(), ..Default::default() }
+            }),
+            tmpfs_options: (m.kind == MountKind::Tmpfs).then(|| MountTmpfsOptions {
+                size_bytes: m.tmpfs_size,
+                mode: m.tmpfs_mode.map(i64::from),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    let files = service
+        .secrets
+        .iter()
+        .map(|s| (s.container_path("/run/secrets"), project.secrets.get(&s.source)))
+        .chain(service.configs.iter().map(|c| (c.container_path(""), project.configs.get(&c.source))));
+    for (target, defined) in files {
+        if let Some(FileSource::File(path)) = defined {
+            mounts.push(EngineMount {
+                target: Some(target),
+                source: Some(path.to_string_lossy().into_owned()),
+                typ: Some(MountType::BIND),
+                read_only: Some(true),
+                ..Default::default()
+            });
+        }
+    }
+    (mounts, binds)
+}
+
+/// Secrets and configs whose content dmp writes into the container before
+/// it starts (from the environment or inline text), as Compose v2 does: a
+/// tar to unpack at `/`, or `None` when there are none.
+pub fn injected_files(project: &Project, service: &Service) -> Option<Vec<u8>> {
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut any = false;
+    let entries = service
+        .secrets
+        .iter()
+        .map(|s| (s, s.container_path("/run/secrets"), project.secrets.get(&s.source)))
+        .chain(service.configs.iter().map(|c| (c, c.container_path(""), project.configs.get(&c.source))));
+    for (file, target, defined) in entries {
+        let content = match defined {
+            Some(FileSource::Environment { value, .. }) => value.clone(),
+            Some(FileSource::Content(text)) => text.clone(),
+            _ => continue,
+        };
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(file.mode.unwrap_or(0o444));
+        header.set_uid(file.uid.as_deref().and_then(|u| u.parse().ok()).unwrap_or(0));
+        header.set_gid(file.gid.as_deref().and_then(|g| g.parse().ok()).unwrap_or(0));
+        header.set_cksum();
+        let path = target.trim_start_matches('/');
+        if archive.append_data(&mut header, path, content.as_bytes()).is_ok() {
+            any = true;
+        }
+    }
+    let bytes = archive.into_inner().ok()?;
+    any.then_some(bytes)
+}
+
+/// Creates the missing sources of the service's bind mounts that may be
+/// created (all but long-form ones with `bind.create_host_path: false`),
+/// as directories owned by the host user — not root, as the Engine (and so
+/// Compose) would make them.
+pub fn create_bind_sources(service: &Service, host: Option<(u32, u32)>) -> std::io::Result<()> {
+    for mount in &service.volumes {
+        let (MountKind::Bind, Some(source), true) = (mount.kind, &mount.source, mount.create_host_path) else {
+            continue;
+        };
+        let path = std::path::Path::new(source);
+        if path.exists() {
+            continue;
+        }
+        // The first directory that is missing: everything below it is new.
+        let first_new = path.ancestors().take_while(|p| !p.exists()).last().map(std::path::Path::to_path_buf);
+        std::fs::create_dir_all(path)?;
+        if let (Some((uid, gid)), Some(first_new)) = (host, first_new) {
+            for dir in path.ancestors().take_while(|p| p.starts_with(&first_new)) {
+                std::os::unix::fs::chown(dir, Some(uid), Some(gid))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The create request of the project network `key` (Engine name `name`).
+pub fn network_request(
+    project: &Project,
+    key: &str,
+    name: String,
+    labels: &[(String, String)],
+) -> NetworkCreateRequest {
+    let network = project.networks.get(key).cloned().unwrap_or_default();
+    let mut all_labels: HashMap<String, String> = network.labels.into_iter().collect();
+    all_labels.extend(labels.iter().cloned());
+    NetworkCreateRequest {
+        name,
+        driver: network.driver,
+        internal: Some(network.internal),
+        attachable: Some(network.attachable),
+        enable_ipv6: network.enable_ipv6,
+        options: Some(network.driver_opts.into_iter().collect()),
+        labels: Some(all_labels),
+        ipam: network.ipam.map(|ipam| Ipam {
+            driver: ipam.driver,
+            config: Some(
+                ipam.config
+                    .into_iter()
+                    .map(|pool| IpamConfig {
+                        subnet: pool.subnet,
+                        ip_range: pool.ip_range,
+                        gateway: pool.gateway,
+                        auxiliary_addresses: Some(pool.aux_addresses.into_iter().collect()),
+                    })
+                    .collect(),
+            ),
+            options: Some(ipam.options.into_iter().collect()),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The create request of the project volume `key` (Engine name `name`).
+pub fn volume_request(project: &Project, key: &str, name: String, labels: &[(String, String)]) -> VolumeCreateRequest {
+    let volume = project.volumes.get(key).cloned().unwrap_or_default();
+    let mut all_labels: HashMap<String, String> = volume.labels.into_iter().collect();
+    all_labels.extend(labels.iter().cloned());
+    VolumeCreateRequest {
+        name: Some(name),
+        driver: volume.driver,
+        driver_opts: Some(volume.driver_opts.into_iter().collect()),
+        labels: Some(all_labels),
+        ..Default::default()
+    }
+}
+
+/// How the service joins `network`: the service name is its DNS name on
+/// every project network, with the aliases and fixed addresses the file
+/// gives.
+pub fn endpoint(service: &Service, network: &str) -> EndpointSettings {
+    let mut aliases = vec![service.name.clone()];
+    let attachment = service.attachments.get(network).cloned().unwrap_or_default();
+    aliases.extend(attachment.aliases);
+    let addressed =
+        attachment.ipv4_address.is_some() || attachment.ipv6_address.is_some() || !attachment.link_local_ips.is_empty();
+    EndpointSettings {
+        aliases: Some(aliases),
+        ipam_config: addressed.then(|| EndpointIpamConfig {
+            ipv4_address: attachment.ipv4_address,
+            ipv6_address: attachment.ipv6_address,
+            link_local_ips: Some(attachment.link_local_ips).filter(|l| !l.is_empty()),
+        }),
+        mac_address: attachment.mac_address,
+        driver_opts: Some(attachment.driver_opts.into_iter().collect::<HashMap<_, _>>()).filter(|d| !d.is_empty()),
+        ..Default::default()
+    }
 }
 
 fn restart_policy(policy: &str) -> RestartPolicy {
@@ -192,6 +554,8 @@ mod tests {
                 published: Some(8080),
                 host_ip: "127.0.0.1".into(),
                 protocol: "tcp".into(),
+                name: None,
+                app_protocol: None,
             }],
             networks: vec!["default".into()],
             ..Service::default()
@@ -217,12 +581,7 @@ mod tests {
         use crate::compose::model::{Mount, MountKind};
         let mut web = service();
         assert!(matches!(for_host_user(&web, Some((1234, 99))), std::borrow::Cow::Borrowed(_)), "no bind mount");
-        web.volumes.push(Mount {
-            kind: MountKind::Bind,
-            source: Some("/src".into()),
-            target: "/app".into(),
-            read_only: false,
-        });
+        web.volumes.push(Mount::new(MountKind::Bind, Some("/src".into()), "/app".into()));
         let mapped = for_host_user(&web, Some((1234, 99)));
         assert_eq!(mapped.user.as_deref(), Some("1234:99"));
         assert_eq!(mapped.environment.get("HOME").map(String::as_str), Some("/tmp"));

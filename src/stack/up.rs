@@ -93,7 +93,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let _lock = super::ProjectLock::acquire(&project.name).await?;
     let existing = super::containers(docker, &project.name).await?;
     let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
-    if let Some(name) = super::foreign_containers(docker, &project.name, &names).await?.into_iter().next() {
+    if let Some(name) = super::foreign_containers(docker, project, &names).await?.into_iter().next() {
         return Err(StackError::NameTaken { name, project: project.name.clone() });
     }
     plan::check_ports(&selected, &existing)?;
@@ -128,7 +128,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         let action = result.map_err(|f| failed(project, service, f))?;
         services.push(ServiceReport {
             service: service.name.clone(),
-            container: container_name(&project.name, &service.name),
+            container: container_name(project, &service.name),
             action,
         });
     }
@@ -150,7 +150,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
 fn failed(project: &Project, service: &Service, failure: Failure) -> StackError {
     StackError::ServiceFailed {
         service: service.name.clone(),
-        container: container_name(&project.name, &service.name),
+        container: container_name(project, &service.name),
         reason: failure.reason,
         logs: failure.logs,
     }
@@ -181,7 +181,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
             job.task.finish(false, &format!("not started: {dependency} failed"));
             return Err(Failure { reason: format!("was not started because {dependency} failed"), logs: Vec::new() });
         }
-        let dependency_container = container_name(&job.project.name, &dependency);
+        let dependency_container = container_name(job.project, &dependency);
         if let Err(failure) = wait::container(docker, &dependency_container, target, job.deadline).await {
             job.task.finish(false, &format!("not started: {dependency} {}", failure.reason));
             return Err(Failure {
@@ -191,7 +191,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         }
     }
 
-    let name = container_name(&job.project.name, &job.service.name);
+    let name = container_name(job.project, &job.service.name);
     let host = spec::host_user(&job.project.dir);
     let service = spec::for_host_user(job.service, host);
     // Root in a root-owned checkout: root inside too, without capabilities.

@@ -189,7 +189,7 @@ pub async fn wait_ready(docker: &Docker, project: &Project, selected: &[&Service
         .collect();
     let waits = selected.iter().map(|service| async {
         let target = if jobs.contains(service.name.as_str()) { Target::Completed } else { Target::Ready };
-        let name = container_name(&project.name, &service.name);
+        let name = container_name(project, &service.name);
         container(docker, &name, target, deadline).await.map_err(|f| StackError::ServiceFailed {
             service: service.name.clone(),
             container: name.clone(),
@@ -242,7 +242,7 @@ pub async fn wait_http(
     let url = format!("http://{url_host}:{}{path}", port.published);
     http(&host, port.published, &path, deadline).await.map_err(|last| StackError::ServiceFailed {
         service: service.name.clone(),
-        container: container_name(&project.name, &service.name),
+        container: container_name(project, &service.name),
         reason: format!("does not answer HTTP at {url} (last: {last})"),
         logs: Vec::new(),
     })?;

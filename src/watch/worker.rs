@@ -48,7 +48,7 @@ impl RuleWorker {
     /// One run of the rule's command; a lost container or Engine is brought
     /// back first.
     async fn build(&self, messages: &mpsc::UnboundedSender<WorkerMessage>) -> (bool, String) {
-        let container = container_name(&self.project.name, &self.rule.service);
+        let container = container_name(&self.project, &self.rule.service);
         let command = vec!["sh".to_owned(), "-c".to_owned(), self.rule.command.clone()];
         for attempt in 0..60 {
             match exec::capture(&self.docker, &container, command.clone()).await {

@@ -265,8 +265,11 @@ fn bad_stack_files_fail_with_file_line_and_fix_before_anything_is_created() {
         ),
         (
             "bind",
-            format!("services:\n  web:\n    image: dmp/wsgi:{version}\n    volumes: ['./missing:/app']\n"),
-            vec!["dmp.yml:5:15", "the bind mount source", "missing does not exist"],
+            // The long form creates no missing source (the short form does).
+            format!(
+                "services:\n  web:\n    image: dmp/wsgi:{version}\n    volumes:\n      - type: bind\n        source: ./missing\n        target: /app\n"
+            ),
+            vec!["dmp.yml:6:9", "the bind mount source", "missing does not exist"],
         ),
         (
             "port",

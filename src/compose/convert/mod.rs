@@ -7,6 +7,8 @@ mod dmp;
 mod mounts;
 mod networks;
 mod ports;
+mod resources;
+mod runtime;
 mod service;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,15 +19,20 @@ use miette::NamedSource;
 use super::error::{ComposeError, Located};
 use super::interpolate::{InterpolationError, interpolate};
 use super::load::LoadOptions;
-use super::model::{DmpSettings, Network, Project};
-use super::validate::check_name;
+use super::model::{Condition, Dependency};
+use super::model::{DmpSettings, Project};
+use super::validate::{check_name, implied_dependencies};
 use super::yaml::{Key, Node, Pos, Source, Value};
 
 pub use ports::parse_port;
 
 pub struct Loader<'a> {
     pub sources: Vec<Source>,
-    pub warnings: Vec<String>,
+    pub warnings: std::cell::RefCell<Vec<String>>,
+    /// Problems that stop running the stack but not printing it (Compose's
+    /// `config` accepts them): a missing build context, a bind source that
+    /// must exist.
+    pub deferred: std::cell::RefCell<Vec<ComposeError>>,
     pub lookup: &'a dyn Fn(&str) -> Option<String>,
     pub dir: PathBuf,
 }
@@ -66,18 +73,50 @@ impl Loader<'_> {
         ComposeError::Project { message: format!("{file}: {message}"), help: Some(help.to_owned()) }
     }
 
-    pub(super) fn warn(&mut self, pos: Pos, message: &str) {
+    pub(super) fn warn(&self, pos: Pos, message: &str) {
         let warning = format!("{}: {message}", self.location(pos));
-        if !self.warnings.contains(&warning) {
-            self.warnings.push(warning);
+        let mut warnings = self.warnings.borrow_mut();
+        if !warnings.contains(&warning) {
+            warnings.push(warning);
         }
+    }
+
+    pub(super) fn defer(&self, error: ComposeError) {
+        self.deferred.borrow_mut().push(error);
+    }
+
+    /// A key the Compose Specification does not have here (Compose rejects
+    /// it too).
+    pub(super) fn unknown(&self, key: &Key, what: &str, name: &str, known: &[&str]) -> ComposeError {
+        self.error(
+            key.pos,
+            &format!("`{name}` is not a {what} setting"),
+            "unknown key",
+            Some(&format!("{what} settings are: {}", known.join(", "))),
+        )
+    }
+
+    /// `KEY: value` mappings or `KEY=value` lists as a map; a key without a
+    /// value is empty.
+    pub(super) fn string_map(&self, node: &Node) -> Result<BTreeMap<String, String>> {
+        Ok(self
+            .key_values(node, "a mapping or a list of KEY=value")?
+            .into_iter()
+            .map(|(k, v, _)| (k, v.unwrap_or_default()))
+            .collect())
     }
 
     /// Interpolates every string value (not keys), as Compose does.
     pub(super) fn interpolate(&mut self, node: &mut Node) -> Result<()> {
+        let lookup = self.lookup;
+        self.interpolate_with(node, lookup)
+    }
+
+    /// Interpolates with `lookup` (an included file has variables of its own).
+    pub(crate) fn interpolate_with(&self, node: &mut Node, lookup: &dyn Fn(&str) -> Option<String>) -> Result<()> {
         match &mut node.value {
             Value::Str(text) if text.contains('$') => {
-                let result = interpolate(text, self.lookup).map_err(|e| {
+                let result = interpolate(text, lookup).map_err(|e| {
                     let help = match &e {
                         InterpolationError::Required { var, .. } => {
                             format!("set {var} in the environment or in the project's .env file")
@@ -93,12 +132,12 @@ impl Loader<'_> {
             }
             Value::Seq(items) => {
                 for item in items {
-                    self.interpolate(item)?;
+                    self.interpolate_with(item, lookup)?;
                 }
             }
             Value::Map(entries) => {
                 for (_, value) in entries {
-                    self.interpolate(value)?;
+                    self.interpolate_with(value, lookup)?;
                 }
             }
             _ => {}
@@ -186,25 +225,36 @@ impl Loader<'_> {
         let mut services_node = None;
         let mut volumes = BTreeMap::new();
         let mut networks = BTreeMap::new();
+        let mut secrets = BTreeMap::new();
+        let mut configs = BTreeMap::new();
         let mut dmp = DmpSettings::default();
+        let mut extensions = BTreeMap::new();
         let mut name_in_file = None;
         for (key, value) in self.entries(root, "a mapping with `services:`")? {
             match key.name.as_str() {
                 "services" => services_node = Some(value),
-                "volumes" => volumes = self.named_resources(value, "volume")?,
-                "networks" => {
-                    networks = self
-                        .named_resources(value, "network")?
-                        .into_iter()
-                        .map(|(k, v)| (k, Network { name: v.name, external: v.external }))
-                        .collect();
-                }
+                "volumes" => volumes = self.volumes(value)?,
+                "networks" => networks = self.networks(value)?,
+                "secrets" => secrets = self.file_sources(value, "secret")?,
+                "configs" => configs = self.file_sources(value, "config")?,
                 "name" => name_in_file = Some((self.string(value, "a project name")?, value.pos)),
-                "x-dmp" => dmp = self.dmp_settings(value)?,
+                "x-dmp" => {
+                    dmp = self.dmp_settings(value)?;
+                    extensions.insert("x-dmp".to_owned(), to_json(value));
+                }
                 // Obsolete in Compose v2; accepted as it is.
                 "version" => {}
-                other if other.starts_with("x-") => {}
-                other => self.warn(key.pos, &format!("top-level key `{other}` is not supported by dmp and is ignored")),
+                other if other.starts_with("x-") => {
+                    extensions.insert(other.to_owned(), to_json(value));
+                }
+                other => {
+                    return Err(self.unknown(
+                        key,
+                        "top-level",
+                        other,
+                        &["name", "services", "networks", "volumes", "secrets", "configs", "include", "x-…"],
+                    ));
+                }
             }
         }
         let Some(services_node) = services_node else {
@@ -222,7 +272,27 @@ impl Loader<'_> {
         let mut depends_pos = Vec::new();
         for (key, node) in self.entries(services_node, "a mapping of service names to services")? {
             check_name(&key.name).map_err(|why| self.error(key.pos, &why, "this name", None))?;
-            let service = self.service(&key.name, node, &mut depends_pos)?;
+            let mut service = self.service(&key.name, node, &mut depends_pos)?;
+            // Compose makes a service depend on those whose container it
+            // uses (`network_mode: service:`, `links`, `volumes_from`).
+            for dependency in implied_dependencies(&service) {
+                if let std::collections::btree_map::Entry::Vacant(entry) = service.depends_on.entry(dependency) {
+                    depends_pos.push((key.name.clone(), entry.key().clone(), key.pos));
+                    entry.insert(Dependency { condition: Condition::ServiceStarted, restart: false, required: true });
+                }
+            }
+            if service.replicas.is_some_and(|n| n != 1) {
+                self.defer(self.error(
+                    key.pos,
+                    &format!(
+                        "service {} asks for {} containers; dmp runs one container per service",
+                        key.name,
+                        service.replicas.unwrap_or(1)
+                    ),
+                    "this service",
+                    Some("remove `scale`/`deploy.replicas` (or set it to 1) to run it with dmp"),
+                ));
+            }
             if service.profiles.is_empty() || service.profiles.iter().any(|p| active_profiles.contains(p)) {
                 services.insert(key.name.clone(), service);
             } else {
@@ -230,11 +300,39 @@ impl Loader<'_> {
             }
         }
 
+        self.drop_missing_optional_dependencies(&mut services);
         self.check_references(&services, &inactive, &depends_pos, &volumes, &networks, &dmp)?;
+        self.check_files(&services, &secrets, &configs)?;
 
         dmp.auto_start_server =
             (self.lookup)("AUTO_START_SERVER").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         let name = self.project_name(options, name_in_file)?;
-        Ok(Project { name, dir: self.dir.clone(), files, services, networks, volumes, dmp })
+        Ok(Project {
+            name,
+            dir: self.dir.clone(),
+            files,
+            services,
+            networks,
+            volumes,
+            secrets,
+            configs,
+            dmp,
+            extensions,
+        })
+    }
+}
+
+/// A YAML value as JSON, types kept (an `x-` key is printed back as written).
+pub(super) fn to_json(node: &Node) -> serde_json::Value {
+    match &node.value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(i) => serde_json::Value::from(*i),
+        Value::Float(f) => serde_json::Value::from(*f),
+        Value::Str(s) => serde_json::Value::String(s.clone()),
+        Value::Seq(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => {
+            serde_json::Value::Object(entries.iter().map(|(k, v)| (k.name.clone(), to_json(v))).collect())
+        }
     }
 }

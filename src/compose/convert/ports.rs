@@ -32,7 +32,14 @@ impl Loader<'_> {
     }
 
     pub(super) fn long_port(&self, node: &Node, entries: &[(Key, Node)]) -> Result<Port> {
-        let mut port = Port { target: 0, published: None, host_ip: "127.0.0.1".into(), protocol: "tcp".into() };
+        let mut port = Port {
+            target: 0,
+            published: None,
+            host_ip: "127.0.0.1".into(),
+            protocol: "tcp".into(),
+            name: None,
+            app_protocol: None,
+        };
         for (key, value) in entries {
             let number = |v: &Node| -> Result<u16> {
                 let text = self.text(v, "a port number")?;
@@ -44,7 +51,9 @@ impl Loader<'_> {
                 "published" => port.published = Some(number(value)?),
                 "host_ip" => port.host_ip = self.string(value, "an IP address")?,
                 "protocol" => port.protocol = self.string(value, "tcp or udp")?,
-                "mode" | "name" | "app_protocol" => {}
+                "name" => port.name = Some(self.text(value, "a port name")?),
+                "app_protocol" => port.app_protocol = Some(self.text(value, "a protocol name")?),
+                "mode" => {}
                 other => return Err(self.error(key.pos, &format!("unknown port setting `{other}`"), "here", None)),
             }
         }
@@ -78,6 +87,8 @@ pub fn parse_port(text: &str) -> Result<Vec<Port>, String> {
         (Some(ip), [host, container]) => (Some(ip), Some(*host), *container),
         _ => return Err("too many `:`".into()),
     };
+    // `:8080:80`: an empty address is no address, as in Compose.
+    let ip = ip.filter(|ip| !ip.is_empty());
     if let Some(ip) = &ip {
         ip.parse::<std::net::IpAddr>().map_err(|_| format!("`{ip}` is not an IP address"))?;
     }
@@ -94,7 +105,14 @@ pub fn parse_port(text: &str) -> Result<Vec<Port>, String> {
     Ok(targets
         .into_iter()
         .zip(published)
-        .map(|(target, published)| Port { target, published, host_ip: host_ip.clone(), protocol: protocol.to_owned() })
+        .map(|(target, published)| Port {
+            target,
+            published,
+            host_ip: host_ip.clone(),
+            protocol: protocol.to_owned(),
+            name: None,
+            app_protocol: None,
+        })
         .collect())
 }
 
@@ -135,6 +153,7 @@ mod tests {
         assert_eq!(one("127.0.0.1::80"), Ok(vec![("127.0.0.1".into(), None, 80, "tcp".into())]));
         assert_eq!(one("[::1]:8080:80"), Ok(vec![("::1".into(), Some(8080), 80, "tcp".into())]));
         assert_eq!(one("8000-8001:80-81").map(|v| v.len()), Ok(2));
+        assert_eq!(one(":8080:80"), Ok(vec![("127.0.0.1".into(), Some(8080), 80, "tcp".into())]));
         for bad in ["", "abc", "0", "70000", "8080:80:90:100", "80/sctp", "8000-8002:80-81", "9-8", "localhost:80:80"] {
             assert!(parse_port(bad).is_err(), "{bad:?} accepted");
         }

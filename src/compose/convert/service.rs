@@ -8,6 +8,7 @@ use crate::compose::model::{Condition, Dependency, Healthcheck, Service, duratio
 use crate::compose::yaml::{Node, Pos, Value};
 
 impl Loader<'_> {
+    #[allow(clippy::too_many_lines)] // one arm per key of the Compose Specification
     pub(super) fn service(
         &mut self,
         name: &str,
@@ -17,50 +18,137 @@ impl Loader<'_> {
         let mut service = Service { name: name.to_owned(), networks: vec!["default".into()], ..Service::default() };
         let mut env_from_files = BTreeMap::new();
         let mut environment = Vec::new();
+        let mut deploy = None;
+        let mut networks_given = false;
         for (key, value) in self.entries(node, "a mapping of service settings")? {
+            let text = |what: &str| self.text(value, what);
+            let strings = |what: &str| self.string_list(value, what);
+            let flag = || self.bool(value, "true or false").map(Some);
             match key.name.as_str() {
-                "image" => service.image = Some(self.string(value, "an image name")?),
+                "image" => service.image = Some(text("an image name")?),
                 "build" => service.build = Some(self.build(value)?),
-                "command" => service.command = Some(self.command(value)?),
-                "entrypoint" => service.entrypoint = Some(self.command(value)?),
+                "command" => service.command = self.command_or_null(value)?,
+                "entrypoint" => service.entrypoint = self.command_or_null(value)?,
                 "environment" => environment = self.key_values(value, "a mapping or a list of KEY=value")?,
                 "env_file" => env_from_files = self.env_files(value)?,
                 "ports" => service.ports = self.ports(value)?,
                 "volumes" => service.volumes = self.mounts(value)?,
                 "depends_on" => service.depends_on = self.depends_on(name, value, depends)?,
                 "healthcheck" => service.healthcheck = Some(self.healthcheck(value)?),
-                "user" => service.user = Some(self.text(value, "a user name or uid[:gid]")?),
-                "working_dir" => service.working_dir = Some(self.string(value, "an absolute path")?),
-                "init" => service.init = Some(self.bool(value, "true or false")?),
-                "labels" => {
-                    service.labels = self
-                        .key_values(value, "a mapping or a list of KEY=value")?
-                        .into_iter()
-                        .map(|(k, v, _)| (k, v.unwrap_or_default()))
-                        .collect();
-                }
+                "user" => service.user = Some(text("a user name or uid[:gid]")?),
+                "working_dir" => service.working_dir = Some(text("an absolute path")?),
+                "init" => service.init = flag()?,
+                "labels" => service.labels = self.string_map(value)?,
+                "annotations" => service.annotations = self.string_map(value)?,
                 "restart" => service.restart = Some(self.restart(value)?),
-                "profiles" => service.profiles = self.string_list(value, "a profile name")?,
+                "profiles" => service.profiles = strings("a profile name")?,
                 "networks" => {
-                    service.networks = match &value.value {
-                        Value::Map(entries) => entries.iter().map(|(k, _)| k.name.clone()).collect(),
-                        _ => self.string_list(value, "a network name")?,
-                    };
+                    networks_given = true;
+                    (service.networks, service.attachments) = self.service_networks(value)?;
                 }
+                "network_mode" => {
+                    service.network_mode = Some(text("host, none, bridge, service:NAME or container:NAME")?);
+                }
+                "container_name" => service.container_name = Some(text("a container name")?),
+                "hostname" => service.hostname = Some(text("a host name")?),
+                "domainname" => service.domainname = Some(text("a domain name")?),
+                "mac_address" => service.mac_address = Some(text("a MAC address")?),
+                "tty" => service.tty = flag()?,
+                "stdin_open" => service.stdin_open = flag()?,
+                "read_only" => service.read_only = flag()?,
+                "privileged" => service.privileged = flag()?,
+                "cap_add" => service.cap_add = strings("a capability")?,
+                "cap_drop" => service.cap_drop = strings("a capability")?,
+                "security_opt" => service.security_opt = strings("a security option")?,
+                "sysctls" => service.sysctls = self.string_map(value)?,
+                "ulimits" => service.ulimits = self.ulimits(value)?,
+                "tmpfs" => service.tmpfs = strings("a container path")?,
+                "shm_size" => service.shm_size = Some(self.bytes(value)?),
+                "extra_hosts" => service.extra_hosts = self.extra_hosts(value)?,
+                "dns" => service.dns = strings("a DNS server address")?,
+                "dns_search" => service.dns_search = strings("a search domain")?,
+                "dns_opt" => service.dns_opt = strings("a resolver option")?,
+                "ipc" => service.ipc = Some(text("an IPC mode")?),
+                "pid" => service.pid = Some(text("a PID mode")?),
+                "uts" => service.uts = Some(text("a UTS mode")?),
+                "userns_mode" => service.userns_mode = Some(text("a user namespace mode")?),
+                "cgroup" => service.cgroup = Some(text("host or private")?),
+                "cgroup_parent" => service.cgroup_parent = Some(text("a cgroup")?),
+                "runtime" => service.runtime = Some(text("a runtime name")?),
+                "isolation" => service.isolation = Some(text("an isolation mode")?),
+                "devices" => service.devices = self.devices(value)?,
+                "device_cgroup_rules" => service.device_cgroup_rules = strings("a cgroup rule")?,
+                "group_add" => service.group_add = strings("a group")?,
+                "storage_opt" => service.storage_opt = self.string_map(value)?,
+                "oom_kill_disable" => service.oom_kill_disable = flag()?,
+                "oom_score_adj" => service.oom_score_adj = Some(self.integer(value)?),
+                "stop_signal" => service.stop_signal = Some(text("a signal name")?),
+                "stop_grace_period" => service.stop_grace_period = Some(self.duration(value)?),
+                "logging" => service.logging = Some(self.logging(value)?),
+                "expose" => service.expose = strings("a port")?,
+                "links" => service.links = strings("a service name")?,
+                "external_links" => service.external_links = strings("a container name")?,
+                "volumes_from" => service.volumes_from = strings("a service or container:NAME")?,
+                "platform" => service.platform = Some(text("a platform like linux/amd64")?),
+                "pull_policy" => service.pull_policy = Some(self.pull_policy(value)?),
+                "secrets" => service.secrets = self.file_mounts(value, "/run/secrets")?,
+                "configs" => service.configs = self.file_mounts(value, "")?,
+                "scale" => service.replicas = Some(self.count(value)?),
+                "deploy" => deploy = Some(value),
+                "mem_limit" => service.resources.memory = Some(self.bytes(value)?),
+                "mem_reservation" => service.resources.memory_reservation = Some(self.bytes(value)?),
+                "memswap_limit" => service.resources.memory_swap = Some(self.bytes(value)?),
+                "mem_swappiness" => service.resources.memory_swappiness = Some(self.integer(value)?),
+                "cpus" => service.resources.nano_cpus = Some(self.nano_cpus(value)?),
+                "cpu_shares" => service.resources.cpu_shares = Some(self.integer(value)?),
+                "cpu_quota" => service.resources.cpu_quota = Some(self.integer(value)?),
+                "cpu_period" => service.resources.cpu_period = Some(self.integer(value)?),
+                "cpu_rt_runtime" => service.resources.cpu_rt_runtime = Some(self.micros(value)?),
+                "cpu_rt_period" => service.resources.cpu_rt_period = Some(self.micros(value)?),
+                "cpuset" => service.resources.cpuset = Some(text("CPUs like 0-3 or 0,1")?),
+                "pids_limit" => service.resources.pids_limit = Some(self.integer(value)?),
+                "blkio_config" => service.resources.blkio_weight = self.blkio(value)?,
+                // What Compose itself ignores on a Linux Engine: said once.
+                "cpu_count" | "cpu_percent" | "credential_spec" => {
+                    self.warn(key.pos, &format!("service {name}: `{}` applies to Windows containers only; ignored, as Compose ignores it here", key.name));
+                }
+                "develop" => {
+                    service.develop = Some(self.develop(value));
+                    self.warn(key.pos, &format!("service {name}: `develop` is for `docker compose watch`; dmp watches with `x-dmp.watch` and ignores it"));
+                }
+                // `attach` only chooses whose logs `docker compose up` follows
+                // (kept for `dmp config`); `extends` is resolved before conversion.
+                "attach" => service.attach = flag()?,
+                "extends" => {}
                 other if other.starts_with("x-") => {}
-                other => {
-                    self.warn(key.pos, &format!("service {name}: `{other}` is not supported by dmp and is ignored"));
-                }
+                other => return Err(self.unknown(key, "service", other, SERVICE_KEYS)),
             }
+        }
+        if let Some(deploy) = deploy {
+            self.deploy(deploy, &mut service)?;
+        }
+        if service.network_mode.is_some() {
+            if networks_given {
+                return Err(self.error(
+                    node.pos,
+                    &format!("service {name} sets both `network_mode` and `networks`"),
+                    "this service",
+                    Some("keep one of them: Compose refuses both too"),
+                ));
+            }
+            service.networks.clear();
         }
         // environment over env_file; a key without a value comes from the
         // environment dmp runs in (or .env), and is left out when unset.
         service.environment = env_from_files;
         for (key, value, _) in environment {
-            match value.or_else(|| (self.lookup)(&key)) {
-                Some(value) => service.environment.insert(key, value),
-                None => service.environment.remove(&key),
-            };
+            if let Some(value) = value.or_else(|| (self.lookup)(&key)) {
+                service.unset_environment.retain(|k| *k != key);
+                service.environment.insert(key, value);
+            } else {
+                service.environment.remove(&key);
+                service.unset_environment.push(key);
+            }
         }
         if service.image.is_none() && service.build.is_none() {
             return Err(self.error(
@@ -71,6 +159,22 @@ impl Loader<'_> {
             ));
         }
         Ok(service)
+    }
+
+    /// `develop` as Compose prints it: each watch rule's `path` absolute and
+    /// an `exec` with a null command unless one is given.
+    fn develop(&self, node: &Node) -> serde_json::Value {
+        let mut value = super::to_json(node);
+        if let Some(rules) = value.get_mut("watch").and_then(serde_json::Value::as_array_mut) {
+            for rule in rules.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+                if let Some(path) = rule.get("path").and_then(serde_json::Value::as_str) {
+                    let path = self.host_path(path);
+                    rule.insert("path".into(), path.into());
+                }
+                rule.entry("exec").or_insert_with(|| serde_json::json!({ "command": null }));
+            }
+        }
+        value
     }
 
     /// `env_file`: a path, or a list of paths or `{path, required, format}`,
@@ -163,17 +267,20 @@ impl Loader<'_> {
                 for item in items {
                     let name = self.string(item, "a service name")?;
                     refs.push((service.to_owned(), name.clone(), item.pos));
-                    out.insert(name, Dependency { condition: Condition::ServiceStarted });
+                    out.insert(
+                        name,
+                        Dependency { condition: Condition::ServiceStarted, restart: false, required: true },
+                    );
                 }
             }
             Value::Map(entries) => {
                 for (key, value) in entries {
-                    refs.push((service.to_owned(), key.name.clone(), key.pos));
-                    let mut condition = Condition::ServiceStarted;
+                    let mut dependency =
+                        Dependency { condition: Condition::ServiceStarted, restart: false, required: true };
                     for (k, v) in self.entries(value, "a mapping with `condition`")? {
                         match k.name.as_str() {
                             "condition" => {
-                                condition = match self.string(v, "a condition")?.as_str() {
+                                dependency.condition = match self.string(v, "a condition")?.as_str() {
                                     "service_started" => Condition::ServiceStarted,
                                     "service_healthy" => Condition::ServiceHealthy,
                                     "service_completed_successfully" => Condition::ServiceCompletedSuccessfully,
@@ -187,7 +294,8 @@ impl Loader<'_> {
                                     }
                                 };
                             }
-                            "restart" | "required" => {}
+                            "restart" => dependency.restart = self.bool(v, "true or false")?,
+                            "required" => dependency.required = self.bool(v, "true or false")?,
                             other => {
                                 return Err(self.error(
                                     k.pos,
@@ -198,7 +306,11 @@ impl Loader<'_> {
                             }
                         }
                     }
-                    out.insert(key.name.clone(), Dependency { condition });
+                    // An optional dependency may be missing: checked by the project.
+                    if dependency.required {
+                        refs.push((service.to_owned(), key.name.clone(), key.pos));
+                    }
+                    out.insert(key.name.clone(), dependency);
                 }
             }
             _ => return Err(self.expected(node, "a list of services or a mapping of service to condition")),
@@ -253,7 +365,7 @@ impl Loader<'_> {
                     })?);
                 }
                 "disable" => check.disable = self.bool(value, "true or false")?,
-                "start_interval" => {}
+                "start_interval" => check.start_interval = Some(duration(value)?),
                 other => {
                     return Err(self.error(key.pos, &format!("unknown healthcheck setting `{other}`"), "here", None));
                 }
@@ -265,3 +377,90 @@ impl Loader<'_> {
         Ok(check)
     }
 }
+
+const SERVICE_KEYS: &[&str] = &[
+    "annotations",
+    "attach",
+    "blkio_config",
+    "build",
+    "cap_add",
+    "cap_drop",
+    "cgroup",
+    "cgroup_parent",
+    "command",
+    "configs",
+    "container_name",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpus",
+    "cpuset",
+    "credential_spec",
+    "depends_on",
+    "deploy",
+    "develop",
+    "device_cgroup_rules",
+    "devices",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "entrypoint",
+    "env_file",
+    "environment",
+    "expose",
+    "extends",
+    "external_links",
+    "extra_hosts",
+    "group_add",
+    "healthcheck",
+    "hostname",
+    "image",
+    "init",
+    "ipc",
+    "isolation",
+    "labels",
+    "links",
+    "logging",
+    "mac_address",
+    "mem_limit",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "network_mode",
+    "networks",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "pids_limit",
+    "platform",
+    "ports",
+    "privileged",
+    "profiles",
+    "pull_policy",
+    "read_only",
+    "restart",
+    "runtime",
+    "scale",
+    "secrets",
+    "security_opt",
+    "shm_size",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "storage_opt",
+    "sysctls",
+    "tmpfs",
+    "tty",
+    "ulimits",
+    "user",
+    "userns_mode",
+    "uts",
+    "volumes",
+    "volumes_from",
+    "working_dir",
+];

@@ -24,7 +24,9 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
-use support::{PROJECT_LABEL, StackDir, TestEngine, base_images, http_get, images_version, repo_path, require_engine};
+use support::{
+    PROJECT_LABEL, StackDir, TestEngine, WSGI_APP, base_images, http_get, images_version, repo_path, require_engine,
+};
 
 /// Set (to the private Engine's directory) when this binary runs inside the
 /// private Engine's namespace.
@@ -230,28 +232,43 @@ fn inside_a_private_engine() {
         return;
     };
     let engine = require_engine!();
-    let demo = repo_path("examples/demo");
-    let mut files = Vec::new();
-    for rel in [
-        "manage.py",
-        "assets/scss/application.scss",
-        "assets/scss/_variables.scss",
-        "assets/scss/_layout.scss",
-        "assets/js/main.js",
-        "assets/js/greeting.js",
-    ] {
-        files.push((rel.to_owned(), std::fs::read_to_string(demo.join(rel)).expect("demo file")));
+    // A stack like the demo's (wsgi, nginx serving ./static, buildstatic with
+    // a sassc watch rule) on the base images alone: the private Engine has
+    // no network to build or install anything.
+    let demo = repo_path("examples/demo/assets/legacy");
+    let mut files = vec![("application.py".to_owned(), WSGI_APP.to_owned())];
+    for name in ["legacy.scss", "_variables.scss", "_layout.scss"] {
+        let text = std::fs::read_to_string(demo.join(name)).expect("demo file");
+        files.push((format!("assets/legacy/{name}"), text));
     }
     let borrowed: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
-    // The demo's stack on the base image: nothing to build, as the private
-    // Engine has no network.
-    let demo_yaml = std::fs::read_to_string(demo.join("dmp.yml")).expect("demo stack");
-    let built = "    build: .\n    image: dmp-demo/wsgi:1.0.0\n";
-    assert!(demo_yaml.contains(built), "the demo's wsgi service changed: update this test");
-    let stack_yaml = demo_yaml.replace(built, &format!("    image: dmp/wsgi:{}\n", images_version()));
+    let version = images_version();
+    let stack_yaml = format!(
+        r#"services:
+  wsgi:
+    image: dmp/wsgi:{version}
+    volumes: ['./:/app']
+  nginx:
+    image: dmp/http-frontend:{version}
+    environment: {{DM_BACKEND: 'wsgi:8888', DM_APP_NAME: restart}}
+    volumes: ['./:/app:ro']
+    ports: ['${{HTTP_PORT}}:8080']
+    depends_on: [wsgi]
+  buildstatic:
+    image: dmp/http-buildstatic:{version}
+    volumes: ['./:/app']
+x-dmp:
+  http: nginx
+  http_path: /healthcheck
+  watch:
+    - name: legacy
+      command: mkdir -p static/css && sassc --style compressed assets/legacy/legacy.scss static/css/legacy.css
+      watch: ["assets/legacy/**/*.scss"]
+"#
+    );
     let stack = StackDir::new(engine, "restart", &stack_yaml, &borrowed);
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    stack.write(".env", &format!("AUTO_START_SERVER=false\nHTTP_PORT={port}\nAPP_NAME=restart\n"));
+    stack.write(".env", &format!("HTTP_PORT={port}\n"));
     stack.ok(&["up"]);
 
     let mut watch = Running::start(stack.dir.path(), &["watch", "--json", "--no-initial-build"]);
@@ -267,9 +284,9 @@ fn inside_a_private_engine() {
     // Containers come back stopped after an Engine restart; up starts them.
     stack.ok(&["up"]);
 
-    stack.write("assets/scss/_variables.scss", "$brand-colour: #0a0b0c;\n$text-colour: #000;\n$gutter: 20px;\n");
+    stack.write("assets/legacy/_variables.scss", "$brand-colour: #0a0b0c;\n$text-colour: #000;\n$gutter: 20px;\n");
     watch.wait_for("\"ok\":true", Duration::from_secs(90));
-    let css = std::fs::read_to_string(stack.dir.path().join("static/css/application.css")).expect("css");
+    let css = std::fs::read_to_string(stack.dir.path().join("static/css/legacy.css")).expect("css");
     assert!(css.contains("#0a0b0c"), "{css}");
 
     logs.wait_for("lost the Docker Engine", Duration::from_secs(30));

@@ -8,6 +8,14 @@ cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-musl
 
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+# C code in the dependency tree (ring, for TLS to remote Engines) is compiled
+# for musl with Debian's musl-gcc wrapper.
+if ! command -v musl-gcc >/dev/null; then
+    [ "$(id -u)" -eq 0 ] || { echo "build-static: install musl-tools (sudo apt-get install musl-tools)" >&2; exit 1; }
+    apt-cache show musl-tools >/dev/null 2>&1 || apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends musl-tools
+fi
+export CC_x86_64_unknown_linux_musl=musl-gcc
 cargo build --release --locked --target "$target"
 bin=target/$target/release/dmp
 

@@ -239,12 +239,13 @@ pub async fn wait_http(
     };
     let path = project.dmp.http_path.clone().unwrap_or_else(|| "/".into());
     let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-    let url = format!("http://{url_host}:{}{path}", port.published);
+    let site = format!("http://{url_host}:{}", port.published);
     http(&host, port.published, &path, deadline).await.map_err(|last| StackError::ServiceFailed {
         service: service.name.clone(),
         container: container_name(project, &service.name),
-        reason: format!("does not answer HTTP at {url} (last: {last})"),
+        reason: format!("does not answer HTTP at {site}{path} (last: {last})"),
         logs: Vec::new(),
     })?;
-    Ok(Some(url))
+    // The site's root, for people to open; the health path was only for waiting.
+    Ok(Some(format!("{site}/")))
 }

@@ -246,7 +246,7 @@ fn a_root_owned_checkout_works_as_root_with_every_capability_dropped() {
     let output = stack.dmp(&["up"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(!text(&output.stderr).contains("warning"), "{}", text(&output.stderr));
-    assert_eq!(text(&output.stdout).trim(), format!("http://127.0.0.1:{port}/healthcheck"));
+    assert_eq!(text(&output.stdout).trim(), format!("http://127.0.0.1:{port}/"));
     assert_eq!(crate::support::http_get(port, "/static/css/application.css", &[]).expect("GET").status, 200);
     for written in ["static/css/application.css", "db.sqlite3"] {
         let meta = std::fs::metadata(stack.dir.path().join(written)).expect(written);

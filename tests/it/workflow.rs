@@ -93,7 +93,7 @@ fn the_demo_with_auto_start_server_migrates_and_serves_its_page_and_compiled_ass
     base_images();
     let (stack, port) = demo(engine, "demo-auto", true);
     let url = stack.ok(&["up"]);
-    assert_eq!(url.trim(), format!("http://127.0.0.1:{port}/healthcheck"));
+    assert_eq!(url.trim(), format!("http://127.0.0.1:{port}/"));
 
     let (status, page) = body(port, "/");
     assert_eq!(status, 200, "{page}");
@@ -137,7 +137,7 @@ fn the_demo_without_auto_start_idles_until_migrate_and_start() {
 
     let started = stack.dmp(&["start"]);
     assert!(started.status.success(), "{}", text(&started.stderr));
-    assert_eq!(text(&started.stdout).trim(), format!("http://127.0.0.1:{port}/healthcheck"));
+    assert_eq!(text(&started.stdout).trim(), format!("http://127.0.0.1:{port}/"));
     assert_eq!(body(port, "/").0, 200);
 }
 

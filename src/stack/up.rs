@@ -13,7 +13,6 @@ use futures_util::future::{LocalBoxFuture, Shared, join_all};
 use serde::Serialize;
 
 pub use super::plan::Action;
-use super::plan::Why;
 use super::wait::{self, Target, WaitFailure};
 use super::{ProjectContainer, apply, container_name, plan, provision, spec};
 use crate::compose::Project;
@@ -97,6 +96,19 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         return Err(StackError::NameTaken { name, project: project.name.clone() });
     }
     plan::check_ports(&selected, &existing)?;
+    let compose_made: Vec<&str> = existing
+        .iter()
+        .filter(|c| !c.managed && names.contains(&c.service.as_str()))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !compose_made.is_empty() {
+        progress.println(&format!(
+            "{}: taking over {} from docker compose: recreating {} under dmp (named volumes and their data are kept)",
+            project.name,
+            if compose_made.len() == 1 { "a container" } else { "containers" },
+            compose_made.join(", ")
+        ));
+    }
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;
     provision::ensure_networks_and_volumes(docker, project, &selected).await?;
 
@@ -205,6 +217,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         |version| spec::config_hash(service, &job.image_id, version),
         spec::HASH_VERSION,
         job.force_recreate,
+        &job.project.dir.to_string_lossy(),
     );
     tracing::debug!(
         target: "dmp::up",
@@ -214,6 +227,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         decision.why.describe(),
         if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
     );
+    let made = super::labels::Made { hash: &hash, image_id: &job.image_id, number: 1 };
     let result: Result<Action, Failure> = async {
         for stray in &decision.strays {
             apply::remove(docker, stray, false).await?;
@@ -225,17 +239,13 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
                 apply::start(docker, &name).await?;
             }
             Action::Recreated => {
-                job.task.announce(if decision.why == Why::Forced {
-                    "recreating (forced)"
-                } else {
-                    "recreating (config or image changed)"
-                });
+                job.task.announce(&format!("recreating ({})", decision.why.describe()));
                 apply::remove(docker, &name, false).await?;
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
+                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
             Action::Created => {
                 job.task.announce("creating");
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
+                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
         }
         Ok(decision.action)

@@ -10,7 +10,9 @@
 pub mod apply;
 mod error;
 pub mod exec;
+mod journal;
 pub mod plan;
+mod preflight;
 pub mod provision;
 pub mod spec;
 pub mod up;

@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use super::journal::{Created, Journal};
 pub use super::plan::Action;
-use super::plan::Why;
 use super::wait::{self, Target, WaitFailure};
 use super::{ProjectContainer, apply, container_name, plan, preflight, provision, spec};
 use crate::compose::Project;
@@ -101,6 +100,19 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     }
     plan::check_ports(&selected, &existing)?;
     preflight::external_objects(docker, project, &selected).await?;
+    let compose_made: Vec<&str> = existing
+        .iter()
+        .filter(|c| !c.managed && names.contains(&c.service.as_str()))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !compose_made.is_empty() {
+        progress.println(&format!(
+            "{}: taking over {} from docker compose: recreating {} under dmp (named volumes and their data are kept)",
+            project.name,
+            if compose_made.len() == 1 { "a container" } else { "containers" },
+            compose_made.join(", ")
+        ));
+    }
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;
     preflight::health_checks(docker, &selected, &image_ids).await?;
     // From here on the run creates objects: what the Engine refuses undoes
@@ -232,6 +244,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         |version| spec::config_hash(service, &job.image_id, version),
         spec::HASH_VERSION,
         job.force_recreate,
+        &job.project.dir.to_string_lossy(),
     );
     tracing::debug!(
         target: "dmp::up",
@@ -241,6 +254,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         decision.why.describe(),
         if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
     );
+    let made = super::labels::Made { hash: &hash, image_id: &job.image_id, number: 1 };
     let result: Result<Action, Failure> = async {
         for stray in &decision.strays {
             apply::remove(docker, stray, false).await?;
@@ -252,18 +266,14 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
                 apply::start(docker, &name).await?;
             }
             Action::Recreated => {
-                job.task.announce(if decision.why == Why::Forced {
-                    "recreating (forced)"
-                } else {
-                    "recreating (config or image changed)"
-                });
+                job.task.announce(&format!("recreating ({})", decision.why.describe()));
                 apply::remove(docker, &name, false).await?;
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
+                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
             Action::Created => {
                 job.task.announce("creating");
                 job.journal.record(Created::Container(name.clone()));
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
+                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
         }
         Ok(decision.action)

@@ -10,9 +10,11 @@
 pub mod apply;
 mod error;
 pub mod exec;
+mod journal;
 pub mod labels;
 pub mod owner;
 pub mod plan;
+mod preflight;
 pub mod provision;
 pub mod spec;
 pub mod up;

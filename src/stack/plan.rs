@@ -142,20 +142,20 @@ pub fn select<'p>(project: &'p Project, names: &[String]) -> Result<Vec<&'p Serv
     Ok(project.start_order().into_iter().filter(|s| names.is_empty() || wanted.contains(s.name.as_str())).collect())
 }
 
-/// The fixed TCP host ports of `selected` that must be free: all but those
-/// a running container of this project holds already.
+/// The fixed host ports (TCP and UDP) of `selected` that must be free: all
+/// but those a running container of this project holds already.
 pub fn ports_to_check<'s>(selected: &[&'s Service], existing: &[ProjectContainer]) -> Vec<(&'s Service, &'s Port)> {
-    let held: BTreeSet<(&str, u16)> = existing
+    let held: BTreeSet<(&str, u16, &str)> = existing
         .iter()
         .filter(|c| c.running())
-        .flat_map(|c| c.ports.iter().map(|p| (p.host_ip.as_str(), p.published)))
+        .flat_map(|c| c.ports.iter().map(|p| (p.host_ip.as_str(), p.published, p.protocol.as_str())))
         .collect();
     // (Two services publishing one port is rejected when loading.)
     selected
         .iter()
         .flat_map(|service| service.ports.iter().map(move |port| (*service, port)))
         .filter(|(_, port)| {
-            port.protocol == "tcp" && port.published.is_some_and(|p| !held.contains(&(port.host_ip.as_str(), p)))
+            port.published.is_some_and(|p| !held.contains(&(port.host_ip.as_str(), p, port.protocol.as_str())))
         })
         .collect()
 }
@@ -169,7 +169,12 @@ pub fn port_free(host_ip: &str, port: u16) -> std::io::Result<()> {
 pub fn check_ports(selected: &[&Service], existing: &[ProjectContainer]) -> Result<()> {
     for (service, port) in ports_to_check(selected, existing) {
         let published = port.published.unwrap_or_default();
-        if let Err(e) = port_free(&port.host_ip, published) {
+        let free = if port.protocol == "udp" {
+            std::net::UdpSocket::bind((port.host_ip.as_str(), published)).map(drop)
+        } else {
+            port_free(&port.host_ip, published)
+        };
+        if let Err(e) = free {
             return Err(StackError::PortTaken {
                 port: published,
                 host_ip: port.host_ip.clone(),
@@ -386,7 +391,7 @@ mod tests {
     }
 
     #[test]
-    fn ports_held_by_the_project_or_not_fixed_tcp_are_not_checked() {
+    fn ports_held_by_the_project_or_not_fixed_are_not_checked() {
         let port = |published: Option<u16>, protocol: &str| Port {
             target: 80,
             published,
@@ -404,9 +409,9 @@ mod tests {
         let checked = |existing: &[ProjectContainer]| -> Vec<u16> {
             ports_to_check(&selected, existing).iter().filter_map(|(_, p)| p.published).collect()
         };
-        assert_eq!(checked(&[running.clone()]), [8081], "8080 is this project's already");
+        assert_eq!(checked(&[running.clone()]), [5353, 8081], "8080 is this project's already");
         running.state = "exited".into();
-        assert_eq!(checked(&[running]), [8080, 8081], "a stopped container holds nothing");
-        assert_eq!(checked(&[]), [8080, 8081]);
+        assert_eq!(checked(&[running]), [8080, 5353, 8081], "a stopped container holds nothing");
+        assert_eq!(checked(&[]), [8080, 5353, 8081]);
     }
 }

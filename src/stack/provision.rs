@@ -7,6 +7,7 @@ use bollard::Docker;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt as _;
 
+use super::journal::{Created, Journal};
 use super::{labels, spec};
 use crate::compose::Project;
 use crate::compose::model::Service;
@@ -220,7 +221,13 @@ async fn pull(docker: &Docker, service: &Service, reference: &str) -> Result<()>
     Ok(())
 }
 
-pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, selected: &[&Service]) -> Result<()> {
+/// Creates the missing networks and volumes, each recorded in `journal`.
+pub async fn ensure_networks_and_volumes(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&Service],
+    journal: &Journal,
+) -> Result<()> {
     let networks: BTreeSet<&str> = selected.iter().flat_map(|s| s.networks.iter().map(String::as_str)).collect();
     for key in networks {
         let name = project.network_name(key);
@@ -232,6 +239,7 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
         }
         let request = spec::network_request(project, key, name.clone(), &labels::network(project, key));
         docker.create_network(request).named(format_args!("create network {name}")).await?;
+        journal.record(Created::Network(name));
     }
     let volumes: BTreeSet<&str> = selected
         .iter()
@@ -251,6 +259,7 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
         }
         let request = spec::volume_request(project, key, name.clone(), &labels::volume(project, key));
         docker.create_volume(request).named(format_args!("create volume {name}")).await?;
+        journal.record(Created::Volume(name));
     }
     Ok(())
 }

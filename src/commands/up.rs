@@ -39,6 +39,7 @@ pub async fn run(args: &UpArgs, ctx: &Context) -> Result<ExitCode> {
         (Action::Created, "created"),
         (Action::Recreated, "recreated"),
         (Action::Started, "started"),
+        (Action::Restarted, "restarted"),
         (Action::Unchanged, "unchanged"),
     ] {
         if count(action) > 0 {

@@ -68,6 +68,15 @@ pub async fn create_and_start(
     start(docker, &name).await
 }
 
+/// Restarts a running container (its `stop_signal`, then SIGKILL after its
+/// grace period, as `remove` stops it).
+pub async fn restart(docker: &Docker, name: &str) -> Result<(), EngineError> {
+    docker
+        .restart_container(name, None::<bollard::query_parameters::RestartContainerOptions>)
+        .named(format_args!("restart container {name}"))
+        .await
+}
+
 /// Starts an existing container.
 pub async fn start(docker: &Docker, name: &str) -> Result<(), EngineError> {
     docker.start_container(name, None::<StartContainerOptions>).named(format_args!("start container {name}")).await

@@ -22,6 +22,9 @@ pub enum Action {
     Created,
     /// Config or image changed (or `--force-recreate`): replaced.
     Recreated,
+    /// Running with the right config, restarted because a dependency with
+    /// `depends_on.restart: true` was recreated or started (as Compose does).
+    Restarted,
 }
 
 /// Why a service's container gets its [`Action`], for progress and `-v`.
@@ -113,6 +116,17 @@ pub fn decide(
         Some(_) => (Action::Started, Why::Stopped),
     };
     Decision { action, why, strays }
+}
+
+/// The action for a service once its dependencies converged: a running
+/// container that was to be left alone is restarted when a dependency it
+/// names with `restart: true` was just recreated, started or restarted.
+/// Others are made fresh after their dependencies anyway.
+pub fn after_dependencies(action: Action, dependencies: &[(bool, Action)]) -> Action {
+    let restarting = dependencies
+        .iter()
+        .any(|(restart, done)| *restart && matches!(done, Action::Recreated | Action::Started | Action::Restarted));
+    if action == Action::Unchanged && restarting { Action::Restarted } else { action }
 }
 
 /// Containers of services that are no longer in the stack.
@@ -304,6 +318,18 @@ mod tests {
         let decision = decide(name, &existing, hash, "1", false, DIR);
         assert_eq!(decision.action, Action::Unchanged);
         assert_eq!(decision.strays, ["old_web_1"], "a container of the service under another name goes");
+    }
+
+    #[test]
+    fn a_dependency_with_restart_true_restarts_a_dependent_left_alone() {
+        use Action::{Created, Recreated, Restarted, Started, Unchanged};
+        assert_eq!(after_dependencies(Unchanged, &[(true, Recreated)]), Restarted);
+        assert_eq!(after_dependencies(Unchanged, &[(true, Started)]), Restarted);
+        assert_eq!(after_dependencies(Unchanged, &[(false, Recreated), (true, Restarted)]), Restarted);
+        assert_eq!(after_dependencies(Unchanged, &[(false, Recreated)]), Unchanged, "restart: false");
+        assert_eq!(after_dependencies(Unchanged, &[(true, Unchanged), (true, Created)]), Unchanged);
+        assert_eq!(after_dependencies(Recreated, &[(true, Recreated)]), Recreated, "fresh anyway");
+        assert_eq!(after_dependencies(Started, &[(true, Recreated)]), Started, "fresh anyway");
     }
 
     #[test]

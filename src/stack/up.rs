@@ -87,6 +87,8 @@ impl From<EngineError> for Failure {
 }
 
 type ServiceJob<'a> = Shared<LocalBoxFuture<'a, Result<Action, Failure>>>;
+/// A dependency's name, condition, `restart` and job.
+type Dependency<'a> = (String, Condition, bool, ServiceJob<'a>);
 
 /// Converges the selected services and, unless `--no-wait`, waits until
 /// they are ready. The run-dev steps after that (assets, the app's server,
@@ -136,10 +138,10 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
 
     let mut jobs: HashMap<&str, ServiceJob> = HashMap::new();
     for service in &selected {
-        let dependencies: Vec<(String, Condition, ServiceJob)> = service
+        let dependencies: Vec<Dependency> = service
             .depends_on
             .iter()
-            .map(|(name, dep)| (name.clone(), dep.condition, jobs[name.as_str()].clone()))
+            .map(|(name, dep)| (name.clone(), dep.condition, dep.restart, jobs[name.as_str()].clone()))
             .collect();
         let existing: Vec<ProjectContainer> = existing.iter().filter(|c| c.service == service.name).cloned().collect();
         let job = converge_service(ConvergeJob {
@@ -205,7 +207,7 @@ struct ConvergeJob<'a> {
     service: &'a Service,
     image_id: String,
     existing: Vec<ProjectContainer>,
-    dependencies: Vec<(String, Condition, ServiceJob<'a>)>,
+    dependencies: Vec<Dependency<'a>>,
     force_recreate: bool,
     deadline: Instant,
     task: Task,
@@ -214,21 +216,24 @@ struct ConvergeJob<'a> {
 
 async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
     let docker = job.docker;
-    for (dependency, condition, dependency_job) in std::mem::take(&mut job.dependencies) {
+    // What each dependency's `up` did, with its `restart`.
+    let mut done = Vec::new();
+    for (dependency, condition, restart, dependency_job) in std::mem::take(&mut job.dependencies) {
         let target = match condition {
             Condition::ServiceStarted => Target::Running,
             Condition::ServiceHealthy => Target::Healthy,
             Condition::ServiceCompletedSuccessfully => Target::Completed,
         };
         job.task.announce(&format!("waiting for {dependency} ({})", condition_name(condition)));
-        if dependency_job.await.is_err() {
+        let Ok(action) = dependency_job.await else {
             job.task.finish(false, &format!("not started: {dependency} failed"));
             return Err(Failure {
                 reason: format!("was not started because {dependency} failed"),
                 logs: Vec::new(),
                 refused: false,
             });
-        }
+        };
+        done.push((restart, action));
         let dependency_container = container_name(job.project, &dependency);
         if let Err(failure) = wait::container(docker, &dependency_container, target, job.deadline).await {
             job.task.finish(false, &format!("not started: {dependency} {}", failure.reason));
@@ -265,12 +270,17 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
     );
     let made = super::labels::Made { hash: &hash, image_id: &job.image_id, number: 1 };
+    let action = plan::after_dependencies(decision.action, &done);
     let result: Result<Action, Failure> = async {
         for stray in &decision.strays {
             apply::remove(docker, stray, false).await?;
         }
-        match decision.action {
+        match action {
             Action::Unchanged => {}
+            Action::Restarted => {
+                job.task.announce("restarting (a dependency with restart: true changed)");
+                apply::restart(docker, &name).await?;
+            }
             Action::Started => {
                 job.task.announce("starting");
                 apply::start(docker, &name).await?;
@@ -286,7 +296,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
                 apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
         }
-        Ok(decision.action)
+        Ok(action)
     }
     .await;
     match &result {

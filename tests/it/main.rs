@@ -4,6 +4,7 @@
 //! failure.
 
 mod cli;
+mod compose_behaviour;
 mod compose_corpus;
 mod compose_labels;
 mod config;
@@ -13,7 +14,6 @@ mod faults;
 mod frontend;
 mod images;
 mod loopback;
-mod pull_policy;
 mod runtime_keys;
 mod stack;
 mod support;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Project {
     pub name: String,
     /// The directory relative paths are resolved against.
@@ -20,6 +20,10 @@ pub struct Project {
     /// The stack files, in merge order.
     #[serde(skip)]
     pub files: Vec<PathBuf>,
+    /// Env files named explicitly (`COMPOSE_ENV_FILES`), not the default
+    /// `.env`: Compose records them in a label.
+    #[serde(skip)]
+    pub env_files: Vec<PathBuf>,
     pub services: BTreeMap<String, Service>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, Network>,

@@ -53,6 +53,22 @@ pub enum StackError {
     #[diagnostic(code(dmp::stack::service_failed), help("all its logs: dmp logs {service} (container {container})"))]
     ServiceFailed { service: String, container: String, reason: String, logs: Vec<String> },
 
+    #[error(
+        "service {service} waits for {dependency} to be healthy, but {dependency} has no health check (in the stack file or its image)"
+    )]
+    #[diagnostic(
+        code(dmp::stack::no_healthcheck),
+        help("give {dependency} a `healthcheck:`, or wait with `condition: service_started` instead")
+    )]
+    NoHealthcheck { service: String, dependency: String },
+
+    #[error("service {service} {reason}; {undone}")]
+    #[diagnostic(
+        code(dmp::stack::refused),
+        help("fix what the Engine names in {service}'s settings and run `dmp up` again")
+    )]
+    Refused { service: String, reason: String, undone: String },
+
     #[error("a container named {name} exists, and dmp did not create it for project {project}")]
     #[diagnostic(
         code(dmp::stack::name_taken),

@@ -12,10 +12,10 @@ use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 use serde::Serialize;
 
+use super::journal::{Created, Journal};
 pub use super::plan::Action;
-use super::plan::Why;
 use super::wait::{self, Target, WaitFailure};
-use super::{ProjectContainer, apply, container_name, plan, provision, spec};
+use super::{ProjectContainer, apply, container_name, plan, preflight, provision, spec};
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
 use crate::engine::EngineError;
@@ -61,11 +61,13 @@ pub struct ServiceReport {
 struct Failure {
     reason: String,
     logs: Vec<String>,
+    /// The Engine refused a request: this run's new objects are undone.
+    refused: bool,
 }
 
 impl From<WaitFailure> for Failure {
     fn from(failure: WaitFailure) -> Self {
-        Self { reason: failure.reason, logs: failure.logs }
+        Self { reason: failure.reason, logs: failure.logs, refused: false }
     }
 }
 
@@ -77,7 +79,7 @@ impl From<EngineError> for Failure {
             }
             other => other.to_string(),
         };
-        Self { reason, logs: Vec::new() }
+        Self { reason, logs: Vec::new(), refused: true }
     }
 }
 
@@ -97,8 +99,30 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         return Err(StackError::NameTaken { name, project: project.name.clone() });
     }
     plan::check_ports(&selected, &existing)?;
+    preflight::external_objects(docker, project, &selected).await?;
+    let compose_made: Vec<&str> = existing
+        .iter()
+        .filter(|c| !c.managed && names.contains(&c.service.as_str()))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !compose_made.is_empty() {
+        progress.println(&format!(
+            "{}: taking over {} from docker compose: recreating {} under dmp (named volumes and their data are kept)",
+            project.name,
+            if compose_made.len() == 1 { "a container" } else { "containers" },
+            compose_made.join(", ")
+        ));
+    }
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;
-    provision::ensure_networks_and_volumes(docker, project, &selected).await?;
+    preflight::health_checks(docker, &selected, &image_ids).await?;
+    // From here on the run creates objects: what the Engine refuses undoes
+    // them (never what existed before).
+    let journal = Journal::default();
+    if let Err(error) = provision::ensure_networks_and_volumes(docker, project, &selected, &journal).await {
+        let undone = journal.undo(docker).await;
+        eprintln!("{undone}");
+        return Err(error);
+    }
 
     let mut jobs: HashMap<&str, ServiceJob> = HashMap::new();
     for service in &selected {
@@ -118,11 +142,20 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
             force_recreate: options.force_recreate,
             deadline,
             task: progress.task(&service.name),
+            journal: &journal,
         });
         jobs.insert(&service.name, job.boxed_local().shared());
     }
     let results = join_all(selected.iter().map(|s| jobs[s.name.as_str()].clone())).await;
     drop(jobs);
+    // The service the Engine refused is the cause; the others that failed
+    // only waited for it.
+    if let Some((service, failure)) =
+        selected.iter().zip(&results).find_map(|(s, r)| r.as_ref().err().filter(|f| f.refused).map(|f| (s, f)))
+    {
+        let undone = journal.undo(docker).await;
+        return Err(StackError::Refused { service: service.name.clone(), reason: failure.reason.clone(), undone });
+    }
     let mut services = Vec::new();
     for (service, result) in selected.iter().zip(results) {
         let action = result.map_err(|f| failed(project, service, f))?;
@@ -166,6 +199,7 @@ struct ConvergeJob<'a> {
     force_recreate: bool,
     deadline: Instant,
     task: Task,
+    journal: &'a Journal,
 }
 
 async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
@@ -179,7 +213,11 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         job.task.announce(&format!("waiting for {dependency} ({})", condition_name(condition)));
         if dependency_job.await.is_err() {
             job.task.finish(false, &format!("not started: {dependency} failed"));
-            return Err(Failure { reason: format!("was not started because {dependency} failed"), logs: Vec::new() });
+            return Err(Failure {
+                reason: format!("was not started because {dependency} failed"),
+                logs: Vec::new(),
+                refused: false,
+            });
         }
         let dependency_container = container_name(job.project, &dependency);
         if let Err(failure) = wait::container(docker, &dependency_container, target, job.deadline).await {
@@ -187,6 +225,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
             return Err(Failure {
                 reason: format!("was not started because {dependency} {}", failure.reason),
                 logs: failure.logs,
+                refused: false,
             });
         }
     }
@@ -205,6 +244,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         |version| spec::config_hash(service, &job.image_id, version),
         spec::HASH_VERSION,
         job.force_recreate,
+        &job.project.dir.to_string_lossy(),
     );
     tracing::debug!(
         target: "dmp::up",
@@ -214,6 +254,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         decision.why.describe(),
         if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
     );
+    let made = super::labels::Made { hash: &hash, image_id: &job.image_id, number: 1 };
     let result: Result<Action, Failure> = async {
         for stray in &decision.strays {
             apply::remove(docker, stray, false).await?;
@@ -225,17 +266,14 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
                 apply::start(docker, &name).await?;
             }
             Action::Recreated => {
-                job.task.announce(if decision.why == Why::Forced {
-                    "recreating (forced)"
-                } else {
-                    "recreating (config or image changed)"
-                });
+                job.task.announce(&format!("recreating ({})", decision.why.describe()));
                 apply::remove(docker, &name, false).await?;
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
+                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
             Action::Created => {
                 job.task.announce("creating");
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
+                job.journal.record(Created::Container(name.clone()));
+                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
         }
         Ok(decision.action)

@@ -11,6 +11,7 @@ mod endpoint;
 mod faults;
 mod frontend;
 mod images;
+mod loopback;
 mod runtime_keys;
 mod stack;
 mod support;

@@ -13,6 +13,7 @@ mod faults;
 mod frontend;
 mod images;
 mod loopback;
+mod pull_policy;
 mod runtime_keys;
 mod stack;
 mod support;

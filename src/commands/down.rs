@@ -19,7 +19,7 @@ pub async fn run(args: &DownArgs, ctx: &Context) -> Result<ExitCode> {
     let project = ctx.project()?;
     let docker = ctx.docker().await?;
     let _lock = stack::ProjectLock::acquire(&project.name).await?;
-    let containers = stack::containers(docker, &project.name).await?;
+    let containers = stack::containers(docker, project).await?;
     let removals = join_all(containers.iter().map(|c| apply::remove(docker, &c.name, args.volumes))).await;
     for result in removals {
         result?;

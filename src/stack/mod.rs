@@ -12,6 +12,7 @@ mod error;
 pub mod exec;
 mod journal;
 pub mod labels;
+pub mod owner;
 pub mod plan;
 mod preflight;
 pub mod provision;
@@ -79,10 +80,57 @@ impl ProjectContainer {
     }
 }
 
+/// The project's containers (all states), sorted by service, once it is
+/// sure the project is this directory's ([`check_owner`]): a command in
+/// another checkout with the same project name stops here, before it
+/// touches anything.
+pub async fn containers(docker: &Docker, project: &Project) -> Result<Vec<ProjectContainer>, StackError> {
+    let found = list_containers(docker, &project.name).await?;
+    check_owner(docker, project, &found, false).await?;
+    Ok(found)
+}
+
+/// Whether the project in `project.dir` may act on what the Engine holds
+/// for its name (see [`owner`]): `Ok(Some(dir))` when `adopt` takes it over
+/// from another directory, an error naming both directories when it lives
+/// elsewhere and `adopt` is off.
+pub async fn check_owner(
+    docker: &Docker,
+    project: &Project,
+    containers: &[ProjectContainer],
+    adopt: bool,
+) -> Result<Option<String>, StackError> {
+    let recorded = |dir: Option<&String>, object: String| dir.map(|dir| owner::Recorded { dir: dir.clone(), object });
+    let by_containers: Vec<owner::Recorded> =
+        containers.iter().filter_map(|c| recorded(c.working_dir.as_ref(), format!("container {}", c.name))).collect();
+    // Volumes speak only for a project without containers: one more
+    // request, only then.
+    let by_volumes: Vec<owner::Recorded> = if by_containers.is_empty() {
+        volumes(docker, &project.name)
+            .await?
+            .into_iter()
+            .filter_map(|v| recorded(v.labels.get(labels::WORKING_DIR), format!("volume {}", v.name)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    match owner::decide(&project.dir, &by_containers, &by_volumes, adopt, owner::same_dir) {
+        owner::Ownership::Here => Ok(None),
+        owner::Ownership::Adopted { from } => Ok(Some(from)),
+        owner::Ownership::Elsewhere { theirs, object } => Err(StackError::OtherDirectory {
+            project: project.name.clone(),
+            theirs,
+            object,
+            here: project.dir.display().to_string(),
+        }),
+    }
+}
+
 /// The project's containers (all states), sorted by service: those dmp
 /// made and those `docker compose` made for the same project name (Compose
-/// `run` containers aside).
-pub async fn containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
+/// `run` containers aside). Whatever directory made them: see
+/// [`containers`].
+pub async fn list_containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
     // The Engine ANDs label filters: one list per label, run at once.
     let list = |label: &str| {
         let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={project}")])]);

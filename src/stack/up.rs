@@ -23,6 +23,7 @@ use crate::stack::error::{Result, StackError};
 use crate::ui::{Progress, Task};
 
 #[derive(Debug, Clone, Default)]
+#[allow(clippy::struct_excessive_bools)] // one per flag of `dmp up`
 pub struct UpOptions {
     /// Only these (and what they depend on); all when empty.
     pub services: Vec<String>,
@@ -31,6 +32,8 @@ pub struct UpOptions {
     /// Build images of services with `build:` even when they exist.
     pub build: bool,
     pub force_recreate: bool,
+    /// Take the project over from another directory (`--adopt`).
+    pub adopt: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,7 +96,14 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let deadline = started + options.timeout;
     let selected = plan::select(project, &options.services)?;
     let _lock = super::ProjectLock::acquire(&project.name).await?;
-    let existing = super::containers(docker, &project.name).await?;
+    let existing = super::list_containers(docker, &project.name).await?;
+    if let Some(from) = super::check_owner(docker, project, &existing, options.adopt).await? {
+        progress.println(&format!(
+            "{}: adopting the project from {from}: it belongs to {} from now on",
+            project.name,
+            project.dir.display()
+        ));
+    }
     let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
     if let Some(name) = super::foreign_containers(docker, project, &names).await?.into_iter().next() {
         return Err(StackError::NameTaken { name, project: project.name.clone() });

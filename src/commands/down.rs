@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 use futures_util::future::join_all;
 
+use super::select::plural;
 use super::{Context, Interrupt};
 use crate::cli::DownArgs;
 use crate::engine::Request as _;
@@ -17,16 +18,17 @@ use crate::stack::{self, LABEL_PROJECT, apply};
 pub const INTERRUPT: Interrupt = Interrupt::CHANGES;
 
 pub async fn run(args: &DownArgs, ctx: &Context) -> Result<ExitCode> {
-    let project = ctx.project()?;
+    let name = ctx.project_name()?;
     let docker = ctx.docker().await?;
-    let _lock = stack::ProjectLock::acquire(&project.name).await?;
-    let containers = stack::containers(docker, &project.name).await?;
+    let _lock = stack::ProjectLock::acquire(&name).await?;
+    // `run`'s one-off containers go too.
+    let containers = stack::with_oneoffs(docker, &name).await?;
     let removals = join_all(containers.iter().map(|c| apply::remove(docker, &c.name, args.volumes))).await;
     for result in removals {
         result?;
     }
 
-    let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={}", project.name)])]);
+    let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={name}")])]);
     let networks = docker
         .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
         .named("list networks")
@@ -50,15 +52,16 @@ pub async fn run(args: &DownArgs, ctx: &Context) -> Result<ExitCode> {
         }
     }
 
+    crate::dev::forget(&name);
     if !ctx.quiet {
         if containers.is_empty() && networks.is_empty() && volumes.is_empty() {
-            eprintln!("{}: nothing to remove", project.name);
+            eprintln!("{name}: nothing to remove");
         } else {
-            let mut removed = vec![format!("{} containers", containers.len()), format!("{} networks", networks.len())];
+            let mut removed = vec![plural(containers.len(), "container"), plural(networks.len(), "network")];
             if args.volumes {
-                removed.push(format!("{} volumes", volumes.len()));
+                removed.push(plural(volumes.len(), "volume"));
             }
-            eprintln!("{}: removed {}", project.name, removed.join(", "));
+            eprintln!("{name}: removed {}", removed.join(", "));
         }
     }
     Ok(ExitCode::SUCCESS)

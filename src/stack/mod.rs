@@ -35,9 +35,13 @@ pub const LABEL_CONFIG_HASH: &str = "dev.dmp.config-hash";
 /// Which scheme made the hash: a dmp that changes the scheme can still read
 /// old hashes, so an upgrade alone recreates nothing.
 pub const LABEL_HASH_VERSION: &str = "dev.dmp.hash-version";
+/// Compose's mark of a one-off container (`run`): `True` or `False`.
+pub const LABEL_ONEOFF: &str = "com.docker.compose.oneoff";
+/// Compose's project label (`dmp ls` lists Compose's projects too).
+pub const LABEL_COMPOSE_PROJECT: &str = "com.docker.compose.project";
 
 /// One of the project's containers, as the Engine lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ProjectContainer {
     pub service: String,
     pub name: String,
@@ -48,6 +52,26 @@ pub struct ProjectContainer {
     /// The Engine's own summary ("Up 3 minutes (healthy)").
     pub status: String,
     pub ports: Vec<PublishedPort>,
+    #[serde(skip)]
+    pub id: String,
+    #[serde(skip)]
+    pub image: String,
+    #[serde(skip)]
+    pub command: String,
+    /// Unix seconds.
+    #[serde(skip)]
+    pub created: i64,
+    #[serde(skip)]
+    pub labels: HashMap<String, String>,
+    /// A `run` container (Compose's `oneoff` label).
+    #[serde(skip)]
+    pub oneoff: bool,
+    /// The networks it is attached to.
+    #[serde(skip)]
+    pub networks: Vec<String>,
+    /// Its mounts' sources (a volume's name, a bind's host path).
+    #[serde(skip)]
+    pub mounts: Vec<String>,
     #[serde(skip)]
     pub config_hash: Option<String>,
     #[serde(skip)]
@@ -68,8 +92,16 @@ impl ProjectContainer {
     }
 }
 
-/// The project's containers (all states), sorted by service.
+/// The project's service containers (all states; not `run`'s one-off
+/// containers), sorted by service.
 pub async fn containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
+    let mut found = with_oneoffs(docker, project).await?;
+    found.retain(|c| !c.oneoff);
+    Ok(found)
+}
+
+/// The project's containers, `run`'s one-off containers included.
+pub async fn with_oneoffs(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
     let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={project}")])]);
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
     let mut found: Vec<ProjectContainer> = docker
@@ -80,6 +112,26 @@ pub async fn containers(docker: &Docker, project: &str) -> Result<Vec<ProjectCon
         .map(project_container)
         .collect();
     found.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
+    Ok(found)
+}
+
+/// Every container of every project on the Engine, found by dmp's project
+/// label or Compose's (`com.docker.compose.project`), so Compose's projects
+/// are listed too.
+pub async fn all_projects(docker: &Docker) -> Result<Vec<(String, ProjectContainer)>, EngineError> {
+    let mut found: Vec<(String, ProjectContainer)> = Vec::new();
+    for label in [LABEL_PROJECT, LABEL_COMPOSE_PROJECT] {
+        let filters = HashMap::from([("label".to_owned(), vec![label.to_owned()])]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        for summary in docker.list_containers(Some(options)).named("list containers").await? {
+            let container = project_container(summary);
+            if found.iter().any(|(_, c)| c.id == container.id) {
+                continue;
+            }
+            let project = container.labels.get(label).cloned().unwrap_or_default();
+            found.push((project, container));
+        }
+    }
     Ok(found)
 }
 
@@ -109,7 +161,23 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         .collect();
     ports.sort();
     ports.dedup();
+    let mut networks: Vec<String> =
+        summary.network_settings.and_then(|n| n.networks).map(|n| n.into_keys().collect()).unwrap_or_default();
+    networks.sort();
+    let mounts = summary
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.name.filter(|n| !n.is_empty()).or(m.source))
+        .collect();
     ProjectContainer {
+        networks,
+        mounts,
+        id: summary.id.unwrap_or_default(),
+        image: summary.image.unwrap_or_default(),
+        command: summary.command.unwrap_or_default(),
+        created: summary.created.unwrap_or_default(),
+        oneoff: labels.get(LABEL_ONEOFF).is_some_and(|v| v == "True"),
         service: labels.get(LABEL_SERVICE).cloned().unwrap_or_default(),
         name: summary
             .names
@@ -123,6 +191,7 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         ports,
         config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
         hash_version: labels.get(LABEL_HASH_VERSION).cloned(),
+        labels,
     }
 }
 

@@ -181,6 +181,7 @@ mod tests {
             ports: Vec::new(),
             config_hash: hash.map(str::to_owned),
             hash_version: version.map(str::to_owned),
+            ..ProjectContainer::default()
         }
     }
 

@@ -4,14 +4,17 @@
 //! failure.
 
 mod cli;
+mod compose_commands;
 mod compose_corpus;
 mod config;
+mod contract;
 mod corpus;
 mod endpoint;
 mod faults;
 mod frontend;
 mod images;
 mod runtime_keys;
+mod serving;
 mod stack;
 mod support;
 mod watch;

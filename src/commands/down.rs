@@ -1,10 +1,10 @@
-//! `dmp down`: remove the project's containers and networks; its named
-//! volumes only with `-v`. Only what carries this project's label is touched.
+//! `dmp down`: remove the project's containers (`run`'s one-off ones too)
+//! and networks; its named volumes only with `-v`. Only what carries this
+//! project's label (dmp's or Compose's) is touched. With `-p NAME` and no
+//! stack file, the project named is removed, as Compose's `down` does.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 
-use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 use futures_util::future::join_all;
 
 use super::select::plural;
@@ -12,7 +12,7 @@ use super::{Context, Interrupt};
 use crate::cli::DownArgs;
 use crate::engine::Request as _;
 use crate::error::Result;
-use crate::stack::{self, LABEL_PROJECT, apply};
+use crate::stack::{self, apply};
 
 /// Changes the stack: an interrupt says the next `dmp up` finishes the job.
 pub const INTERRUPT: Interrupt = Interrupt::CHANGES;
@@ -21,29 +21,23 @@ pub async fn run(args: &DownArgs, ctx: &Context) -> Result<ExitCode> {
     let name = ctx.project_name()?;
     let docker = ctx.docker().await?;
     let _lock = stack::ProjectLock::acquire(&name).await?;
-    // `run`'s one-off containers go too.
+    // With a stack file: only when the project is this directory's.
+    if let Ok(project) = ctx.project() {
+        stack::containers(docker, project).await?;
+    }
     let containers = stack::with_oneoffs(docker, &name).await?;
     let removals = join_all(containers.iter().map(|c| apply::remove(docker, &c.name, args.volumes))).await;
     for result in removals {
         result?;
     }
 
-    let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={name}")])]);
-    let networks = docker
-        .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
-        .named("list networks")
-        .await?;
+    let networks = stack::networks(docker, &name).await?;
     for network in &networks {
-        let name = network.name.as_deref().unwrap_or_default();
-        docker.remove_network(name).named(format_args!("remove network {name}")).await?;
+        docker.remove_network(network).named(format_args!("remove network {network}")).await?;
     }
     let mut volumes = Vec::new();
     if args.volumes {
-        let listed = docker
-            .list_volumes(Some(ListVolumesOptionsBuilder::default().filters(&filters).build()))
-            .named("list volumes")
-            .await?;
-        for volume in listed.volumes.unwrap_or_default() {
+        for volume in stack::volumes(docker, &name).await? {
             docker
                 .remove_volume(&volume.name, None::<bollard::query_parameters::RemoveVolumeOptions>)
                 .named(format_args!("remove volume {}", volume.name))

@@ -14,7 +14,7 @@ use super::{Context, Interrupt, SCHEMA, select};
 use crate::cli::{EventsArgs, Format, LsArgs, PortArgs, ServicesArgs, VersionArgs};
 use crate::engine::{EngineError, Request as _};
 use crate::error::{Error, Result};
-use crate::stack::{self, LABEL_PROJECT, LABEL_SERVICE};
+use crate::stack::{self, LABEL_PROJECT, labels};
 
 /// Reads only: Ctrl-C stops them at once.
 pub const INTERRUPT: Interrupt = Interrupt::READS;
@@ -107,7 +107,11 @@ pub async fn events(args: &EventsArgs, ctx: &Context) -> Result<ExitCode> {
         let message = message.map_err(|e| EngineError::request("events", e))?;
         let actor = message.actor.unwrap_or_default();
         let attributes = actor.attributes.unwrap_or_default();
-        let service = attributes.get(LABEL_SERVICE).cloned().unwrap_or_default();
+        let service = attributes
+            .get(labels::SERVICE)
+            .or_else(|| attributes.get(labels::compose::SERVICE))
+            .cloned()
+            .unwrap_or_default();
         if !args.services.is_empty() && !args.services.contains(&service) {
             continue;
         }

@@ -22,15 +22,16 @@ use crate::compose::model::Service;
 use crate::engine::{EngineError, Request as _};
 use crate::error::Result;
 use crate::stack::exec::{Attach, RawMode, pump};
+use crate::stack::journal::Journal;
+use crate::stack::labels::{self, Made};
 use crate::stack::up::UpOptions;
-use crate::stack::{self, LABEL_COMPOSE_PROJECT, LABEL_ONEOFF, apply, plan, provision, spec};
+use crate::stack::{self, apply, plan, provision, spec};
 use crate::ui::Progress;
 
 /// Changes the stack: an interrupt says the next `dmp up` finishes the job.
 pub const INTERRUPT: Interrupt = Interrupt::CHANGES;
 
-/// Compose's labels on a one-off container.
-const LABEL_COMPOSE_SERVICE: &str = "com.docker.compose.service";
+/// Compose's label with a one-off container's full ID.
 const LABEL_SLUG: &str = "com.docker.compose.slug";
 
 pub async fn run(args: &RunArgs, ctx: &Context) -> Result<ExitCode> {
@@ -51,16 +52,18 @@ pub async fn run(args: &RunArgs, ctx: &Context) -> Result<ExitCode> {
         };
         stack::up::up(docker, project, &options, &progress).await?;
     }
-    provision::ensure_images(docker, project, &[service], false, &progress).await?;
-    provision::ensure_networks_and_volumes(docker, project, &[service]).await?;
+    let image_ids = provision::ensure_images(docker, project, &[service], false, &progress).await?;
+    provision::ensure_networks_and_volumes(docker, project, &[service], &Journal::default()).await?;
     drop(progress);
+    let image_id = image_ids.get(&service.name).cloned().unwrap_or_default();
 
     let host = spec::host_user(&project.dir);
     let service = spec::for_host_user(service, host);
     let slug = slug();
     let name = args.name.clone().unwrap_or_else(|| oneoff_name(&project.name, &service.name, &slug));
     let attach = exec_command::attach(args.no_tty);
-    let mut body = oneoff_body(project, &service, args, &slug, attach);
+    let made = Made { hash: "", image_id: &image_id, number: 1 };
+    let mut body = oneoff_body(project, &service, made, args, &slug, attach);
     if host == Some((0, 0)) && matches!(service, std::borrow::Cow::Owned(_)) {
         apply::drop_capabilities(&mut body);
     }
@@ -97,16 +100,17 @@ fn slug() -> String {
 fn oneoff_body(
     project: &Project,
     service: &Service,
+    made: Made<'_>,
     args: &RunArgs,
     slug: &str,
     attach: Attach,
 ) -> ContainerCreateBody {
-    let mut body = spec::container_body(project, service, "");
-    let labels = body.labels.get_or_insert_with(Default::default);
-    labels.insert(LABEL_ONEOFF.into(), "True".into());
-    labels.insert(LABEL_COMPOSE_PROJECT.into(), project.name.clone());
-    labels.insert(LABEL_COMPOSE_SERVICE.into(), service.name.clone());
-    labels.insert(LABEL_SLUG.into(), slug.into());
+    let mut body = spec::container_body(project, service, made);
+    let marks = body.labels.get_or_insert_with(Default::default);
+    marks.insert(labels::compose::ONEOFF.into(), "True".into());
+    marks.insert(labels::compose::PROJECT.into(), project.name.clone());
+    marks.insert(labels::compose::SERVICE.into(), service.name.clone());
+    marks.insert(LABEL_SLUG.into(), slug.into());
     if !args.command.is_empty() {
         body.cmd = Some(args.command.clone());
     }
@@ -184,17 +188,18 @@ pub async fn create(args: &ServicesArgs, ctx: &Context) -> Result<ExitCode> {
     let docker = ctx.docker().await?;
     let selected = plan::select(project, &args.services)?;
     let _lock = stack::ProjectLock::acquire(&project.name).await?;
-    let existing = stack::containers(docker, &project.name).await?;
+    let existing = stack::containers(docker, project).await?;
     let names: Vec<String> = selected.iter().map(|s| s.name.clone()).collect();
     let progress = Progress::new(ctx.mode, &names);
     let image_ids = provision::ensure_images(docker, project, &selected, false, &progress).await?;
-    provision::ensure_networks_and_volumes(docker, project, &selected).await?;
+    provision::ensure_networks_and_volumes(docker, project, &selected, &Journal::default()).await?;
     let mut created = Vec::new();
     for service in selected.iter().filter(|s| !existing.iter().any(|c| c.service == s.name)) {
         let host = spec::host_user(&project.dir);
         let with_user = spec::for_host_user(service, host);
-        let hash = spec::config_hash(&with_user, &image_ids[&service.name], spec::HASH_VERSION).unwrap_or_default();
-        let mut body = spec::container_body(project, &with_user, &hash);
+        let image_id = &image_ids[&service.name];
+        let hash = spec::config_hash(&with_user, image_id, spec::HASH_VERSION).unwrap_or_default();
+        let mut body = spec::container_body(project, &with_user, Made { hash: &hash, image_id, number: 1 });
         if host == Some((0, 0)) && matches!(with_user, std::borrow::Cow::Owned(_)) {
             apply::drop_capabilities(&mut body);
         }

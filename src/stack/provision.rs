@@ -7,7 +7,8 @@ use bollard::Docker;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt as _;
 
-use super::{LABEL_PROJECT, spec};
+use super::journal::{Created, Journal};
+use super::{labels, spec};
 use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::Request as _;
@@ -220,8 +221,13 @@ async fn pull(docker: &Docker, service: &Service, reference: &str) -> Result<()>
     Ok(())
 }
 
-pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, selected: &[&Service]) -> Result<()> {
-    let labels = [(LABEL_PROJECT.to_owned(), project.name.clone())];
+/// Creates the missing networks and volumes, each recorded in `journal`.
+pub async fn ensure_networks_and_volumes(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&Service],
+    journal: &Journal,
+) -> Result<()> {
     let networks: BTreeSet<&str> = selected.iter().flat_map(|s| s.networks.iter().map(String::as_str)).collect();
     for key in networks {
         let name = project.network_name(key);
@@ -231,8 +237,9 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
         if project.networks.get(key).is_some_and(|n| n.external) {
             return Err(StackError::ExternalMissing { kind: "network", name });
         }
-        let request = spec::network_request(project, key, name.clone(), &labels);
+        let request = spec::network_request(project, key, name.clone(), &labels::network(project, key));
         docker.create_network(request).named(format_args!("create network {name}")).await?;
+        journal.record(Created::Network(name));
     }
     let volumes: BTreeSet<&str> = selected
         .iter()
@@ -250,8 +257,9 @@ pub async fn ensure_networks_and_volumes(docker: &Docker, project: &Project, sel
         if project.volumes.get(key).is_some_and(|v| v.external) {
             return Err(StackError::ExternalMissing { kind: "volume", name });
         }
-        let request = spec::volume_request(project, key, name.clone(), &labels);
+        let request = spec::volume_request(project, key, name.clone(), &labels::volume(project, key));
         docker.create_volume(request).named(format_args!("create volume {name}")).await?;
+        journal.record(Created::Volume(name));
     }
     Ok(())
 }

@@ -12,10 +12,10 @@ use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 use serde::Serialize;
 
+use super::journal::{Created, Journal};
 pub use super::plan::Action;
-use super::plan::Why;
 use super::wait::{self, Target, WaitFailure};
-use super::{ProjectContainer, apply, container_name, plan, provision, spec};
+use super::{ProjectContainer, apply, container_name, plan, preflight, provision, spec};
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
 use crate::engine::EngineError;
@@ -23,6 +23,7 @@ use crate::stack::error::{Result, StackError};
 use crate::ui::{Progress, Task};
 
 #[derive(Debug, Clone, Default)]
+#[allow(clippy::struct_excessive_bools)] // one per flag of `dmp up`
 pub struct UpOptions {
     /// Only these (and what they depend on); all when empty.
     pub services: Vec<String>,
@@ -31,6 +32,8 @@ pub struct UpOptions {
     /// Build images of services with `build:` even when they exist.
     pub build: bool,
     pub force_recreate: bool,
+    /// Take the project over from another directory (`--adopt`).
+    pub adopt: bool,
 }
 
 /// `dmp up --json` (with `schema` added by the command): every key always
@@ -60,11 +63,13 @@ pub struct ServiceReport {
 struct Failure {
     reason: String,
     logs: Vec<String>,
+    /// The Engine refused a request: this run's new objects are undone.
+    refused: bool,
 }
 
 impl From<WaitFailure> for Failure {
     fn from(failure: WaitFailure) -> Self {
-        Self { reason: failure.reason, logs: failure.logs }
+        Self { reason: failure.reason, logs: failure.logs, refused: false }
     }
 }
 
@@ -76,7 +81,7 @@ impl From<EngineError> for Failure {
             }
             other => other.to_string(),
         };
-        Self { reason, logs: Vec::new() }
+        Self { reason, logs: Vec::new(), refused: true }
     }
 }
 
@@ -90,14 +95,43 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let deadline = started + options.timeout;
     let selected = plan::select(project, &options.services)?;
     let _lock = super::ProjectLock::acquire(&project.name).await?;
-    let existing = super::containers(docker, &project.name).await?;
+    let existing = super::list_containers(docker, &project.name).await?;
+    if let Some(from) = super::check_owner(docker, project, &existing, options.adopt).await? {
+        progress.println(&format!(
+            "{}: adopting the project from {from}: it belongs to {} from now on",
+            project.name,
+            project.dir.display()
+        ));
+    }
     let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
     if let Some(name) = super::foreign_containers(docker, project, &names).await?.into_iter().next() {
         return Err(StackError::NameTaken { name, project: project.name.clone() });
     }
     plan::check_ports(&selected, &existing)?;
+    preflight::external_objects(docker, project, &selected).await?;
+    let compose_made: Vec<&str> = existing
+        .iter()
+        .filter(|c| !c.managed && names.contains(&c.service.as_str()))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !compose_made.is_empty() {
+        progress.println(&format!(
+            "{}: taking over {} from docker compose: recreating {} under dmp (named volumes and their data are kept)",
+            project.name,
+            if compose_made.len() == 1 { "a container" } else { "containers" },
+            compose_made.join(", ")
+        ));
+    }
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;
-    provision::ensure_networks_and_volumes(docker, project, &selected).await?;
+    preflight::health_checks(docker, &selected, &image_ids).await?;
+    // From here on the run creates objects: what the Engine refuses undoes
+    // them (never what existed before).
+    let journal = Journal::default();
+    if let Err(error) = provision::ensure_networks_and_volumes(docker, project, &selected, &journal).await {
+        let undone = journal.undo(docker).await;
+        eprintln!("{undone}");
+        return Err(error);
+    }
 
     let mut jobs: HashMap<&str, ServiceJob> = HashMap::new();
     for service in &selected {
@@ -117,11 +151,20 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
             force_recreate: options.force_recreate,
             deadline,
             task: progress.task(&service.name),
+            journal: &journal,
         });
         jobs.insert(&service.name, job.boxed_local().shared());
     }
     let results = join_all(selected.iter().map(|s| jobs[s.name.as_str()].clone())).await;
     drop(jobs);
+    // The service the Engine refused is the cause; the others that failed
+    // only waited for it.
+    if let Some((service, failure)) =
+        selected.iter().zip(&results).find_map(|(s, r)| r.as_ref().err().filter(|f| f.refused).map(|f| (s, f)))
+    {
+        let undone = journal.undo(docker).await;
+        return Err(StackError::Refused { service: service.name.clone(), reason: failure.reason.clone(), undone });
+    }
     let mut services = Vec::new();
     for (service, result) in selected.iter().zip(results) {
         let action = result.map_err(|f| failed(project, service, f))?;
@@ -165,6 +208,7 @@ struct ConvergeJob<'a> {
     force_recreate: bool,
     deadline: Instant,
     task: Task,
+    journal: &'a Journal,
 }
 
 async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
@@ -178,7 +222,11 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         job.task.announce(&format!("waiting for {dependency} ({})", condition_name(condition)));
         if dependency_job.await.is_err() {
             job.task.finish(false, &format!("not started: {dependency} failed"));
-            return Err(Failure { reason: format!("was not started because {dependency} failed"), logs: Vec::new() });
+            return Err(Failure {
+                reason: format!("was not started because {dependency} failed"),
+                logs: Vec::new(),
+                refused: false,
+            });
         }
         let dependency_container = container_name(job.project, &dependency);
         if let Err(failure) = wait::container(docker, &dependency_container, target, job.deadline).await {
@@ -186,6 +234,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
             return Err(Failure {
                 reason: format!("was not started because {dependency} {}", failure.reason),
                 logs: failure.logs,
+                refused: false,
             });
         }
     }
@@ -204,6 +253,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         |version| spec::config_hash(service, &job.image_id, version),
         spec::HASH_VERSION,
         job.force_recreate,
+        &job.project.dir.to_string_lossy(),
     );
     tracing::debug!(
         target: "dmp::up",
@@ -213,6 +263,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         decision.why.describe(),
         if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
     );
+    let made = super::labels::Made { hash: &hash, image_id: &job.image_id, number: 1 };
     let result: Result<Action, Failure> = async {
         for stray in &decision.strays {
             apply::remove(docker, stray, false).await?;
@@ -224,17 +275,14 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
                 apply::start(docker, &name).await?;
             }
             Action::Recreated => {
-                job.task.announce(if decision.why == Why::Forced {
-                    "recreating (forced)"
-                } else {
-                    "recreating (config or image changed)"
-                });
+                job.task.announce(&format!("recreating ({})", decision.why.describe()));
                 apply::remove(docker, &name, false).await?;
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
+                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
             Action::Created => {
                 job.task.announce("creating");
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
+                job.journal.record(Created::Container(name.clone()));
+                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
         }
         Ok(decision.action)

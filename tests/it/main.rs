@@ -6,6 +6,7 @@
 mod cli;
 mod compose_commands;
 mod compose_corpus;
+mod compose_labels;
 mod config;
 mod contract;
 mod corpus;
@@ -13,6 +14,7 @@ mod endpoint;
 mod faults;
 mod frontend;
 mod images;
+mod loopback;
 mod runtime_keys;
 mod serving;
 mod stack;

@@ -4,9 +4,11 @@
 //! failure.
 
 mod cli;
+mod compose_commands;
 mod compose_corpus;
 mod compose_labels;
 mod config;
+mod contract;
 mod corpus;
 mod endpoint;
 mod faults;
@@ -15,6 +17,7 @@ mod images;
 mod loopback;
 mod pull_policy;
 mod runtime_keys;
+mod serving;
 mod stack;
 mod support;
 mod watch;

@@ -647,6 +647,15 @@ pub struct WatchRule {
     pub watch: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,
+    /// A long-lived worker that `dmp watch` keeps running and sends each
+    /// build to (one line in, the output and an end line out), instead of
+    /// one exec of `command` per change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serve: Option<String>,
+    /// What the rule writes (paths relative to the project): `up` reruns
+    /// the rule when one is missing, even if no source changed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub output: Vec<String>,
 }
 
 impl DmpSettings {

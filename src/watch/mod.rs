@@ -14,6 +14,8 @@ mod debounce;
 mod error;
 mod filter;
 mod report;
+mod server;
+pub mod stamp;
 mod watcher;
 mod worker;
 

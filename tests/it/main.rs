@@ -5,9 +5,11 @@
 
 mod cli;
 mod compose_behaviour;
+mod compose_commands;
 mod compose_corpus;
 mod compose_labels;
 mod config;
+mod contract;
 mod corpus;
 mod endpoint;
 mod faults;
@@ -15,6 +17,7 @@ mod frontend;
 mod images;
 mod loopback;
 mod runtime_keys;
+mod serving;
 mod stack;
 mod support;
 mod watch;

@@ -188,6 +188,15 @@ mod tests {
     }
 
     #[test]
+    fn env_files_named_explicitly_are_recorded_as_compose_records_env_file() {
+        let mut project = project();
+        project.env_files = vec!["/src/shop/a.env".into(), "/src/shop/b.env".into()];
+        let made = Made { hash: "abc", image_id: "sha256:1", number: 1 };
+        let labels = container(&project, &project.services["web"], made);
+        assert_eq!(labels[compose::ENVIRONMENT_FILE], "/src/shop/a.env,/src/shop/b.env");
+    }
+
+    #[test]
     fn networks_and_volumes_name_their_key() {
         let project = project();
         let network: BTreeMap<_, _> = network(&project, "default").into_iter().collect();

@@ -9,7 +9,7 @@ use bollard::query_parameters::{
 };
 
 use super::labels::Made;
-use super::{container_name, spec};
+use super::spec;
 use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::{EngineError, Request as _};
@@ -24,7 +24,7 @@ pub async fn create_and_start(
     made: Made<'_>,
     without_capabilities: bool,
 ) -> Result<(), EngineError> {
-    let name = container_name(project, &service.name);
+    let name = super::replica_name(project, &service.name, made.number);
     let mut body = spec::container_body(project, service, made);
     if without_capabilities {
         tracing::debug!(target: "dmp::up", "{}: runs as root without capabilities (a root-owned checkout)", service.name);

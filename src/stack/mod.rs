@@ -268,6 +268,18 @@ pub fn container_name(project: &Project, service: &str) -> String {
     project.container_name(service)
 }
 
+/// The names of the service's containers, one per replica (`scale`,
+/// `deploy.replicas`): `project-service-N` from 1, or `container_name`
+/// for a single one.
+pub fn replica_names(project: &Project, service: &crate::compose::model::Service) -> Vec<String> {
+    (1..=service.replicas.unwrap_or(1).max(1)).map(|n| replica_name(project, &service.name, n)).collect()
+}
+
+/// The name of container `number` of `service` (1: [`container_name`]).
+pub fn replica_name(project: &Project, service: &str, number: u32) -> String {
+    if number == 1 { container_name(project, service) } else { format!("{}-{service}-{number}", project.name) }
+}
+
 /// An exclusive lock on a project for commands that change it, so two
 /// `dmp up` at once take turns instead of racing (the second then finds
 /// nothing to do). Released when dropped.

@@ -129,6 +129,19 @@ pub fn after_dependencies(action: Action, dependencies: &[(bool, Action)]) -> Ac
     if action == Action::Unchanged && restarting { Action::Restarted } else { action }
 }
 
+/// One action for a service of several containers: the one that changed
+/// most (recreated, created, restarted, started, unchanged).
+pub fn summary(actions: &[Action]) -> Action {
+    let rank = |a: &Action| match a {
+        Action::Unchanged => 0,
+        Action::Started => 1,
+        Action::Restarted => 2,
+        Action::Created => 3,
+        Action::Recreated => 4,
+    };
+    actions.iter().copied().max_by_key(rank).unwrap_or(Action::Unchanged)
+}
+
 /// Containers of services that are no longer in the stack.
 pub fn orphans(project: &Project, existing: &[ProjectContainer]) -> Vec<String> {
     existing.iter().filter(|c| !project.services.contains_key(&c.service)).map(|c| c.name.clone()).collect()
@@ -319,6 +332,15 @@ mod tests {
         let decision = decide(name, &existing, hash, "1", false, DIR);
         assert_eq!(decision.action, Action::Unchanged);
         assert_eq!(decision.strays, ["old_web_1"], "a container of the service under another name goes");
+    }
+
+    #[test]
+    fn a_service_of_several_containers_reports_what_changed_most() {
+        use Action::{Created, Recreated, Started, Unchanged};
+        assert_eq!(summary(&[Unchanged, Created, Unchanged]), Created, "scaled up");
+        assert_eq!(summary(&[Recreated, Created]), Recreated);
+        assert_eq!(summary(&[Unchanged, Started]), Started);
+        assert_eq!(summary(&[]), Unchanged);
     }
 
     #[test]

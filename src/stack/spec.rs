@@ -30,6 +30,10 @@ pub fn config_hash(service: &Service, image_id: &str, version: &str) -> Option<S
             shaping.build = None;
             shaping.profiles.clear();
             shaping.depends_on.clear();
+            // The scale shapes no container: changing it adds or removes
+            // containers, it recreates none (unset stays unset, so hashes
+            // made before scaling existed still match).
+            shaping.replicas = shaping.replicas.map(|_| 1);
             let json = serde_json::json!({ "service": shaping, "image": image_id });
             Some(sha256_hex(json.to_string().as_bytes()))
         }

@@ -233,18 +233,19 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
             });
         };
         done.push((restart, action));
-        let dependency_container = container_name(job.project, &dependency);
-        if let Err(failure) = wait::container(docker, &dependency_container, target, job.deadline).await {
-            job.task.finish(false, &format!("not started: {dependency} {}", failure.reason));
-            return Err(Failure {
-                reason: format!("was not started because {dependency} {}", failure.reason),
-                logs: failure.logs,
-                refused: false,
-            });
+        let replicas = job.project.services.get(&dependency).map(|d| super::replica_names(job.project, d));
+        for dependency_container in replicas.unwrap_or_else(|| vec![container_name(job.project, &dependency)]) {
+            if let Err(failure) = wait::container(docker, &dependency_container, target, job.deadline).await {
+                job.task.finish(false, &format!("not started: {dependency} {}", failure.reason));
+                return Err(Failure {
+                    reason: format!("was not started because {dependency} {}", failure.reason),
+                    logs: failure.logs,
+                    refused: false,
+                });
+            }
         }
     }
 
-    let name = container_name(job.project, &job.service.name);
     let host = spec::host_user(&job.project.dir);
     let service = spec::for_host_user(job.service, host);
     // Root in a root-owned checkout: root inside too, without capabilities.
@@ -252,50 +253,57 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
     let service = crate::ca::for_container(service, crate::ca::host_bundle().as_deref());
     let service = service.as_ref();
     let hash = spec::config_hash(service, &job.image_id, spec::HASH_VERSION).unwrap_or_default();
-    let decision = plan::decide(
-        &name,
-        &job.existing,
-        |version| spec::config_hash(service, &job.image_id, version),
-        spec::HASH_VERSION,
-        job.force_recreate,
-        &job.project.dir.to_string_lossy(),
-    );
-    tracing::debug!(
-        target: "dmp::up",
-        "{}: {} ({}){}",
-        job.service.name,
-        format!("{:?}", decision.action).to_lowercase(),
-        decision.why.describe(),
-        if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
-    );
-    let made = super::labels::Made { hash: &hash, image_id: &job.image_id, number: 1 };
-    let action = plan::after_dependencies(decision.action, &done);
+    // One container per replica; the service's others (an older layout, a
+    // smaller scale) go first.
+    let names = super::replica_names(job.project, job.service);
+    let strays: Vec<&str> = job.existing.iter().filter(|c| !names.contains(&c.name)).map(|c| c.name.as_str()).collect();
     let result: Result<Action, Failure> = async {
-        for stray in &decision.strays {
+        for stray in &strays {
+            tracing::debug!(target: "dmp::up", "{}: removing {stray}", job.service.name);
             apply::remove(docker, stray, false).await?;
         }
-        match action {
-            Action::Unchanged => {}
-            Action::Restarted => {
-                job.task.announce("restarting (a dependency with restart: true changed)");
-                apply::restart(docker, &name).await?;
+        let mut actions = Vec::new();
+        for (number, name) in (1..).zip(&names) {
+            let decision = plan::decide(
+                name,
+                &job.existing,
+                |version| spec::config_hash(service, &job.image_id, version),
+                spec::HASH_VERSION,
+                job.force_recreate,
+                &job.project.dir.to_string_lossy(),
+            );
+            let action = plan::after_dependencies(decision.action, &done);
+            tracing::debug!(
+                target: "dmp::up",
+                "{name}: {} ({})",
+                format!("{action:?}").to_lowercase(),
+                decision.why.describe()
+            );
+            let made = super::labels::Made { hash: &hash, image_id: &job.image_id, number };
+            match action {
+                Action::Unchanged => {}
+                Action::Restarted => {
+                    job.task.announce("restarting (a dependency with restart: true changed)");
+                    apply::restart(docker, name).await?;
+                }
+                Action::Started => {
+                    job.task.announce("starting");
+                    apply::start(docker, name).await?;
+                }
+                Action::Recreated => {
+                    job.task.announce(&format!("recreating ({})", decision.why.describe()));
+                    apply::remove(docker, name, false).await?;
+                    apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
+                }
+                Action::Created => {
+                    job.task.announce("creating");
+                    job.journal.record(Created::Container(name.clone()));
+                    apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
+                }
             }
-            Action::Started => {
-                job.task.announce("starting");
-                apply::start(docker, &name).await?;
-            }
-            Action::Recreated => {
-                job.task.announce(&format!("recreating ({})", decision.why.describe()));
-                apply::remove(docker, &name, false).await?;
-                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
-            }
-            Action::Created => {
-                job.task.announce("creating");
-                job.journal.record(Created::Container(name.clone()));
-                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
-            }
+            actions.push(action);
         }
-        Ok(action)
+        Ok(plan::summary(&actions))
     }
     .await;
     match &result {

@@ -199,16 +199,20 @@ pub async fn wait_ready(docker: &Docker, project: &Project, selected: &[&Service
         .filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully)
         .map(|(name, _)| name.as_str())
         .collect();
-    let waits = selected.iter().map(|service| async {
-        let target = if jobs.contains(service.name.as_str()) { Target::Completed } else { Target::Ready };
-        let name = container_name(project, &service.name);
-        container(docker, &name, target, deadline).await.map_err(|f| StackError::ServiceFailed {
-            service: service.name.clone(),
-            container: name.clone(),
-            reason: f.reason,
-            logs: f.logs,
-        })
-    });
+    let waits = selected
+        .iter()
+        .flat_map(|service| super::replica_names(project, service).into_iter().map(move |name| (*service, name)))
+        .map(|(service, name)| {
+            let target = if jobs.contains(service.name.as_str()) { Target::Completed } else { Target::Ready };
+            async move {
+                container(docker, &name, target, deadline).await.map_err(|f| StackError::ServiceFailed {
+                    service: service.name.clone(),
+                    container: name.clone(),
+                    reason: f.reason,
+                    logs: f.logs,
+                })
+            }
+        });
     for result in join_all(waits).await {
         result?;
     }

@@ -96,3 +96,60 @@ fn a_dependency_recreated_by_up_restarts_the_services_that_ask_for_it() {
     let again = stack.ok(&["up", "--json"]);
     assert!(!again.contains("restarted") && !again.contains("recreated"), "nothing changed: {again}");
 }
+
+/// A port that serves nothing: `up --no-wait`.
+fn scaled(scale: u32, port: &str) -> String {
+    let version = images_version();
+    format!(
+        r#"services:
+  worker:
+    image: dmp/wsgi:{version}
+    command: ["dmp-idle"]
+    healthcheck: {{ disable: true }}
+    scale: {scale}
+    ports: ['{port}']
+"#
+    )
+}
+
+#[test]
+fn scale_runs_numbered_containers_and_changing_it_adds_or_removes_only() {
+    let engine = require_engine!();
+    base_images();
+    let stack = StackDir::new(engine, "scale", &scaled(3, "8888"), &[]);
+    let first: Value = serde_json::from_str(&stack.ok(&["up", "--no-wait", "--json"])).expect("up --json");
+    assert_eq!(first["services"][0]["action"], "created");
+    let names = |stack: &StackDir| stack.containers().into_iter().map(|(name, _)| name).collect::<Vec<_>>();
+    let project = &stack.project;
+    assert_eq!(names(&stack), [1, 2, 3].map(|n| format!("{project}-worker-{n}")));
+    let ps: Value = serde_json::from_str(&stack.ok(&["ps", "--json"])).expect("ps --json");
+    let containers = ps["containers"].as_array().expect("containers");
+    let mut ports: Vec<u64> =
+        containers.iter().map(|c| c["ports"][0]["published"].as_u64().expect("a host port")).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), 3, "each container its own host port: {ps:?}");
+    let numbers: Vec<String> = (1..=3)
+        .map(|n| {
+            let labels = engine
+                .block_on(engine.docker.inspect_container(&format!("{project}-worker-{n}"), None))
+                .expect("inspect")
+                .config
+                .and_then(|c| c.labels)
+                .unwrap_or_default();
+            labels["com.docker.compose.container-number"].clone()
+        })
+        .collect();
+    assert_eq!(numbers, ["1", "2", "3"]);
+
+    let kept = stack.containers()[0].clone();
+    stack.write_stack(&scaled(1, "8888"));
+    let down: Value = serde_json::from_str(&stack.ok(&["up", "--no-wait", "--json"])).expect("up --json");
+    assert_eq!(down["services"][0]["action"], "unchanged", "scaling down recreates nothing: {down}");
+    assert_eq!(stack.containers(), [kept], "the highest numbers go");
+
+    stack.write_stack(&scaled(2, "127.0.0.1:18150:8888"));
+    let output = stack.dmp(&["up", "--no-wait"]);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("fixed host port"), "{stderr}");
+}

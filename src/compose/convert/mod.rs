@@ -281,17 +281,9 @@ impl Loader<'_> {
                     entry.insert(Dependency { condition: Condition::ServiceStarted, restart: false, required: true });
                 }
             }
-            if service.replicas.is_some_and(|n| n != 1) {
-                self.defer(self.error(
-                    key.pos,
-                    &format!(
-                        "service {} asks for {} containers; dmp runs one container per service",
-                        key.name,
-                        service.replicas.unwrap_or(1)
-                    ),
-                    "this service",
-                    Some("remove `scale`/`deploy.replicas` (or set it to 1) to run it with dmp"),
-                ));
+            if let Some(problem) = replica_problem(&service) {
+                let (message, fix) = problem;
+                self.defer(self.error(key.pos, &message, "this service", Some(fix)));
             }
             if service.profiles.is_empty() || service.profiles.iter().any(|p| active_profiles.contains(p)) {
                 services.insert(key.name.clone(), service);
@@ -321,6 +313,35 @@ impl Loader<'_> {
             extensions,
         })
     }
+}
+
+/// Why `scale`/`deploy.replicas` cannot run as written, with the fix:
+/// none, a name for each container, a fixed host port each container
+/// would take (Compose fails on the Engine for the second container).
+fn replica_problem(service: &crate::compose::model::Service) -> Option<(String, &'static str)> {
+    let replicas = service.replicas?;
+    let name = &service.name;
+    if replicas == 0 {
+        return Some((
+            format!("service {name} asks for no containers (scale 0); dmp runs at least one"),
+            "remove the service, or put it under a profile that is not active",
+        ));
+    }
+    if replicas > 1 && service.container_name.is_some() {
+        return Some((
+            format!("service {name} asks for {replicas} containers and names its container; a name is for one"),
+            "remove `container_name` (the containers are PROJECT-SERVICE-N), or set the scale to 1",
+        ));
+    }
+    if replicas > 1 && service.ports.iter().any(|p| p.published.is_some()) {
+        return Some((
+            format!(
+                "service {name} asks for {replicas} containers and publishes a fixed host port, which only one can take"
+            ),
+            "publish the container port alone (`- \"80\"`: each container gets a free host port), or set the scale to 1",
+        ));
+    }
+    None
 }
 
 /// A YAML value as JSON, types kept (an `x-` key is printed back as written).

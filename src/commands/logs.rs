@@ -21,7 +21,7 @@ pub const INTERRUPT: Interrupt = Interrupt::READS;
 const COLOURS: [u8; 6] = [36, 33, 32, 35, 34, 31];
 
 pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
-    let containers = ctx.containers(&args.services).await?;
+    let containers = ctx.containers_of_a_stack_that_is_up(&args.services).await?;
     let docker = ctx.docker().await?;
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let width = containers.iter().map(|c| c.service.len()).max().unwrap_or(0);

@@ -20,7 +20,7 @@ pub enum Verb {
 }
 
 pub async fn run(verb: Verb, args: &ServicesArgs, ctx: &Context) -> Result<ExitCode> {
-    let containers = ctx.containers(&args.services).await?;
+    let containers = ctx.containers_of_a_stack_that_is_up(&args.services).await?;
     let docker = ctx.docker().await?;
     let actions = containers.iter().map(|c| async {
         match verb {

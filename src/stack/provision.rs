@@ -36,7 +36,8 @@ pub async fn ensure_images(
     for service in selected {
         match &service.build {
             Some(build) => {
-                let dockerfile = std::fs::read_to_string(build.context.join(&build.dockerfile)).unwrap_or_default();
+                let dockerfile =
+                    crate::user_file::read_to_string(&build.context.join(&build.dockerfile)).unwrap_or_default();
                 base_refs.extend(dockerfile.lines().filter_map(|line| from_base_image(line, &catalogue)));
             }
             None => base_refs.extend(service.image.as_deref().and_then(|i| base_image_name(i, &catalogue))),

@@ -100,6 +100,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         return Err(StackError::NameTaken { name, project: project.name.clone() });
     }
     plan::check_ports(&selected, &existing)?;
+    preflight::dockerfiles(&selected)?;
     preflight::external_objects(docker, project, &selected).await?;
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;
     preflight::health_checks(docker, &selected, &image_ids).await?;

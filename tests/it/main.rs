@@ -12,6 +12,7 @@ mod faults;
 mod frontend;
 mod images;
 mod loopback;
+mod reliability;
 mod runtime_keys;
 mod stack;
 mod support;

@@ -16,6 +16,7 @@ mod frontend;
 mod images;
 mod loopback;
 mod pull_policy;
+mod reliability;
 mod runtime_keys;
 mod serving;
 mod stack;

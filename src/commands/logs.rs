@@ -47,7 +47,7 @@ impl Window {
 
 pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
     let window = Window::new(args)?;
-    let containers = ctx.containers(&args.services).await?;
+    let containers = ctx.containers_of_a_stack_that_is_up(&args.services).await?;
     let docker = ctx.docker().await?;
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let width = containers.iter().map(|c| c.service.len()).max().unwrap_or(0);

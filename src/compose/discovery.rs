@@ -83,13 +83,13 @@ pub fn find_files(options: &LoadOptions, env: &BTreeMap<String, String>) -> Resu
             .iter()
             .map(|f| {
                 let path = clean(&options.dir.join(f));
-                if path.is_file() {
-                    Ok(path)
-                } else {
-                    Err(ComposeError::Read {
+                match crate::user_file::check(&path) {
+                    Ok(()) => Ok(path),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ComposeError::Read {
                         path,
-                        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-                    })
+                        error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                    }),
+                    Err(error) => Err(ComposeError::Read { path, error }),
                 }
             })
             .collect();

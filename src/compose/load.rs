@@ -60,12 +60,12 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
     let lookup = move |name: &str| env.get(name).cloned();
     let mut texts = Vec::new();
     for path in &files {
-        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+        let text = crate::user_file::read_to_string(path).map_err(|source| match source.kind() {
             std::io::ErrorKind::InvalidData => ComposeError::Project {
                 message: format!("{}: the file is not UTF-8 text", display_path(path)),
                 help: Some("a stack file is YAML text; check that this is the right file".into()),
             },
-            _ => ComposeError::Read { path: path.clone(), source },
+            _ => ComposeError::Read { path: path.clone(), error: source },
         })?;
         texts.push((display_path(path), text));
     }

@@ -31,17 +31,7 @@ pub async fn ensure_images(
 ) -> Result<HashMap<String, String>> {
     let catalogue = Catalogue::embedded()?;
 
-    // dmp's base images, named by a service or in a build's FROM lines.
-    let mut base_refs = BTreeSet::new();
-    for service in selected {
-        match &service.build {
-            Some(build) => {
-                let dockerfile = std::fs::read_to_string(build.context.join(&build.dockerfile)).unwrap_or_default();
-                base_refs.extend(dockerfile.lines().filter_map(|line| from_base_image(line, &catalogue)));
-            }
-            None => base_refs.extend(service.image.as_deref().and_then(|i| base_image_name(i, &catalogue))),
-        }
-    }
+    let mut base_refs = base_images(selected, &catalogue);
     let image_id = |reference: String| async move {
         docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.ok().and_then(|i| i.id)
     };
@@ -137,6 +127,22 @@ pub async fn ensure_images(
         ids.insert(service.name.clone(), id);
     }
     Ok(ids)
+}
+
+/// dmp's base images, named by a service or in a build's FROM lines.
+fn base_images(selected: &[&Service], catalogue: &Catalogue) -> BTreeSet<String> {
+    let mut base_refs = BTreeSet::new();
+    for service in selected {
+        match &service.build {
+            Some(build) => {
+                let dockerfile =
+                    crate::user_file::read_to_string(&build.context.join(&build.dockerfile)).unwrap_or_default();
+                base_refs.extend(dockerfile.lines().filter_map(|line| from_base_image(line, catalogue)));
+            }
+            None => base_refs.extend(service.image.as_deref().and_then(|i| base_image_name(i, catalogue))),
+        }
+    }
+    base_refs
 }
 
 /// `pull_policy: daily`, `weekly`, `every_<duration>`: pulls `reference`

@@ -140,6 +140,30 @@ fn config_agrees_with_compose_v2_on_env_files() {
     compare_in("env-files", env_files.path(), &[], &[]);
 }
 
+/// What editors on Windows write (a byte-order mark) and what people type
+/// (unquoted values with spaces) are valid, as in Compose v2.
+#[test]
+fn config_agrees_with_compose_v2_on_a_byte_order_mark_and_unquoted_spaces() {
+    let Some(dir) = stack_dir(&[
+        (".env", "\u{feff}TAG=1\nGREETING=hello  big world \nSPACED = a b\n"),
+        ("web.env", "\u{feff}FIRST=x y z\nSECOND=two words # a comment\n"),
+        (
+            "compose.yaml",
+            r#"services:
+  web:
+    image: "example/web:${TAG}"
+    env_file: web.env
+    environment:
+      GREETING: "${GREETING}"
+      SPACED: "${SPACED}"
+"#,
+        ),
+    ]) else {
+        return;
+    };
+    compare_in("bom-and-spaces", dir.path(), &[], &[]);
+}
+
 #[test]
 fn config_agrees_with_compose_v2_on_profiles() {
     let Some(profiles) = stack_dir(&[(

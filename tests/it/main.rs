@@ -16,6 +16,7 @@ mod faults;
 mod frontend;
 mod images;
 mod loopback;
+mod reliability;
 mod runtime_keys;
 mod serving;
 mod stack;

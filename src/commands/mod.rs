@@ -6,6 +6,7 @@ mod completions;
 mod config;
 mod context;
 mod cp;
+mod dev;
 mod doctor;
 mod down;
 mod error;
@@ -82,6 +83,7 @@ pub fn interrupt(command: &Command) -> Interrupt {
         Command::Sh(_) | Command::Migrate | Command::Manage(_) => sh::INTERRUPT,
         Command::Start(_) => start::INTERRUPT,
         Command::Watch(_) => watch::INTERRUPT,
+        Command::Dev(_) => dev::INTERRUPT,
         Command::Doctor(_) => doctor::INTERRUPT,
         Command::Completions(_) | Command::Man => completions::INTERRUPT,
     }
@@ -144,6 +146,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Start(args) => start::run(args, &ctx).await,
         Command::Manage(args) => sh::manage(args, &ctx).await,
         Command::Watch(args) => watch::run(args, &ctx).await,
+        Command::Dev(args) => dev::run(args, &ctx).await,
         Command::Doctor(args) => doctor::run(args, &ctx).await,
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),

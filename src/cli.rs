@@ -145,6 +145,10 @@ pub enum Command {
     /// included) interleaved with the watch rules' builds, until Ctrl-C,
     /// which leaves the stack up.
     Dev(DevArgs),
+    /// The stack at a glance: services, their URLs, ports, mounts, health.
+    Describe(DescribeArgs),
+    /// Open the site in the browser (and print its URL).
+    Open,
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Print dmp's man page (roff), e.g. `dmp man > ~/.local/share/man/man1/dmp.1`.
@@ -168,6 +172,7 @@ impl Command {
             Self::Ls(args) => args.json || args.format == Format::Json,
             Self::Version(args) => args.json || args.format == Format::Json,
             Self::Events(args) => args.json,
+            Self::Describe(args) => args.json,
             _ => false,
         }
     }
@@ -202,6 +207,13 @@ pub struct WatchArgs {
     pub no_initial_build: bool,
 
     /// Print JSON event lines on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// `{schema, project, url, services: [...]}` on stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -194,6 +194,25 @@ const ROWS: &[Row] = &[
         expect: Expect::Ok(|_, out| assert_eq!(out.trim(), env!("CARGO_PKG_VERSION"))),
     },
     Row {
+        args: &["describe", "--json"],
+        expect: Expect::Ok(|stack, out| {
+            let description: Value = serde_json::from_str(out).expect("json");
+            assert_eq!(description["schema"], 1);
+            let port = stack.container("nginx").host_port(8080);
+            assert_eq!(description["url"], format!("http://127.0.0.1:{port}/"));
+            let wsgi = description["services"].as_array().expect("list").iter().find(|s| s["service"] == "wsgi");
+            let mounts = wsgi.expect("wsgi")["mounts"][0].as_str().expect("a mount").to_owned();
+            assert!(mounts.ends_with(":/app:ro"), "{mounts}");
+        }),
+    },
+    Row {
+        args: &["open"],
+        expect: Expect::Ok(|stack, out| {
+            let port = stack.container("nginx").host_port(8080);
+            assert_eq!(out, format!("http://127.0.0.1:{port}/\n"));
+        }),
+    },
+    Row {
         args: &["cp", "marker", "wsgi:/tmp/copied"],
         expect: Expect::Ok(|stack, _| assert_eq!(stack.ok(&["exec", "-T", "wsgi", "cat", "/tmp/copied"]), "one-off\n")),
     },

@@ -16,6 +16,7 @@ pub mod image;
 mod node;
 pub mod stack;
 mod ui;
+mod user_file;
 mod watch;
 
 use std::process::ExitCode;
@@ -118,6 +119,7 @@ fn report_json(error: &Error, exit_code: u8) {
 async fn run_until_signal(cli: cli::Cli) -> Result<ExitCode, Error> {
     use tokio::signal::unix::{SignalKind, signal};
     let commands::Interrupt { own_ctrl_c, changes } = commands::interrupt(&cli.command);
+    exit_when_stuck(own_ctrl_c, changes);
     let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
     else {
         return Box::pin(commands::run(cli)).await;
@@ -126,5 +128,27 @@ async fn run_until_signal(cli: cli::Cli) -> Result<ExitCode, Error> {
         result = Box::pin(commands::run(cli)) => result,
         _ = interrupt.recv(), if !own_ctrl_c => Err(Error::Interrupted { signal: 2, changes }),
         _ = terminate.recv() => Err(Error::Interrupted { signal: 15, changes }),
+    }
+}
+
+/// The backstop under [`run_until_signal`]: that one can only act when the
+/// command's future yields, and a blocking read or a long computation never
+/// does. This thread sees the same signals; if dmp is still running a
+/// second after one, it says so and exits with 128 + N itself.
+fn exit_when_stuck(own_ctrl_c: bool, changes: bool) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let wanted: &[i32] = if own_ctrl_c { &[SIGTERM] } else { &[SIGINT, SIGTERM] };
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(wanted) else { return };
+    let spawned = std::thread::Builder::new().name("dmp-signals".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            std::thread::sleep(std::time::Duration::from_millis(800));
+            let error = Error::Interrupted { signal, changes };
+            let code = error.exit_code();
+            report(error);
+            std::process::exit(i32::from(code));
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::debug!(target: "dmp", "no signal backstop: {e}");
     }
 }

@@ -125,6 +125,18 @@ impl Context {
             .filter(|c| services.is_empty() || services.contains(&c.service))
             .collect())
     }
+
+    /// As `containers`, for commands that act on a stack that is up
+    /// (`logs`, `stop`, `restart`): none at all is an error that says so,
+    /// not silence and success.
+    pub async fn containers_of_a_stack_that_is_up(&self, services: &[String]) -> Result<Vec<ProjectContainer>> {
+        let containers = self.containers(services).await?;
+        if containers.is_empty() {
+            let project = self.project()?.name.clone();
+            return Err(stack::StackError::Down { project, services: services.join(", ") }.into());
+        }
+        Ok(containers)
+    }
 }
 
 /// The version of every `--json` document's shape: `schema` in each. It

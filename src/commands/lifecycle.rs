@@ -44,7 +44,7 @@ pub async fn run(verb: Verb, services: &[String], options: &Options, ctx: &Conte
             .filter(|c| services.is_empty() || services.contains(&c.service))
             .collect()
     } else {
-        ctx.containers(services).await?
+        ctx.containers_of_a_stack_that_is_up(services).await?
     };
     let targets = select::targets(verb, &all);
 

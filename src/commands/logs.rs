@@ -48,7 +48,7 @@ impl Window {
 
 pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
     let window = Window::new(args)?;
-    let containers = ctx.containers(&args.services).await?;
+    let containers = ctx.containers_of_a_stack_that_is_up(&args.services).await?;
     let docker = ctx.docker().await?;
     let colour = colour();
     let prefixes = prefixes(&containers, colour, args.no_log_prefix);

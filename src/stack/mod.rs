@@ -309,29 +309,35 @@ impl ProjectLock {
 
 /// Containers with the names dmp would give `services` that belong to no
 /// stack of this project (neither dmp's nor `docker compose`'s): dmp must
-/// not touch them.
+/// not touch them. The names go to the Engine in batches, so no request URL
+/// grows with the stack (a few thousand names in one filter overflow the
+/// Engine's URL limit).
 pub async fn foreign_containers(
     docker: &Docker,
     project: &Project,
     services: &[&str],
 ) -> Result<Vec<String>, EngineError> {
-    if services.is_empty() {
-        return Ok(Vec::new());
+    const BATCH: usize = 100;
+    let mut found = Vec::new();
+    for batch in services.chunks(BATCH) {
+        let names: Vec<String> = batch.iter().map(|s| format!("^/{}$", container_name(project, s))).collect();
+        let filters = HashMap::from([("name".to_owned(), names)]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        found.extend(
+            docker
+                .list_containers(Some(options))
+                .named("list containers by name")
+                .await?
+                .into_iter()
+                .filter(|c| {
+                    let label = |key| c.labels.as_ref().and_then(|l| l.get(key));
+                    label(LABEL_PROJECT) != Some(&project.name)
+                        && label(labels::compose::PROJECT) != Some(&project.name)
+                })
+                .filter_map(|c| c.names.and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned()))),
+        );
     }
-    let names: Vec<String> = services.iter().map(|s| format!("^/{}$", container_name(project, s))).collect();
-    let filters = HashMap::from([("name".to_owned(), names)]);
-    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    Ok(docker
-        .list_containers(Some(options))
-        .named("list containers by name")
-        .await?
-        .into_iter()
-        .filter(|c| {
-            let label = |key| c.labels.as_ref().and_then(|l| l.get(key));
-            label(LABEL_PROJECT) != Some(&project.name) && label(labels::compose::PROJECT) != Some(&project.name)
-        })
-        .filter_map(|c| c.names.and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned())))
-        .collect())
+    Ok(found)
 }
 
 /// The names of the project's networks (dmp's and `docker compose`'s).

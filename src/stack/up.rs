@@ -108,6 +108,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         return Err(StackError::NameTaken { name, project: project.name.clone() });
     }
     plan::check_ports(&selected, &existing)?;
+    preflight::dockerfiles(&selected)?;
     preflight::external_objects(docker, project, &selected).await?;
     let compose_made: Vec<&str> = existing
         .iter()

@@ -15,6 +15,8 @@ mod faults;
 mod frontend;
 mod images;
 mod loopback;
+mod pull_policy;
+mod reliability;
 mod runtime_keys;
 mod serving;
 mod stack;

@@ -331,7 +331,8 @@ pub async fn foreign_containers(
                 .into_iter()
                 .filter(|c| {
                     let label = |key| c.labels.as_ref().and_then(|l| l.get(key));
-                    label(LABEL_PROJECT) != Some(&project.name) && label(labels::compose::PROJECT) != Some(&project.name)
+                    label(LABEL_PROJECT) != Some(&project.name)
+                        && label(labels::compose::PROJECT) != Some(&project.name)
                 })
                 .filter_map(|c| c.names.and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned()))),
         );

@@ -154,7 +154,7 @@ cat "$out/watch.md"
 
 echo "== the GOV.UK demo: save a Sass partial -> restyled CSS served by nginx"
 : >"$out/govuk.jsonl"
-for mode in warm exec sass-watch sass-cli; do
+for mode in warm exec sass-watch sass-cli sassc; do
     PROJECT=bench-watch python3 "$repo/scripts/bench_govuk.py" "$dmp" "$demo" 18083 "$mode" "${SAVES:-30}" |
         tee -a "$out/govuk.jsonl"
 done
@@ -165,6 +165,7 @@ names = {
     "exec": "`dmp watch`, the `sass` CLI (sass-embedded) per change",
     "sass-watch": "`sass --watch` (sass-embedded) inside buildstatic, no dmp",
     "sass-cli": "`dmp watch`, the `sass` (JS) package's CLI per change: the demo before",
+    "sassc": "`dmp watch`, the small sassc rule (its build shell; `legacy.css`)",
 }
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 print("| how the CSS is rebuilt | saves | p50 | p90 | p95 | max |")

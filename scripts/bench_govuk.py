@@ -12,6 +12,8 @@ rebuilding:
             package's CLI, started per change (needs that package)
   sass-watch  no dmp: `sass --watch` (sass-embedded's CLI) running inside
             buildstatic, the run-dev way
+  sassc     dmp watch with the stack file as it is, saving the small sassc
+            rule's partial (assets/legacy/_layout.scss -> legacy.css)
 
 Prints one JSON line: {"mode", "saves", "p50", "p90", "p95", "max"} (ms)."""
 import json, os, re, statistics, subprocess, sys, threading, time, urllib.request
@@ -19,8 +21,9 @@ import json, os, re, statistics, subprocess, sys, threading, time, urllib.reques
 dmp, app_dir, port, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 saves = int(sys.argv[5]) if len(sys.argv) > 5 else 30
 project = os.environ["PROJECT"]
-partial = os.path.join(app_dir, "assets/scss/_notes.scss")
-url = f"http://127.0.0.1:{port}/static/css/application.css"
+partial = os.path.join(app_dir, "assets/legacy/_layout.scss" if mode == "sassc" else "assets/scss/_notes.scss")
+css = "legacy.css" if mode == "sassc" else "application.css"
+url = f"http://127.0.0.1:{port}/static/css/{css}"
 stack_file = os.path.join(app_dir, "dmp.yml")
 original_stack = open(stack_file).read()
 original_partial = open(partial).read()

@@ -141,6 +141,14 @@ pub enum Command {
     /// Watch the sources and rerun the `x-dmp` watch rules in their service
     /// on every change; Ctrl-C stops watching and leaves the stack up.
     Watch(WatchArgs),
+    /// Develop: the services' logs (coloured by service, tracebacks
+    /// included) interleaved with the watch rules' builds, until Ctrl-C,
+    /// which leaves the stack up.
+    Dev(DevArgs),
+    /// The stack at a glance: services, their URLs, ports, mounts, health.
+    Describe(DescribeArgs),
+    /// Open the site in the browser (and print its URL).
+    Open,
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
     /// Print dmp's man page (roff), e.g. `dmp man > ~/.local/share/man/man1/dmp.1`.
@@ -164,6 +172,7 @@ impl Command {
             Self::Ls(args) => args.json || args.format == Format::Json,
             Self::Version(args) => args.json || args.format == Format::Json,
             Self::Events(args) => args.json,
+            Self::Describe(args) => args.json,
             _ => false,
         }
     }
@@ -200,6 +209,28 @@ pub struct WatchArgs {
     /// Print JSON event lines on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// `{schema, project, url, services: [...]}` on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DevArgs {
+    /// Poll the files instead of using inotify.
+    #[arg(long)]
+    pub poll: bool,
+
+    /// Milliseconds of quiet that end a burst of changes.
+    #[arg(long, value_name = "MS", default_value_t = crate::watch::DEFAULT_QUIET_MS)]
+    pub quiet_ms: u64,
+
+    /// Do not build every rule once at the start.
+    #[arg(long)]
+    pub no_initial_build: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -62,9 +62,21 @@ fn copy_new(from: &Path, to: &Path) -> Result<()> {
     write_new(to, text)
 }
 
+/// Creates `path` (never overwriting), owned by the owner of the directory
+/// it is in: `dmp init` run by root in a user's checkout leaves the user's
+/// files, not root's.
 fn write_new(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     use std::io::Write as _;
+    use std::os::unix::fs::MetadataExt as _;
     let mut file =
         std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(Error::io("create", path))?;
-    file.write_all(contents.as_ref()).map_err(Error::io("write", path))
+    file.write_all(contents.as_ref()).map_err(Error::io("write", path))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let owner = std::fs::metadata(dir).map_err(Error::io("read", dir))?;
+    let mine = std::fs::metadata(path).map_err(Error::io("read", path))?;
+    if (owner.uid(), owner.gid()) != (mine.uid(), mine.gid()) {
+        // Only root may give a file away; anyone else keeps their own.
+        let _ = std::os::unix::fs::chown(path, Some(owner.uid()), Some(owner.gid()));
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@ use super::{Context, Interrupt};
 use crate::cli::LogsArgs;
 use crate::engine::EngineError;
 use crate::error::{Error, Result};
+use crate::stack::ProjectContainer;
 
 /// Reads only: Ctrl-C stops it at once.
 pub const INTERRUPT: Interrupt = Interrupt::READS;
@@ -23,7 +24,7 @@ const COLOURS: [u8; 6] = [36, 33, 32, 35, 34, 31];
 
 /// `--since` and `--until` as Unix seconds.
 #[derive(Debug, Clone, Copy, Default)]
-struct Window {
+pub struct Window {
     since: Option<i32>,
     until: Option<i32>,
 }
@@ -49,37 +50,12 @@ pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
     let window = Window::new(args)?;
     let containers = ctx.containers_of_a_stack_that_is_up(&args.services).await?;
     let docker = ctx.docker().await?;
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let width = containers.iter().map(|c| c.service.len()).max().unwrap_or(0);
-    let prefixes: Vec<String> = containers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if args.no_log_prefix {
-                return String::new();
-            }
-            let name = format!("{:<width$} |", c.service);
-            if colour { format!("\x1b[{}m{name}\x1b[0m", COLOURS[i % COLOURS.len()]) } else { name }
-        })
-        .collect();
+    let colour = colour();
+    let prefixes = prefixes(&containers, colour, args.no_log_prefix);
 
     let mut out = std::io::stdout().lock();
     if args.follow {
-        // One task per container, each re-attaching when its container stops
-        // or the Engine goes away; lines come here to be printed in order of
-        // arrival.
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String, String)>();
-        for (index, container) in containers.iter().enumerate() {
-            let follower = Follower {
-                docker: docker.clone(),
-                container: container.name.clone(),
-                tail: args.tail.clone(),
-                window,
-                index,
-            };
-            tokio::spawn(follower.run(tx.clone()));
-        }
-        drop(tx);
+        let mut rx = follow(docker, &containers, &args.tail, window);
         while let Some((index, time, text)) = rx.recv().await {
             print_line(&mut out, &prefixes[index], args.timestamps.then_some(time.as_str()), &text)?;
         }
@@ -101,7 +77,53 @@ pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_line(out: &mut impl std::io::Write, prefix: &str, time: Option<&str>, text: &str) -> Result<()> {
+/// Colour on a terminal, unless `NO_COLOR` is set.
+pub fn colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `service |` before each container's lines, padded to one width and
+/// coloured per service (empty with `--no-log-prefix`).
+pub fn prefixes(containers: &[ProjectContainer], colour: bool, none: bool) -> Vec<String> {
+    let width = containers.iter().map(|c| c.service.len()).max().unwrap_or(0);
+    containers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if none {
+                return String::new();
+            }
+            let name = format!("{:<width$} |", c.service);
+            if colour { format!("\x1b[{}m{name}\x1b[0m", COLOURS[i % COLOURS.len()]) } else { name }
+        })
+        .collect()
+}
+
+/// Follows every container's log (from its last `tail` lines) for as long
+/// as the receiver is kept: `(container index, time, line)` in order of
+/// arrival. Each follower re-attaches when its container stops or the
+/// Engine goes away.
+pub fn follow(
+    docker: &Docker,
+    containers: &[ProjectContainer],
+    tail: &str,
+    window: Window,
+) -> tokio::sync::mpsc::UnboundedReceiver<(usize, String, String)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String, String)>();
+    for (index, container) in containers.iter().enumerate() {
+        let follower = Follower {
+            docker: docker.clone(),
+            container: container.name.clone(),
+            tail: tail.to_owned(),
+            window,
+            index,
+        };
+        tokio::spawn(follower.run(tx.clone()));
+    }
+    rx
+}
+
+pub fn print_line(out: &mut impl std::io::Write, prefix: &str, time: Option<&str>, text: &str) -> Result<()> {
     let gap = if prefix.is_empty() { "" } else { " " };
     match time {
         Some(time) => writeln!(out, "{prefix}{gap}{time} {text}"),

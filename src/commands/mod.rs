@@ -6,6 +6,8 @@ mod completions;
 mod config;
 mod context;
 mod cp;
+mod describe;
+mod dev;
 mod doctor;
 mod down;
 mod error;
@@ -82,6 +84,8 @@ pub fn interrupt(command: &Command) -> Interrupt {
         Command::Sh(_) | Command::Migrate | Command::Manage(_) => sh::INTERRUPT,
         Command::Start(_) => start::INTERRUPT,
         Command::Watch(_) => watch::INTERRUPT,
+        Command::Dev(_) => dev::INTERRUPT,
+        Command::Describe(_) | Command::Open => describe::INTERRUPT,
         Command::Doctor(_) => doctor::INTERRUPT,
         Command::Completions(_) | Command::Man => completions::INTERRUPT,
     }
@@ -144,6 +148,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Start(args) => start::run(args, &ctx).await,
         Command::Manage(args) => sh::manage(args, &ctx).await,
         Command::Watch(args) => watch::run(args, &ctx).await,
+        Command::Dev(args) => dev::run(args, &ctx).await,
+        Command::Describe(args) => describe::describe(args, &ctx).await,
+        Command::Open => describe::open(&ctx).await,
         Command::Doctor(args) => doctor::run(args, &ctx).await,
         Command::Completions(args) => completions::completions(args.shell),
         Command::Man => completions::man(),

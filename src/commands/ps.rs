@@ -221,7 +221,9 @@ async fn answers(ctx: &Context, containers: &[ProjectContainer]) -> Result<HashM
     let answers = if container.running() {
         let host = if port.host_ip == "0.0.0.0" || port.host_ip.is_empty() { "127.0.0.1" } else { &port.host_ip };
         let path = project.dmp.http_path.as_deref().unwrap_or("/");
-        wait::http(host, port.published, path, Instant::now()).await.is_ok()
+        // One try, and never more than 2 s: ps must not hang on a stuck app.
+        let once = wait::http(host, port.published, path, Instant::now());
+        matches!(tokio::time::timeout(std::time::Duration::from_secs(2), once).await, Ok(Ok(_)))
     } else {
         false
     };

@@ -72,7 +72,11 @@ pub async fn run(args: &UpArgs, ctx: &Context) -> Result<ExitCode> {
     if args.watch {
         // The first build just ran as part of `up`.
         let options = WatchOptions { initial_build: false, ..WatchOptions::default() };
-        return super::watch::watch_project(ctx, &options, args.json).await;
+        if args.json {
+            return super::watch::watch_project(ctx, &options, true).await;
+        }
+        // The services' logs and the builds, as `dmp dev`.
+        return super::dev::view(ctx, &options).await;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -69,10 +69,17 @@ impl Reporter {
                 if *polling { ", polling" } else { "" }
             ),
             Event::Build { rule, trigger, duration_ms, ok, output } => {
+                // FAILED in red on a terminal (never with NO_COLOR).
+                let red = std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+                let verdict = match (*ok, red) {
+                    (true, _) => "ok",
+                    (false, true) => "\x1b[31mFAILED\x1b[0m",
+                    (false, false) => "FAILED",
+                };
                 let mut line = format!(
-                    "{rule:<w$}  {}  {duration_ms} ms  {}",
+                    "{rule:<w$}  {}  {duration_ms} ms  {verdict}",
                     trigger.as_deref().unwrap_or("(start)"),
-                    if *ok { "ok" } else { "FAILED" },
                     w = self.width
                 );
                 if !ok {

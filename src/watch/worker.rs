@@ -10,7 +10,7 @@ use bollard::Docker;
 use tokio::sync::mpsc;
 
 use super::Filters;
-use super::server::Server;
+use super::server::{Lost, Server};
 use super::stamp;
 use crate::compose::Project;
 use crate::compose::model::WatchRule;
@@ -21,6 +21,9 @@ use crate::ui::Progress;
 /// Worker losses in a row (without one answer between) after which a rule
 /// stops starting it and builds by exec alone.
 const WORKER_LOSSES: u32 = 3;
+/// A worker that has not answered a build in this long is taken for wedged:
+/// dropped (its stdin ends) and the build run as an exec.
+const WEDGED: Duration = Duration::from_secs(300);
 
 pub(super) enum WorkerMessage {
     Built { index: usize, trigger: Option<String>, duration: Duration, ok: bool, output: String },
@@ -99,7 +102,10 @@ impl RuleWorker {
     ) -> (bool, String) {
         self.start_server(warm).await;
         if let Some(server) = warm.server.as_mut() {
-            match server.build(trigger).await {
+            let answer = tokio::time::timeout(WEDGED, server.build(trigger)).await.unwrap_or_else(|_| {
+                Err(Lost { output: format!("no answer in {} s, taken for wedged", WEDGED.as_secs()) })
+            });
+            match answer {
                 Ok((code, output)) => {
                     warm.losses = 0;
                     return (code == 0, output);

@@ -124,3 +124,22 @@ fn generated_output_into_a_closed_pipe_ends_quietly() {
     assert_eq!(text(&out.stdout).trim(), "0", "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn init_as_root_in_a_users_checkout_leaves_the_files_to_the_user() {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join(".env.example"), "AUTO_START_SERVER=false\n").expect("write");
+    let Ok(()) = std::os::unix::fs::chown(dir.path(), Some(23_456), Some(23_456)) else {
+        eprintln!("SKIPPED: not root, cannot give the checkout to another user");
+        return;
+    };
+    // The Engine is not needed for the files: they are written first.
+    let _ = crate::support::dmp_in(dir.path(), &["init"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+    for file in [".env", "dmp.yml"] {
+        let meta = std::fs::metadata(dir.path().join(file)).expect(file);
+        assert_eq!((meta.uid(), meta.gid()), (23_456, 23_456), "{file} belongs to the checkout's owner");
+    }
+    let template = std::fs::read_to_string(dir.path().join("dmp.yml")).expect("dmp.yml");
+    assert!(template.contains("# watch:") && template.contains("sassc"), "example watch rules: {template}");
+}

@@ -194,6 +194,25 @@ const ROWS: &[Row] = &[
         expect: Expect::Ok(|_, out| assert_eq!(out.trim(), env!("CARGO_PKG_VERSION"))),
     },
     Row {
+        args: &["describe", "--json"],
+        expect: Expect::Ok(|stack, out| {
+            let description: Value = serde_json::from_str(out).expect("json");
+            assert_eq!(description["schema"], 1);
+            let port = stack.container("nginx").host_port(8080);
+            assert_eq!(description["url"], format!("http://127.0.0.1:{port}/"));
+            let wsgi = description["services"].as_array().expect("list").iter().find(|s| s["service"] == "wsgi");
+            let mounts = wsgi.expect("wsgi")["mounts"][0].as_str().expect("a mount").to_owned();
+            assert!(mounts.ends_with(":/app:ro"), "{mounts}");
+        }),
+    },
+    Row {
+        args: &["open"],
+        expect: Expect::Ok(|stack, out| {
+            let port = stack.container("nginx").host_port(8080);
+            assert_eq!(out, format!("http://127.0.0.1:{port}/\n"));
+        }),
+    },
+    Row {
         args: &["cp", "marker", "wsgi:/tmp/copied"],
         expect: Expect::Ok(|stack, _| assert_eq!(stack.ok(&["exec", "-T", "wsgi", "cat", "/tmp/copied"]), "one-off\n")),
     },
@@ -282,6 +301,7 @@ fn every_compose_command_acts_on_a_real_stack() {
         let output = stack.dmp(row.args);
         check(&stack, row, &output);
     }
+    events_follow_the_project(&stack);
     compare_with_compose(&stack);
 
     // `-p NAME down` without the stack file: everything goes, one-off
@@ -290,6 +310,48 @@ fn every_compose_command_acts_on_a_real_stack() {
     let down = dmp_in(elsewhere.path(), &["-p", &stack.project, "down"], &[]);
     assert!(down.status.success(), "{}", text(&down.stderr));
     stack.assert_no_state();
+}
+
+/// `dmp events --json` prints the project's container events as they come.
+fn events_follow_the_project(stack: &StackDir) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dmp"))
+        .current_dir(stack.dir.path())
+        .args(["events", "--json", "nginx"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("dmp events");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The subscription is made before the restart: give it a moment.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    stack.ok(&["restart", "-t", "1", "nginx"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = Vec::new();
+    let found = loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+            Ok(line) => {
+                let event: Value = serde_json::from_str(&line).expect("a JSON line");
+                if event["service"] == "nginx" && event["action"] == "restart" {
+                    break Some(event);
+                }
+                seen.push(line);
+            }
+            Err(_) => break None,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let event = found.unwrap_or_else(|| panic!("no restart event for nginx; saw {seen:?}"));
+    assert_eq!(event["type"], "container");
+    assert!(event["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{event}");
 }
 
 /// `compose down` of Compose's copy of the stack, also when a test fails.

@@ -94,3 +94,94 @@ fn the_dev_server_survives_restart_crash_and_recreate() {
     stack.ok(&["up"]);
     assert_eq!(status(port), 200, "after up recreated the app container");
 }
+
+/// An app whose `/boom` view raises, behind nginx, with one watch rule.
+const BROKEN_APP: &str = r#"
+def application(environ, start_response):
+    if environ.get("PATH_INFO") == "/boom":
+        return broken_view()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+def broken_view():
+    return 1 / 0
+"#;
+
+#[test]
+fn dev_shows_the_apps_traceback_among_the_builds_on_a_terminal_and_ctrl_c_leaves_the_stack_up() {
+    let engine = require_engine!();
+    base_images();
+    let version = images_version();
+    let stack_file = format!(
+        r"services:
+  wsgi:
+    image: dmp/wsgi:{version}
+    volumes: ['./:/app:ro']
+  nginx:
+    image: dmp/http-headless:{version}
+    environment:
+      DM_BACKEND: wsgi:8888
+      DM_APP_NAME: dev
+    ports: ['8080']
+    depends_on:
+      wsgi:
+        condition: service_healthy
+x-dmp:
+  http: nginx
+  http_path: /_status
+  watch:
+    - name: rebuild
+      service: wsgi
+      command: 'true'
+      watch: ['src/**']
+"
+    );
+    let stack = StackDir::new(engine, "dev", &stack_file, &[("application.py", BROKEN_APP), ("src/a", "")]);
+    stack.ok(&["up"]);
+    let port = stack.container("nginx").host_port(8080);
+    // Python's pty module plays the developer at a terminal: dmp dev runs,
+    // a request hits the broken view, the traceback shows, Ctrl-C ends it.
+    let driver = r#"
+import os, pty, select, sys, time, urllib.request
+def read_until(fd, marker, timeout=30):
+    seen = b""
+    end = time.time() + timeout
+    while marker not in seen:
+        if time.time() > end:
+            sys.exit("timed out waiting for %r; saw %r" % (marker, seen[-2000:]))
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    return seen
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "dev"])
+read_until(fd, b"rebuild")
+try:
+    urllib.request.urlopen("http://127.0.0.1:%s/boom" % sys.argv[2])
+except Exception:
+    pass
+seen = read_until(fd, b"ZeroDivisionError")
+line = [l for l in seen.split(b"\n") if b"ZeroDivisionError" in l][0]
+os.write(fd, b"\x03")
+_, status = os.waitpid(pid, 0)
+print("prefixed", b"wsgi" in line and b"|" in line, "exit", os.waitstatus_to_exitcode(status))
+"#;
+    let output = std::process::Command::new("python3")
+        .current_dir(stack.dir.path())
+        .args(["-c", driver, env!("CARGO_BIN_EXE_dmp"), &port.to_string()])
+        .output()
+        .expect("python3");
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        crate::support::text(&output.stdout),
+        crate::support::text(&output.stderr)
+    );
+    assert_eq!(crate::support::text(&output.stdout).trim(), "prefixed True exit 130");
+    // The stack is still up.
+    assert_eq!(status(port), 200);
+}

@@ -91,6 +91,15 @@ pub enum StackError {
     #[diagnostic(code(dmp::stack::down), help("start it with `dmp up` (`dmp ps` shows what runs)"))]
     Down { project: String, services: String },
 
+    #[error("project {project} belongs to {theirs}, not to this directory {here} ({object} was made there)")]
+    #[diagnostic(
+        code(dmp::stack::other_directory),
+        help(
+            "two checkouts share the project name {project}; nothing was changed. Give this one its own name (`-p NAME`, or `name:` in the stack file); or, if you moved the project here on purpose, `dmp up --adopt` takes it over (its containers are recreated from here, named volumes keep their data)"
+        )
+    )]
+    OtherDirectory { project: String, theirs: String, here: String, object: String },
+
     #[error("the stack is not up: service {service} has no running container")]
     #[diagnostic(code(dmp::stack::not_up), help("start the stack with `dmp up`"))]
     NotUp { service: String },

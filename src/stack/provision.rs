@@ -8,7 +8,7 @@ use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt as _;
 
 use super::journal::{Created, Journal};
-use super::{LABEL_PROJECT, spec};
+use super::{labels, spec};
 use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::Request as _;
@@ -229,7 +229,6 @@ pub async fn ensure_networks_and_volumes(
     selected: &[&Service],
     journal: &Journal,
 ) -> Result<()> {
-    let labels = [(LABEL_PROJECT.to_owned(), project.name.clone())];
     let networks: BTreeSet<&str> = selected.iter().flat_map(|s| s.networks.iter().map(String::as_str)).collect();
     for key in networks {
         let name = project.network_name(key);
@@ -239,7 +238,7 @@ pub async fn ensure_networks_and_volumes(
         if project.networks.get(key).is_some_and(|n| n.external) {
             return Err(StackError::ExternalMissing { kind: "network", name });
         }
-        let request = spec::network_request(project, key, name.clone(), &labels);
+        let request = spec::network_request(project, key, name.clone(), &labels::network(project, key));
         docker.create_network(request).named(format_args!("create network {name}")).await?;
         journal.record(Created::Network(name));
     }
@@ -259,7 +258,7 @@ pub async fn ensure_networks_and_volumes(
         if project.volumes.get(key).is_some_and(|v| v.external) {
             return Err(StackError::ExternalMissing { kind: "volume", name });
         }
-        let request = spec::volume_request(project, key, name.clone(), &labels);
+        let request = spec::volume_request(project, key, name.clone(), &labels::volume(project, key));
         docker.create_volume(request).named(format_args!("create volume {name}")).await?;
         journal.record(Created::Volume(name));
     }

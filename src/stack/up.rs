@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use super::journal::{Created, Journal};
 pub use super::plan::Action;
-use super::plan::Why;
 use super::wait::{self, Target, WaitFailure};
 use super::{ProjectContainer, apply, container_name, plan, preflight, provision, spec};
 use crate::compose::Project;
@@ -24,6 +23,7 @@ use crate::stack::error::{Result, StackError};
 use crate::ui::{Progress, Task};
 
 #[derive(Debug, Clone, Default)]
+#[allow(clippy::struct_excessive_bools)] // one per flag of `dmp up`
 pub struct UpOptions {
     /// Only these (and what they depend on); all when empty.
     pub services: Vec<String>,
@@ -32,6 +32,8 @@ pub struct UpOptions {
     /// Build images of services with `build:` even when they exist.
     pub build: bool,
     pub force_recreate: bool,
+    /// Take the project over from another directory (`--adopt`).
+    pub adopt: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -94,7 +96,14 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let deadline = started + options.timeout;
     let selected = plan::select(project, &options.services)?;
     let _lock = super::ProjectLock::acquire(&project.name).await?;
-    let existing = super::containers(docker, &project.name).await?;
+    let existing = super::list_containers(docker, &project.name).await?;
+    if let Some(from) = super::check_owner(docker, project, &existing, options.adopt).await? {
+        progress.println(&format!(
+            "{}: adopting the project from {from}: it belongs to {} from now on",
+            project.name,
+            project.dir.display()
+        ));
+    }
     let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
     if let Some(name) = super::foreign_containers(docker, project, &names).await?.into_iter().next() {
         return Err(StackError::NameTaken { name, project: project.name.clone() });
@@ -102,6 +111,19 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     plan::check_ports(&selected, &existing)?;
     preflight::dockerfiles(&selected)?;
     preflight::external_objects(docker, project, &selected).await?;
+    let compose_made: Vec<&str> = existing
+        .iter()
+        .filter(|c| !c.managed && names.contains(&c.service.as_str()))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !compose_made.is_empty() {
+        progress.println(&format!(
+            "{}: taking over {} from docker compose: recreating {} under dmp (named volumes and their data are kept)",
+            project.name,
+            if compose_made.len() == 1 { "a container" } else { "containers" },
+            compose_made.join(", ")
+        ));
+    }
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;
     preflight::health_checks(docker, &selected, &image_ids).await?;
     // From here on the run creates objects: what the Engine refuses undoes
@@ -233,6 +255,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         |version| spec::config_hash(service, &job.image_id, version),
         spec::HASH_VERSION,
         job.force_recreate,
+        &job.project.dir.to_string_lossy(),
     );
     tracing::debug!(
         target: "dmp::up",
@@ -242,6 +265,7 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
         decision.why.describe(),
         if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
     );
+    let made = super::labels::Made { hash: &hash, image_id: &job.image_id, number: 1 };
     let result: Result<Action, Failure> = async {
         for stray in &decision.strays {
             apply::remove(docker, stray, false).await?;
@@ -253,18 +277,14 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
                 apply::start(docker, &name).await?;
             }
             Action::Recreated => {
-                job.task.announce(if decision.why == Why::Forced {
-                    "recreating (forced)"
-                } else {
-                    "recreating (config or image changed)"
-                });
+                job.task.announce(&format!("recreating ({})", decision.why.describe()));
                 apply::remove(docker, &name, false).await?;
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
+                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
             Action::Created => {
                 job.task.announce("creating");
                 job.journal.record(Created::Container(name.clone()));
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
+                apply::create_and_start(docker, job.project, service, made, without_capabilities).await?;
             }
         }
         Ok(decision.action)

@@ -223,7 +223,7 @@ pub async fn wait_http(
     deadline: Instant,
 ) -> Result<Option<String>> {
     let Some(service) = http_service(project, selected) else { return Ok(None) };
-    let containers = super::containers(docker, &project.name).await?;
+    let containers = super::list_containers(docker, &project.name).await?;
     let Some(port) = containers
         .iter()
         .find(|c| c.service == service.name)

@@ -5,6 +5,7 @@
 
 mod cli;
 mod compose_corpus;
+mod compose_labels;
 mod config;
 mod corpus;
 mod endpoint;

@@ -72,20 +72,26 @@ impl Loader<'_> {
                 service: "buildstatic".into(),
                 watch: Vec::new(),
                 ignore: Vec::new(),
+                serve: None,
+                output: Vec::new(),
             };
-            for (key, value) in self.entries(item, "a watch rule (name, command, watch, ignore, service)")? {
+            for (key, value) in
+                self.entries(item, "a watch rule (name, command, watch, ignore, service, serve, output)")?
+            {
                 match key.name.as_str() {
                     "name" => rule.name = self.string(value, "a rule name")?,
                     "command" => rule.command = self.string(value, "a shell command")?,
                     "service" => rule.service = self.string(value, "a service name")?,
                     "watch" => rule.watch = self.globs(value)?,
                     "ignore" => rule.ignore = self.globs(value)?,
+                    "serve" => rule.serve = Some(self.string(value, "a worker command")?),
+                    "output" => rule.output = self.string_list(value, "a path the rule writes")?,
                     other => {
                         return Err(self.error(
                             key.pos,
                             &format!("unknown watch rule setting `{other}`"),
                             "unknown",
-                            Some("a rule has name, command, watch, ignore and service"),
+                            Some("a rule has name, command, watch, ignore, service, serve and output"),
                         ));
                     }
                 }

@@ -28,7 +28,10 @@ pub use error::Error;
 /// Parses the command line, runs the command and reports any error; the
 /// exit status is the command's, or [`Error::exit_code`].
 pub fn run() -> ExitCode {
-    let result = cli::Cli::try_parse().map_err(Error::Usage).and_then(|cli| {
+    let parsed = cli::Cli::try_parse().map_err(Error::Usage);
+    let json = parsed.as_ref().is_ok_and(|cli| cli.command.json());
+    let result = parsed.and_then(|cli| {
+        ui::set_quiet(cli.global.quiet);
         init_logging(cli.global.verbose);
         engine::use_context(cli.global.context.clone());
         // Wrapped lines are for people; logs and scripts get whole lines to grep.
@@ -45,6 +48,9 @@ pub fn run() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             let code = error.exit_code();
+            if json {
+                report_json(&error, code);
+            }
             report(error);
             ExitCode::from(code)
         }
@@ -84,6 +90,26 @@ fn report(error: Error) {
         }
         _ => eprintln!("{:?}", miette::Report::new(error)),
     }
+}
+
+/// An error of a command asked for JSON, as a JSON object on stdout (the
+/// text still goes to stderr): `{schema, error: {code, message, help,
+/// exit_code}}`, every key present.
+fn report_json(error: &Error, exit_code: u8) {
+    if matches!(error, Error::Output(_)) {
+        return;
+    }
+    let diagnostic: &dyn miette::Diagnostic = error;
+    let value = serde_json::json!({
+        "schema": commands::SCHEMA,
+        "error": {
+            "code": diagnostic.code().map(|c| c.to_string()),
+            "message": error.to_string(),
+            "help": diagnostic.help().map(|h| h.to_string()),
+            "exit_code": exit_code,
+        }
+    });
+    println!("{value:#}");
 }
 
 /// Runs the command until it ends or SIGINT/SIGTERM arrives. On a signal the

@@ -48,8 +48,14 @@ pub struct Loaded {
 /// variables in the process environment first, then the project's `.env`.
 pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
     let process: BTreeMap<String, String> = std::env::vars().collect();
-    let env = environment(options, &process)?;
+    let mut env = environment(options, &process, None)?;
     let files = find_files(options, &env)?;
+    // A stack file found above the directory: Compose reads the `.env`
+    // beside it, not the one here.
+    let found = files[0].parent().filter(|dir| options.files.is_empty() && *dir != options.dir.as_path());
+    if let Some(found) = found {
+        env = environment(options, &process, Some(found))?;
+    }
     let dir = files[0].parent().map_or_else(|| options.dir.clone(), Path::to_path_buf);
     let lookup = move |name: &str| env.get(name).cloned();
     let mut texts = Vec::new();

@@ -833,6 +833,7 @@ mod tests {
             name: "p".into(),
             dir: "/nonexistent".into(),
             files: Vec::new(),
+            env_files: Vec::new(),
             services: std::collections::BTreeMap::new(),
             networks: std::collections::BTreeMap::new(),
             volumes: std::collections::BTreeMap::new(),
@@ -840,7 +841,6 @@ mod tests {
             configs: std::collections::BTreeMap::new(),
             dmp: super::DmpSettings::default(),
             extensions: std::collections::BTreeMap::new(),
-            env_files: Vec::new(),
         }
     }
 

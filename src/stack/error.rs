@@ -87,10 +87,6 @@ pub enum StackError {
     )]
     NameTaken { name: String, project: String },
 
-    #[error("the stack {project} is down: {} has no containers", if services.is_empty() { "it" } else { services.as_str() })]
-    #[diagnostic(code(dmp::stack::down), help("start it with `dmp up` (`dmp ps` shows what runs)"))]
-    Down { project: String, services: String },
-
     #[error("project {project} belongs to {theirs}, not to this directory {here} ({object} was made there)")]
     #[diagnostic(
         code(dmp::stack::other_directory),
@@ -99,6 +95,10 @@ pub enum StackError {
         )
     )]
     OtherDirectory { project: String, theirs: String, here: String, object: String },
+
+    #[error("the stack {project} is down: {} has no containers", if services.is_empty() { "it" } else { services.as_str() })]
+    #[diagnostic(code(dmp::stack::down), help("start it with `dmp up` (`dmp ps` shows what runs)"))]
+    Down { project: String, services: String },
 
     #[error("the stack is not up: service {service} has no running container")]
     #[diagnostic(code(dmp::stack::not_up), help("start the stack with `dmp up`"))]

@@ -36,18 +36,17 @@ pub struct UpOptions {
     pub adopt: bool,
 }
 
+/// `dmp up --json` (with `schema` added by the command): every key always
+/// present, `null` or `[]` when there is nothing.
 #[derive(Debug, Serialize)]
 pub struct UpReport {
     pub project: String,
     pub services: Vec<ServiceReport>,
     /// Containers of services that are no longer in the stack.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub orphans: Vec<String>,
     /// Where the app answers, when the stack has an HTTP entry point.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// What to do next, when the app's server was not started.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     pub seconds: f64,
 }

@@ -147,6 +147,18 @@ pub async fn last_logs(docker: &Docker, container: &str) -> Vec<String> {
     text.lines().map(str::to_owned).collect()
 }
 
+/// The log lines `container` wrote since `since` (Unix seconds).
+pub async fn last_logs_since(docker: &Docker, container: &str, since: u64) -> Vec<String> {
+    let since = i32::try_from(since).unwrap_or(0);
+    let options = LogsOptionsBuilder::default().stdout(true).stderr(true).since(since).tail("200").build();
+    let mut stream = docker.logs(container, Some(options));
+    let mut text = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+    }
+    text.lines().map(str::to_owned).collect()
+}
+
 /// GETs `path` on `host:port` until the server answers with a status below
 /// 500 (a 502 from nginx means the app behind it is not up yet). Returns the
 /// last status or error seen when the deadline passes.

@@ -241,3 +241,38 @@ volumes:
     // form, where Compose prints no `volume: {}`.
     compare_knowing("kitchen-sink", kitchen.path(), &[], &[], &["services.web.volumes[1].volume"]);
 }
+
+/// Without `-f`, in a directory below the stack file: Compose reads the
+/// `.env` beside the file it found, not the one in the current directory.
+#[test]
+fn config_reads_the_env_beside_a_stack_file_found_above_as_compose_v2_does() {
+    let Some(dir) = stack_dir(&[
+        (
+            "compose.yaml",
+            "name: envabove\nservices:\n  web:\n    image: example/web\n    environment:\n      FROM: ${FROM:-unset}\n",
+        ),
+        (".env", "FROM=beside-the-file\n"),
+        ("sub/.env", "FROM=current-directory\n"),
+    ]) else {
+        return;
+    };
+    let compose = compose_v2().expect("checked by stack_dir");
+    let from = |program: &Path, args: &[&str]| {
+        let output = std::process::Command::new(program)
+            .current_dir(dir.path().join("sub"))
+            .args(args)
+            .args(["config", "--format", "json"])
+            .env_remove("COMPOSE_FILE")
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .output()
+            .expect("config");
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+        json["services"]["web"]["environment"]["FROM"].as_str().unwrap_or_default().to_owned()
+    };
+    let dmp = Path::new(env!("CARGO_BIN_EXE_dmp"));
+    assert_eq!(from(&compose, &[]), "beside-the-file");
+    assert_eq!(from(dmp, &[]), "beside-the-file");
+    assert_eq!(from(&compose, &["-f", "../compose.yaml"]), "beside-the-file");
+    assert_eq!(from(dmp, &["-f", "../compose.yaml"]), "beside-the-file");
+}

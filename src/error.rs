@@ -73,19 +73,20 @@ pub enum Error {
 
 /// An I/O error with what dmp was doing and where.
 #[derive(Debug, thiserror::Error, Diagnostic)]
-#[error("cannot {action} {}: {source}", path.display())]
+// `error`, not `source`: the cause is said once, in this line.
+#[error("cannot {action} {}: {error}", path.display())]
 #[diagnostic(code(dmp::io))]
 pub struct IoError {
     pub action: &'static str,
     pub path: PathBuf,
-    pub source: std::io::Error,
+    pub error: std::io::Error,
 }
 
 impl IoError {
     /// For `map_err`: `fs::read(p).map_err(IoError::at("read", p))`.
     pub fn at(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Self { action, path, source }
+        move |error| Self { action, path, error }
     }
 }
 

@@ -16,6 +16,26 @@ pub fn stack_file(data: &[u8]) {
     let _ = crate::compose::interpolate::interpolate(text, &|name| env.get(name).cloned());
 }
 
+/// `.env` / `env_file:` reading on arbitrary bytes, as dmp reads them
+/// (lossy UTF-8, a byte-order mark skipped), and the error as printed: a
+/// problem's line must exist in the input, and its message must be short.
+pub fn env_file(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let caller = BTreeMap::from([("TAG".to_owned(), "1.0".to_owned()), ("EMPTY".to_owned(), String::new())]);
+    match crate::compose::env_file::parse(&text, &|name| caller.get(name).cloned()) {
+        Ok(values) => {
+            for (key, value) in &values {
+                assert!(!value.contains('\0'), "a NUL byte passed in {key}");
+            }
+        }
+        Err(error) => {
+            let lines = text.strip_prefix('\u{feff}').unwrap_or(&text).split('\n').count();
+            assert!((1..=lines).contains(&error.line), "line {} of {lines}", error.line);
+            assert!(error.message.len() < 1024, "a long message: {} bytes", error.message.len());
+        }
+    }
+}
+
 /// `.dockerignore` patterns, then a NUL, then a path to match.
 pub fn dockerignore(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -75,6 +95,11 @@ mod tests {
     #[test]
     fn stack_file_smoke() {
         smoke("stack_file", super::stack_file, 3000);
+    }
+
+    #[test]
+    fn env_file_smoke() {
+        smoke("env_file", super::env_file, 20_000);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 mod convert;
 mod discovery;
-mod env_file;
+pub(crate) mod env_file;
 mod error;
 mod extends;
 pub mod interpolate;

@@ -62,9 +62,9 @@ pub enum CatalogueError {
     #[diagnostic(code(dmp::images::empty), help("point --images-dir at a directory like dmp's images/"))]
     Empty { dir: PathBuf },
 
-    #[error("{}: cannot read it: {source}", path.display())]
+    #[error("{}: cannot read it: {error}", path.display())]
     #[diagnostic(code(dmp::images::read))]
-    Read { path: PathBuf, source: std::io::Error },
+    Read { path: PathBuf, error: std::io::Error },
 
     #[error("{}: no version: the file is missing or empty", path.display())]
     #[diagnostic(code(dmp::images::version), help("write the images' version, e.g. 1.0.0, into {}", path.display()))]
@@ -117,13 +117,15 @@ impl Catalogue {
 
     /// The images in `dir` (laid out like dmp's `images/`, with a VERSION file).
     pub fn from_dir(dir: &Path) -> Result<Self, CatalogueError> {
-        let read = |path: PathBuf| fs::read_to_string(&path).map_err(|source| CatalogueError::Read { path, source });
+        let read =
+            |path: PathBuf| fs::read_to_string(&path).map_err(|source| CatalogueError::Read { path, error: source });
         let version_path = dir.join("VERSION");
         let version = fs::read_to_string(&version_path).map(|v| v.trim().to_owned()).unwrap_or_default();
         if version.is_empty() {
             return Err(CatalogueError::NoVersion { path: version_path });
         }
-        let entries = fs::read_dir(dir).map_err(|source| CatalogueError::Read { path: dir.to_owned(), source })?;
+        let entries =
+            fs::read_dir(dir).map_err(|source| CatalogueError::Read { path: dir.to_owned(), error: source })?;
         let mut dockerfiles = Vec::new();
         for entry in entries.flatten() {
             let dockerfile = entry.path().join("Dockerfile");

@@ -59,8 +59,8 @@ fn is_sensitive(path: &str) -> bool {
 pub enum ContextError {
     #[error("{}:{}: {}", .path.display(), .source.line, .source.reason)]
     Ignore { path: PathBuf, source: PatternError },
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
+    #[error("cannot read {path}: {error}")]
+    Read { path: PathBuf, error: io::Error },
 }
 
 /// Tars `dir` for a build of `dockerfile` (a path inside `dir`).
@@ -70,7 +70,7 @@ pub fn from_dir(dir: &Path, dockerfile: &str) -> Result<ContextArchive, ContextE
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
         Err(source) => {
-            return Err(ContextError::Read { path: ignore_path, source });
+            return Err(ContextError::Read { path: ignore_path, error: source });
         }
     };
     let ignore = load_ignore(&ignore_text, &ignore_path, dockerfile)?;
@@ -147,7 +147,7 @@ impl Archive {
     fn add_dir(&mut self, dir: &Path, rel: &str, ignore: &DockerIgnore) -> Result<(), ContextError> {
         let read_err = |path: &Path| {
             let path = path.to_owned();
-            move |source| ContextError::Read { path, source }
+            move |error| ContextError::Read { path, error }
         };
         let mut entries =
             fs::read_dir(dir).map_err(read_err(dir))?.collect::<Result<Vec<_>, _>>().map_err(read_err(dir))?;

@@ -13,10 +13,11 @@ use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::{EngineError, Request as _};
 
-/// Creates the service's container and starts it. `without_capabilities`
+/// Creates the service's container (not started: `up` starts it when its
+/// dependencies allow). `without_capabilities`
 /// (root in a root-owned checkout): every capability dropped and no new
 /// privileges, so uid 0 inside can write the checkout and nothing more.
-pub async fn create_and_start(
+pub async fn create(
     docker: &Docker,
     project: &Project,
     service: &Service,
@@ -64,7 +65,7 @@ pub async fn create_and_start(
             .named(format_args!("write secrets and configs into {name}"))
             .await?;
     }
-    start(docker, &name).await
+    Ok(())
 }
 
 /// Starts an existing container.

@@ -66,6 +66,16 @@ impl ProjectContainer {
     pub fn running(&self) -> bool {
         self.state == "running"
     }
+
+    /// Up by the list alone: running for a second or more (the Engine's
+    /// status text says "Up Less than a second" before that), without a
+    /// health check or healthy. Anything else needs a closer look.
+    pub fn settled(&self) -> bool {
+        self.running()
+            && self.status.starts_with("Up ")
+            && !self.status.starts_with("Up Less than a second")
+            && matches!(self.health.as_str(), "none" | "healthy")
+    }
 }
 
 /// The project's containers (all states), sorted by service.

@@ -4,7 +4,8 @@
 //! independent services at once. A container whose config hash still matches
 //! is left alone.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -14,7 +15,7 @@ use serde::Serialize;
 
 pub use super::plan::Action;
 use super::plan::Why;
-use super::wait::{self, Target, WaitFailure};
+use super::wait::{self, Reached, Target, WaitFailure};
 use super::{ProjectContainer, apply, container_name, plan, provision, spec};
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
@@ -81,70 +82,192 @@ impl From<EngineError> for Failure {
     }
 }
 
-type ServiceJob<'a> = Shared<LocalBoxFuture<'a, Result<Action, Failure>>>;
+type Job<'a, T> = Shared<LocalBoxFuture<'a, Result<T, Failure>>>;
+
+/// A service's container after its start: what was done, and when this
+/// `up` started it (`None`: it was running already).
+#[derive(Debug, Clone, Copy)]
+struct Started {
+    action: Action,
+    at: Option<Instant>,
+}
+
+/// The three stages of a service, each a shared future others can wait on:
+/// its container created and started (after its dependencies' conditions),
+/// its target reached (healthy, running, or completed), and settled (still
+/// running, without a restart, [`wait::SETTLE`] after its start).
+struct ServiceJobs<'a> {
+    started: Job<'a, Started>,
+    reached: Job<'a, Reached>,
+    settled: Job<'a, ()>,
+}
+
+impl<'a> ServiceJobs<'a> {
+    /// The stages of `job`'s service; `known`: ready by the list already.
+    fn new(job: ConvergeJob<'a>, known: Option<Reached>, target: Target, probe: Option<wait::HttpProbe>) -> Self {
+        let (docker, deadline, name) = (job.docker, job.deadline, job.name.clone());
+        let started = converge_service(job).boxed_local().shared();
+        let reached = {
+            let (started, name) = (started.clone(), name.clone());
+            async move {
+                let at = started.await?.at;
+                if let Some(known) = known {
+                    return Ok(known);
+                }
+                Ok(wait::container(docker, &name, target, at, probe.as_ref(), deadline).await?)
+            }
+            .boxed_local()
+            .shared()
+        };
+        let settled = {
+            let (started, reached) = (started.clone(), reached.clone());
+            async move {
+                let at = started.await?.at;
+                reached.await?;
+                if known.is_some() {
+                    return Ok(());
+                }
+                Ok(wait::settle(docker, &name, target, at, deadline).await?)
+            }
+            .boxed_local()
+            .shared()
+        };
+        Self { started, reached, settled }
+    }
+}
 
 /// Converges the selected services and, unless `--no-wait`, waits until
 /// they are ready. The run-dev steps after that (assets, the app's server,
 /// the HTTP wait) are `dev::up`'s.
+///
+/// Every container is created at once; only the starts follow the
+/// dependencies, each the moment its dependencies' conditions hold. A
+/// service is ready once its target holds and it stayed running through the
+/// settle window, which runs alongside the other services' starts.
 pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progress: &Progress) -> Result<UpReport> {
     let started = Instant::now();
     let deadline = started + options.timeout;
     let selected = plan::select(project, &options.services)?;
     let _lock = super::ProjectLock::acquire(&project.name).await?;
-    let existing = super::containers(docker, &project.name).await?;
-    let names: Vec<&str> = selected.iter().map(|s| s.name.as_str()).collect();
-    if let Some(name) = super::foreign_containers(docker, project, &names).await?.into_iter().next() {
-        return Err(StackError::NameTaken { name, project: project.name.clone() });
-    }
+    let existing = existing_containers(docker, project, &selected).await?;
     plan::check_ports(&selected, &existing)?;
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;
-    provision::ensure_networks_and_volumes(docker, project, &selected).await?;
 
-    let mut jobs: HashMap<&str, ServiceJob> = HashMap::new();
-    for service in &selected {
-        let dependencies: Vec<(String, Condition, ServiceJob)> = service
+    let services: Vec<Resolved> = selected
+        .iter()
+        .map(|service| Resolved::new(project, service, &image_ids[&service.name], &existing, options.force_recreate))
+        .collect();
+    // Containers that run as they should need no network or volume check:
+    // the Engine removes neither while a container uses it.
+    let mut missing_networks = Vec::new();
+    if services.iter().any(|r| r.decision.action != Action::Unchanged || !r.decision.strays.is_empty()) {
+        missing_networks = provision::missing_networks(docker, project, &selected).await?;
+        provision::ensure_volumes(docker, project, &selected).await?;
+    }
+    // Networks are created while the containers are (about 100 ms each on
+    // Engine 26); only the starts wait for them.
+    let network_error = RefCell::new(None);
+    let networks: Shared<LocalBoxFuture<bool>> = async {
+        let created = provision::create_networks(docker, project, &missing_networks).await;
+        created.map_err(|e| *network_error.borrow_mut() = Some(e)).is_ok()
+    }
+    .boxed_local()
+    .shared();
+
+    // Services others wait on to complete are one-shot jobs.
+    let completes: BTreeSet<&str> = selected
+        .iter()
+        .flat_map(|s| s.depends_on.iter())
+        .filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let http = wait::http_service(project, &selected).map(|s| s.name.as_str());
+    let http_probe = wait::http_probe(project, &selected);
+    let mut jobs: HashMap<&str, ServiceJobs> = HashMap::new();
+    for resolved in services {
+        let service = resolved.service;
+        let name = container_name(project, &service.name);
+        let dependencies: Vec<Dependency> = service
             .depends_on
             .iter()
-            .map(|(name, dep)| (name.clone(), dep.condition, jobs[name.as_str()].clone()))
+            .map(|(dependency, d)| Dependency {
+                service: dependency.clone(),
+                container: container_name(project, dependency),
+                condition: d.condition,
+                started: jobs[dependency.as_str()].started.clone(),
+                reached: jobs[dependency.as_str()].reached.clone(),
+            })
             .collect();
-        let existing: Vec<ProjectContainer> = existing.iter().filter(|c| c.service == service.name).cloned().collect();
-        let job = converge_service(ConvergeJob {
+        let listed = existing.iter().find(|c| c.name == name);
+        // Running and settled by the list, and left alone: nothing to wait for.
+        let known = listed
+            .filter(|c| c.settled() && resolved.decision.action == Action::Unchanged)
+            .map(|c| Reached { has_healthcheck: c.health != "none" });
+        let target = if completes.contains(service.name.as_str()) { Target::Completed } else { Target::Ready };
+        let probe = http_probe.clone().filter(|_| http == Some(service.name.as_str()));
+        let job = ConvergeJob {
             docker,
             project,
-            service,
-            image_id: image_ids[&service.name].clone(),
-            existing,
+            resolved,
+            name,
             dependencies,
-            force_recreate: options.force_recreate,
+            networks: networks.clone(),
             deadline,
             task: progress.task(&service.name),
-        });
-        jobs.insert(&service.name, job.boxed_local().shared());
+        };
+        jobs.insert(&service.name, ServiceJobs::new(job, known, target, probe));
     }
-    let results = join_all(selected.iter().map(|s| jobs[s.name.as_str()].clone())).await;
+    let starts = join_all(selected.iter().map(|s| jobs[s.name.as_str()].started.clone()));
+    let results: Vec<Result<Started, Failure>> = if options.wait {
+        let settles = join_all(selected.iter().map(|s| jobs[s.name.as_str()].settled.clone()));
+        let (_, starts, settles) = futures_util::join!(networks, starts, settles);
+        starts.into_iter().zip(settles).map(|(start, settle)| settle.and(start)).collect()
+    } else {
+        futures_util::join!(networks, starts).1
+    };
     drop(jobs);
-    let mut services = Vec::new();
+    if let Some(error) = network_error.take() {
+        return Err(error);
+    }
+    let mut reports = Vec::new();
     for (service, result) in selected.iter().zip(results) {
-        let action = result.map_err(|f| failed(project, service, f))?;
-        services.push(ServiceReport {
+        let started = result.map_err(|f| failed(project, service, f))?;
+        reports.push(ServiceReport {
             service: service.name.clone(),
             container: container_name(project, &service.name),
-            action,
+            action: started.action,
         });
-    }
-
-    if options.wait {
-        wait::wait_ready(docker, project, &selected, deadline).await?;
     }
     let orphans = plan::orphans(project, &existing);
     Ok(UpReport {
         project: project.name.clone(),
-        services,
+        services: reports,
         orphans,
         url: None,
         hint: None,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The project's containers, after checking that no container dmp did not
+/// make for this project holds a name `selected` needs. One list answers
+/// both when the project's own containers hold every name already (a
+/// repeated `up`).
+async fn existing_containers(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&Service],
+) -> Result<Vec<ProjectContainer>> {
+    let existing = super::containers(docker, &project.name).await?;
+    let unheld: Vec<&str> = selected
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|s| !existing.iter().any(|c| c.name == container_name(project, s)))
+        .collect();
+    if let Some(name) = super::foreign_containers(docker, project, &unheld).await?.into_iter().next() {
+        return Err(StackError::NameTaken { name, project: project.name.clone() });
+    }
+    Ok(existing)
 }
 
 fn failed(project: &Project, service: &Service, failure: Failure) -> StackError {
@@ -156,96 +279,157 @@ fn failed(project: &Project, service: &Service, failure: Failure) -> StackError 
     }
 }
 
+/// A service as it will run, and what to do with its container.
+struct Resolved<'a> {
+    service: &'a Service,
+    /// The service for this host's user, with the CA bundle mounted.
+    runs: Service,
+    hash: String,
+    decision: plan::Decision,
+    without_capabilities: bool,
+}
+
+impl<'a> Resolved<'a> {
+    fn new(
+        project: &Project,
+        service: &'a Service,
+        image_id: &str,
+        existing: &[ProjectContainer],
+        force_recreate: bool,
+    ) -> Self {
+        let name = container_name(project, &service.name);
+        let host = spec::host_user(&project.dir);
+        let mapped = spec::for_host_user(service, host);
+        // Root in a root-owned checkout: root inside too, without capabilities.
+        let without_capabilities = host == Some((0, 0)) && matches!(mapped, std::borrow::Cow::Owned(_));
+        let runs = crate::ca::for_container(mapped, crate::ca::host_bundle().as_deref()).into_owned();
+        let hash = spec::config_hash(&runs, image_id, spec::HASH_VERSION).unwrap_or_default();
+        let existing: Vec<ProjectContainer> = existing.iter().filter(|c| c.service == service.name).cloned().collect();
+        let decision = plan::decide(
+            &name,
+            &existing,
+            |version| spec::config_hash(&runs, image_id, version),
+            spec::HASH_VERSION,
+            force_recreate,
+        );
+        tracing::debug!(
+            target: "dmp::up",
+            "{}: {} ({}){}",
+            service.name,
+            format!("{:?}", decision.action).to_lowercase(),
+            decision.why.describe(),
+            if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
+        );
+        Self { service, runs, hash, decision, without_capabilities }
+    }
+}
+
+/// A dependency of a service, with the condition its start waits for.
+struct Dependency<'a> {
+    service: String,
+    container: String,
+    condition: Condition,
+    started: Job<'a, Started>,
+    reached: Job<'a, Reached>,
+}
+
 struct ConvergeJob<'a> {
     docker: &'a Docker,
     project: &'a Project,
-    service: &'a Service,
-    image_id: String,
-    existing: Vec<ProjectContainer>,
-    dependencies: Vec<(String, Condition, ServiceJob<'a>)>,
-    force_recreate: bool,
+    resolved: Resolved<'a>,
+    name: String,
+    dependencies: Vec<Dependency<'a>>,
+    /// The project's networks created (false: that failed).
+    networks: Shared<LocalBoxFuture<'a, bool>>,
     deadline: Instant,
     task: Task,
 }
 
-async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Action, Failure> {
-    let docker = job.docker;
-    for (dependency, condition, dependency_job) in std::mem::take(&mut job.dependencies) {
-        let target = match condition {
-            Condition::ServiceStarted => Target::Running,
-            Condition::ServiceHealthy => Target::Healthy,
-            Condition::ServiceCompletedSuccessfully => Target::Completed,
-        };
-        job.task.announce(&format!("waiting for {dependency} ({})", condition_name(condition)));
-        if dependency_job.await.is_err() {
-            job.task.finish(false, &format!("not started: {dependency} failed"));
-            return Err(Failure { reason: format!("was not started because {dependency} failed"), logs: Vec::new() });
-        }
-        let dependency_container = container_name(job.project, &dependency);
-        if let Err(failure) = wait::container(docker, &dependency_container, target, job.deadline).await {
-            job.task.finish(false, &format!("not started: {dependency} {}", failure.reason));
-            return Err(Failure {
-                reason: format!("was not started because {dependency} {}", failure.reason),
-                logs: failure.logs,
-            });
-        }
-    }
-
-    let name = container_name(job.project, &job.service.name);
-    let host = spec::host_user(&job.project.dir);
-    let service = spec::for_host_user(job.service, host);
-    // Root in a root-owned checkout: root inside too, without capabilities.
-    let without_capabilities = host == Some((0, 0)) && matches!(service, std::borrow::Cow::Owned(_));
-    let service = crate::ca::for_container(service, crate::ca::host_bundle().as_deref());
-    let service = service.as_ref();
-    let hash = spec::config_hash(service, &job.image_id, spec::HASH_VERSION).unwrap_or_default();
-    let decision = plan::decide(
-        &name,
-        &job.existing,
-        |version| spec::config_hash(service, &job.image_id, version),
-        spec::HASH_VERSION,
-        job.force_recreate,
-    );
-    tracing::debug!(
-        target: "dmp::up",
-        "{}: {} ({}){}",
-        job.service.name,
-        format!("{:?}", decision.action).to_lowercase(),
-        decision.why.describe(),
-        if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
-    );
-    let result: Result<Action, Failure> = async {
-        for stray in &decision.strays {
-            apply::remove(docker, stray, false).await?;
-        }
-        match decision.action {
-            Action::Unchanged => {}
-            Action::Started => {
-                job.task.announce("starting");
-                apply::start(docker, &name).await?;
-            }
-            Action::Recreated => {
-                job.task.announce(if decision.why == Why::Forced {
-                    "recreating (forced)"
-                } else {
-                    "recreating (config or image changed)"
-                });
-                apply::remove(docker, &name, false).await?;
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
-            }
-            Action::Created => {
-                job.task.announce("creating");
-                apply::create_and_start(docker, job.project, service, &hash, without_capabilities).await?;
-            }
-        }
-        Ok(decision.action)
-    }
-    .await;
+/// Creates the service's container at once (removing what it replaces),
+/// then starts it when its dependencies' conditions hold.
+async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Started, Failure> {
+    let result = converge(&mut job).await;
     match &result {
-        Ok(action) => job.task.finish(true, &format!("{action:?}").to_lowercase()),
+        Ok(started) => job.task.finish(true, &format!("{:?}", started.action).to_lowercase()),
         Err(failure) => job.task.finish(false, &failure.reason),
     }
     result
+}
+
+async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
+    let docker = job.docker;
+    let resolved = &job.resolved;
+    let (name, service) = (&job.name, &resolved.runs);
+    let action = resolved.decision.action;
+    let no_network =
+        || Failure { reason: "was not started: its network could not be created".into(), logs: Vec::new() };
+    // A container joins its other networks right after its creation.
+    if service.networks.len() > 1 && !job.networks.clone().await {
+        return Err(no_network());
+    }
+    for stray in &resolved.decision.strays {
+        apply::remove(docker, stray, false).await?;
+    }
+    match action {
+        Action::Unchanged | Action::Started => {}
+        Action::Recreated => {
+            job.task.announce(if resolved.decision.why == Why::Forced {
+                "recreating (forced)"
+            } else {
+                "recreating (config or image changed)"
+            });
+            apply::remove(docker, name, false).await?;
+            apply::create(docker, job.project, service, &resolved.hash, resolved.without_capabilities).await?;
+        }
+        Action::Created => {
+            job.task.announce("creating");
+            apply::create(docker, job.project, service, &resolved.hash, resolved.without_capabilities).await?;
+        }
+    }
+    if action == Action::Unchanged {
+        return Ok(Started { action, at: None });
+    }
+    for dependency in std::mem::take(&mut job.dependencies) {
+        job.task.announce(&format!("waiting for {} ({})", dependency.service, condition_name(dependency.condition)));
+        holds(docker, &dependency, job.deadline).await.map_err(|failure| Failure {
+            reason: format!("was not started because {} {}", dependency.service, failure.reason),
+            logs: failure.logs,
+        })?;
+    }
+    if !job.networks.clone().await {
+        return Err(no_network());
+    }
+    job.task.announce("starting");
+    apply::start(docker, name).await?;
+    Ok(Started { action, at: Some(Instant::now()) })
+}
+
+/// Waits until `dependency`'s condition holds: started (and running),
+/// healthy, or completed.
+async fn holds(docker: &Docker, dependency: &Dependency<'_>, deadline: Instant) -> Result<(), Failure> {
+    let failed = |_| Failure { reason: "failed".into(), logs: Vec::new() };
+    match dependency.condition {
+        Condition::ServiceStarted => {
+            let started = dependency.started.clone().await.map_err(failed)?;
+            wait::container(docker, &dependency.container, Target::Running, started.at, None, deadline).await?;
+        }
+        Condition::ServiceHealthy => {
+            dependency.started.clone().await.map_err(failed)?;
+            let reached = dependency.reached.clone().await?;
+            if !reached.has_healthcheck {
+                return Err(Failure {
+                    reason: "has no health check, so it cannot become healthy (depends_on asks for service_healthy)"
+                        .into(),
+                    logs: Vec::new(),
+                });
+            }
+        }
+        Condition::ServiceCompletedSuccessfully => {
+            dependency.started.clone().await.map_err(failed)?;
+            dependency.reached.clone().await?;
+        }
+    }
+    Ok(())
 }
 
 fn condition_name(condition: Condition) -> &'static str {

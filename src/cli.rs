@@ -203,6 +203,11 @@ pub struct UpArgs {
     #[arg(long)]
     pub force_recreate: bool,
 
+    /// Take the project over from the directory it was started in (a
+    /// checkout moved on purpose): its containers are recreated from here.
+    #[arg(long)]
+    pub adopt: bool,
+
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,

@@ -105,7 +105,7 @@ impl Context {
         let project = self.project()?;
         plan::select(project, services)?;
         let docker = self.docker().await?;
-        Ok(stack::containers(docker, &project.name)
+        Ok(stack::containers(docker, project)
             .await?
             .into_iter()
             .filter(|c| services.is_empty() || services.contains(&c.service))

@@ -124,7 +124,7 @@ pub async fn run(args: &DoctorArgs, ctx: &Context) -> Result<ExitCode> {
 
 /// Every fixed host port of the stack is free, or held by the project itself.
 async fn ports(docker: &bollard::Docker, project: &crate::compose::Project) -> Result<Check> {
-    let ours = stack::containers(docker, &project.name).await?;
+    let ours = stack::list_containers(docker, &project.name).await?;
     let services: Vec<&crate::compose::model::Service> = project.services.values().collect();
     let count = services.iter().flat_map(|s| &s.ports).filter(|p| p.protocol == "tcp" && p.published.is_some()).count();
     let taken: Vec<String> = stack::plan::ports_to_check(&services, &ours)

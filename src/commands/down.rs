@@ -1,17 +1,16 @@
 //! `dmp down`: remove the project's containers and networks; its named
-//! volumes only with `-v`. Only what carries this project's label is touched.
+//! volumes only with `-v`. Only what carries this project's label (dmp's or
+//! Compose's) is touched.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 
-use bollard::query_parameters::{ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 use futures_util::future::join_all;
 
 use super::{Context, Interrupt};
 use crate::cli::DownArgs;
 use crate::engine::Request as _;
 use crate::error::Result;
-use crate::stack::{self, LABEL_PROJECT, apply};
+use crate::stack::{self, apply};
 
 /// Changes the stack: an interrupt says the next `dmp up` finishes the job.
 pub const INTERRUPT: Interrupt = Interrupt::CHANGES;
@@ -20,28 +19,19 @@ pub async fn run(args: &DownArgs, ctx: &Context) -> Result<ExitCode> {
     let project = ctx.project()?;
     let docker = ctx.docker().await?;
     let _lock = stack::ProjectLock::acquire(&project.name).await?;
-    let containers = stack::containers(docker, &project.name).await?;
+    let containers = stack::containers(docker, project).await?;
     let removals = join_all(containers.iter().map(|c| apply::remove(docker, &c.name, args.volumes))).await;
     for result in removals {
         result?;
     }
 
-    let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={}", project.name)])]);
-    let networks = docker
-        .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
-        .named("list networks")
-        .await?;
-    for network in &networks {
-        let name = network.name.as_deref().unwrap_or_default();
+    let networks = stack::networks(docker, &project.name).await?;
+    for name in &networks {
         docker.remove_network(name).named(format_args!("remove network {name}")).await?;
     }
     let mut volumes = Vec::new();
     if args.volumes {
-        let listed = docker
-            .list_volumes(Some(ListVolumesOptionsBuilder::default().filters(&filters).build()))
-            .named("list volumes")
-            .await?;
-        for volume in listed.volumes.unwrap_or_default() {
+        for volume in stack::volumes(docker, &project.name).await? {
             docker
                 .remove_volume(&volume.name, None::<bollard::query_parameters::RemoveVolumeOptions>)
                 .named(format_args!("remove volume {}", volume.name))

@@ -14,7 +14,7 @@ pub const INTERRUPT: Interrupt = Interrupt::READS;
 pub async fn run(args: &PsArgs, ctx: &Context) -> Result<ExitCode> {
     let project = ctx.project()?;
     let docker = ctx.docker().await?;
-    let containers = stack::containers(docker, &project.name).await?;
+    let containers = stack::containers(docker, project).await?;
     if args.json {
         super::print_json(&containers)?;
         return Ok(ExitCode::SUCCESS);

@@ -29,6 +29,7 @@ pub async fn run(args: &UpArgs, ctx: &Context) -> Result<ExitCode> {
         timeout: Duration::from_secs(args.timeout),
         build: args.build,
         force_recreate: args.force_recreate,
+        adopt: args.adopt,
     };
     let report = dev::up(docker, project, &options, &progress).await?;
 

@@ -31,9 +31,11 @@ pub fn environment(
         Some(first) => options.dir.join(first).parent().map_or_else(|| options.dir.clone(), Path::to_path_buf),
         None => options.dir.clone(),
     };
-    let env_files: Vec<(PathBuf, bool)> = match process.get("COMPOSE_ENV_FILES").filter(|v| !v.is_empty()) {
-        Some(list) => list.split(',').map(|f| (options.dir.join(f), true)).collect(),
-        None => vec![(work_dir.join(".env"), false)],
+    let explicit = explicit_env_files(options, process);
+    let env_files: Vec<(PathBuf, bool)> = if explicit.is_empty() {
+        vec![(work_dir.join(".env"), false)]
+    } else {
+        explicit.into_iter().map(|f| (f, true)).collect()
     };
     let mut from_files = BTreeMap::new();
     for (path, required) in env_files {
@@ -46,6 +48,16 @@ pub fn environment(
     }
     from_files.extend(process.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(from_files)
+}
+
+/// The env files named in `COMPOSE_ENV_FILES` (comma-separated), none when
+/// it is unset and `.env` is read.
+pub fn explicit_env_files(options: &LoadOptions, process: &BTreeMap<String, String>) -> Vec<PathBuf> {
+    process
+        .get("COMPOSE_ENV_FILES")
+        .filter(|v| !v.is_empty())
+        .map(|list| list.split(',').map(|f| options.dir.join(f)).collect())
+        .unwrap_or_default()
 }
 
 /// The stack files in merge order: `-f`, else `COMPOSE_FILE` (split on

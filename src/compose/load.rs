@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::convert::Loader;
-use super::discovery::{display_path, environment, find_files};
+use super::discovery::{display_path, environment, explicit_env_files, find_files};
 use super::merge::{finish, merge_top};
 use super::model::Project;
 use super::yaml::{self, Node, Source};
@@ -64,7 +64,9 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
         texts.push((display_path(path), text));
     }
     let dirs: Vec<PathBuf> = files.iter().map(|f| f.parent().map_or_else(|| dir.clone(), Path::to_path_buf)).collect();
-    resolve(texts.into_iter().zip(dirs).collect(), &dir, &lookup, options, files)
+    let mut loaded = resolve(texts.into_iter().zip(dirs).collect(), &dir, &lookup, options, files)?;
+    loaded.project.env_files = explicit_env_files(options, &process);
+    Ok(loaded)
 }
 
 /// Resolves one stack file given as text, with variables from `env` only:

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct Project {
     pub name: String,
     /// The directory relative paths are resolved against.
@@ -20,6 +20,10 @@ pub struct Project {
     /// The stack files, in merge order.
     #[serde(skip)]
     pub files: Vec<PathBuf>,
+    /// Env files named explicitly (`COMPOSE_ENV_FILES`), not the default
+    /// `.env`: Compose records them in a label.
+    #[serde(skip)]
+    pub env_files: Vec<PathBuf>,
     pub services: BTreeMap<String, Service>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, Network>,
@@ -643,6 +647,15 @@ pub struct WatchRule {
     pub watch: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,
+    /// A long-lived worker that `dmp watch` keeps running and sends each
+    /// build to (one line in, the output and an end line out), instead of
+    /// one exec of `command` per change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serve: Option<String>,
+    /// What the rule writes (paths relative to the project): `up` reruns
+    /// the rule when one is missing, even if no source changed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub output: Vec<String>,
 }
 
 impl DmpSettings {

@@ -8,6 +8,7 @@ use bollard::query_parameters::{
     UploadToContainerOptionsBuilder,
 };
 
+use super::labels::Made;
 use super::{container_name, spec};
 use crate::compose::Project;
 use crate::compose::model::Service;
@@ -21,7 +22,7 @@ pub async fn create(
     docker: &Docker,
     project: &Project,
     service: &Service,
-    hash: &str,
+    made: Made<'_>,
     without_capabilities: bool,
 ) -> Result<(), EngineError> {
     let name = container_name(project, &service.name);
@@ -35,7 +36,7 @@ pub async fn create(
     if let Some(platform) = &service.platform {
         options = options.platform(platform);
     }
-    let mut body = spec::container_body(project, service, hash);
+    let mut body = spec::container_body(project, service, made);
     if without_capabilities {
         tracing::debug!(target: "dmp::up", "{}: runs as root without capabilities (a root-owned checkout)", service.name);
         let host = body.host_config.get_or_insert_with(Default::default);

@@ -53,6 +53,22 @@ pub enum StackError {
     #[diagnostic(code(dmp::stack::service_failed), help("all its logs: dmp logs {service} (container {container})"))]
     ServiceFailed { service: String, container: String, reason: String, logs: Vec<String> },
 
+    #[error(
+        "service {service} waits for {dependency} to be healthy, but {dependency} has no health check (in the stack file or its image)"
+    )]
+    #[diagnostic(
+        code(dmp::stack::no_healthcheck),
+        help("give {dependency} a `healthcheck:`, or wait with `condition: service_started` instead")
+    )]
+    NoHealthcheck { service: String, dependency: String },
+
+    #[error("service {service} {reason}; {undone}")]
+    #[diagnostic(
+        code(dmp::stack::refused),
+        help("fix what the Engine names in {service}'s settings and run `dmp up` again")
+    )]
+    Refused { service: String, reason: String, undone: String },
+
     #[error("a container named {name} exists, and dmp did not create it for project {project}")]
     #[diagnostic(
         code(dmp::stack::name_taken),
@@ -61,6 +77,15 @@ pub enum StackError {
         )
     )]
     NameTaken { name: String, project: String },
+
+    #[error("project {project} belongs to {theirs}, not to this directory {here} ({object} was made there)")]
+    #[diagnostic(
+        code(dmp::stack::other_directory),
+        help(
+            "two checkouts share the project name {project}; nothing was changed. Give this one its own name (`-p NAME`, or `name:` in the stack file); or, if you moved the project here on purpose, `dmp up --adopt` takes it over (its containers are recreated from here, named volumes keep their data)"
+        )
+    )]
+    OtherDirectory { project: String, theirs: String, here: String, object: String },
 
     #[error("the stack is not up: service {service} has no running container")]
     #[diagnostic(code(dmp::stack::not_up), help("start the stack with `dmp up`"))]

@@ -10,7 +10,11 @@
 pub mod apply;
 mod error;
 pub mod exec;
+mod journal;
+pub mod labels;
+pub mod owner;
 pub mod plan;
+mod preflight;
 pub mod provision;
 pub mod spec;
 pub mod up;
@@ -19,8 +23,8 @@ pub mod wait;
 use std::collections::HashMap;
 
 use bollard::Docker;
-use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
-use bollard::query_parameters::ListContainersOptionsBuilder;
+use bollard::models::{ContainerSummary, ContainerSummaryStateEnum, Volume};
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
 use serde::Serialize;
 
 use crate::compose::Project;
@@ -29,12 +33,7 @@ pub use error::StackError;
 use crate::engine::{EngineError, Request as _};
 use crate::error::IoError;
 
-pub const LABEL_PROJECT: &str = "dev.dmp.project";
-pub const LABEL_SERVICE: &str = "dev.dmp.service";
-pub const LABEL_CONFIG_HASH: &str = "dev.dmp.config-hash";
-/// Which scheme made the hash: a dmp that changes the scheme can still read
-/// old hashes, so an upgrade alone recreates nothing.
-pub const LABEL_HASH_VERSION: &str = "dev.dmp.hash-version";
+pub use labels::{CONFIG_HASH as LABEL_CONFIG_HASH, HASH_VERSION as LABEL_HASH_VERSION, PROJECT as LABEL_PROJECT};
 
 /// One of the project's containers, as the Engine lists it.
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +51,19 @@ pub struct ProjectContainer {
     pub config_hash: Option<String>,
     #[serde(skip)]
     pub hash_version: Option<String>,
+    /// dmp made it (`dev.dmp.project`); else `docker compose` did, and
+    /// `up` takes it over.
+    #[serde(skip)]
+    pub managed: bool,
+    /// It carries Compose's labels (dmp before 0.2 wrote only its own).
+    #[serde(skip)]
+    pub compose_labelled: bool,
+    /// The project directory recorded in Compose's label.
+    #[serde(skip)]
+    pub working_dir: Option<String>,
+    /// The stack files recorded in Compose's label, comma-separated.
+    #[serde(skip)]
+    pub config_files: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,15 +90,74 @@ impl ProjectContainer {
     }
 }
 
-/// The project's containers (all states), sorted by service.
-pub async fn containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
-    let filters = HashMap::from([("label".to_owned(), vec![format!("{LABEL_PROJECT}={project}")])]);
-    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    let mut found: Vec<ProjectContainer> = docker
-        .list_containers(Some(options))
-        .named("list containers")
-        .await?
+/// The project's containers (all states), sorted by service, once it is
+/// sure the project is this directory's ([`check_owner`]): a command in
+/// another checkout with the same project name stops here, before it
+/// touches anything.
+pub async fn containers(docker: &Docker, project: &Project) -> Result<Vec<ProjectContainer>, StackError> {
+    let found = list_containers(docker, &project.name).await?;
+    check_owner(docker, project, &found, false).await?;
+    Ok(found)
+}
+
+/// Whether the project in `project.dir` may act on what the Engine holds
+/// for its name (see [`owner`]): `Ok(Some(dir))` when `adopt` takes it over
+/// from another directory, an error naming both directories when it lives
+/// elsewhere and `adopt` is off.
+pub async fn check_owner(
+    docker: &Docker,
+    project: &Project,
+    containers: &[ProjectContainer],
+    adopt: bool,
+) -> Result<Option<String>, StackError> {
+    let recorded = |dir: Option<&String>, object: String| dir.map(|dir| owner::Recorded { dir: dir.clone(), object });
+    let by_containers: Vec<owner::Recorded> =
+        containers.iter().filter_map(|c| recorded(c.working_dir.as_ref(), format!("container {}", c.name))).collect();
+    // Volumes speak only for a project without containers: one more
+    // request, only then.
+    let by_volumes: Vec<owner::Recorded> = if by_containers.is_empty() {
+        volumes(docker, &project.name)
+            .await?
+            .into_iter()
+            .filter_map(|v| recorded(v.labels.get(labels::WORKING_DIR), format!("volume {}", v.name)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    match owner::decide(&project.dir, &by_containers, &by_volumes, adopt, owner::same_dir) {
+        owner::Ownership::Here => Ok(None),
+        owner::Ownership::Adopted { from } => Ok(Some(from)),
+        owner::Ownership::Elsewhere { theirs, object } => Err(StackError::OtherDirectory {
+            project: project.name.clone(),
+            theirs,
+            object,
+            here: project.dir.display().to_string(),
+        }),
+    }
+}
+
+/// The project's containers (all states), sorted by service: those dmp
+/// made and those `docker compose` made for the same project name (Compose
+/// `run` containers aside). Whatever directory made them: see
+/// [`containers`].
+pub async fn list_containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
+    // The Engine ANDs label filters: one list per label, run at once.
+    let list = |label: &str| {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={project}")])]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        docker.list_containers(Some(options)).named("list containers")
+    };
+    // Boxed: the two requests would make every caller's future large.
+    let (ours, composes) =
+        Box::pin(futures_util::future::join(list(LABEL_PROJECT), list(labels::compose::PROJECT))).await;
+    let mut seen = std::collections::HashSet::new();
+    let mut found: Vec<ProjectContainer> = ours?
         .into_iter()
+        .chain(composes?)
+        .filter(|c| seen.insert(c.id.clone()))
+        .filter(|c| {
+            c.labels.as_ref().and_then(|l| l.get(labels::compose::ONEOFF)).is_none_or(|oneoff| oneoff != "True")
+        })
         .map(project_container)
         .collect();
     found.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
@@ -120,7 +191,11 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
     ports.sort();
     ports.dedup();
     ProjectContainer {
-        service: labels.get(LABEL_SERVICE).cloned().unwrap_or_default(),
+        service: labels
+            .get(labels::SERVICE)
+            .or_else(|| labels.get(labels::compose::SERVICE))
+            .cloned()
+            .unwrap_or_default(),
         name: summary
             .names
             .unwrap_or_default()
@@ -133,6 +208,10 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         ports,
         config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
         hash_version: labels.get(LABEL_HASH_VERSION).cloned(),
+        managed: labels.contains_key(LABEL_PROJECT),
+        compose_labelled: labels.contains_key(labels::compose::PROJECT),
+        working_dir: labels.get(labels::compose::WORKING_DIR).cloned(),
+        config_files: labels.get(labels::compose::CONFIG_FILES).cloned(),
     }
 }
 
@@ -181,8 +260,9 @@ impl ProjectLock {
     }
 }
 
-/// Containers with the names dmp would give `services` that dmp did not
-/// create for this project: dmp must not touch them.
+/// Containers with the names dmp would give `services` that belong to no
+/// stack of this project (neither dmp's nor `docker compose`'s): dmp must
+/// not touch them.
 pub async fn foreign_containers(
     docker: &Docker,
     project: &Project,
@@ -199,7 +279,46 @@ pub async fn foreign_containers(
         .named("list containers by name")
         .await?
         .into_iter()
-        .filter(|c| c.labels.as_ref().and_then(|l| l.get(LABEL_PROJECT)).is_none_or(|p| *p != project.name))
+        .filter(|c| {
+            let label = |key| c.labels.as_ref().and_then(|l| l.get(key));
+            label(LABEL_PROJECT) != Some(&project.name) && label(labels::compose::PROJECT) != Some(&project.name)
+        })
         .filter_map(|c| c.names.and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned())))
         .collect())
+}
+
+/// The names of the project's networks (dmp's and `docker compose`'s).
+pub async fn networks(docker: &Docker, project: &str) -> Result<Vec<String>, EngineError> {
+    let list = |label: &str| {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={project}")])]);
+        let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
+        docker.list_networks(Some(options)).named("list networks")
+    };
+    // Boxed: the two requests would make every caller's future large.
+    let (ours, composes) =
+        Box::pin(futures_util::future::join(list(LABEL_PROJECT), list(labels::compose::PROJECT))).await;
+    let names: std::collections::BTreeSet<String> = ours?.into_iter().chain(composes?).filter_map(|n| n.name).collect();
+    Ok(names.into_iter().collect())
+}
+
+/// The project's named volumes (dmp's and `docker compose`'s).
+pub async fn volumes(docker: &Docker, project: &str) -> Result<Vec<Volume>, EngineError> {
+    let list = |label: &str| {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={project}")])]);
+        let options = ListVolumesOptionsBuilder::default().filters(&filters).build();
+        docker.list_volumes(Some(options)).named("list volumes")
+    };
+    // Boxed: the two requests would make every caller's future large.
+    let (ours, composes) =
+        Box::pin(futures_util::future::join(list(LABEL_PROJECT), list(labels::compose::PROJECT))).await;
+    let mut seen = std::collections::HashSet::new();
+    let mut found: Vec<Volume> = ours?
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .chain(composes?.volumes.unwrap_or_default())
+        .filter(|v| seen.insert(v.name.clone()))
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
 }

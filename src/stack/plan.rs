@@ -39,6 +39,12 @@ pub enum Why {
     Changed,
     /// The container's hash scheme is one this dmp does not know.
     UnknownHashVersion,
+    /// `docker compose up` made it: dmp takes it over.
+    TakeOver,
+    /// An older dmp made it without Compose's labels.
+    Unlabelled,
+    /// It was made for the project in another directory, adopted here.
+    Moved,
 }
 
 impl Why {
@@ -50,6 +56,9 @@ impl Why {
             Self::Forced => "forced",
             Self::Changed => "config or image changed",
             Self::UnknownHashVersion => "config hash of an unknown scheme",
+            Self::TakeOver => "made by docker compose, taken over",
+            Self::Unlabelled => "made by an older dmp, without Compose's labels",
+            Self::Moved => "made in another directory, adopted",
         }
     }
 }
@@ -68,18 +77,33 @@ pub struct Decision {
 /// `existing` the service's containers, and `hash(version)` the desired
 /// config hash under a scheme version (`None` for a scheme this dmp does not
 /// know). A container keeps its own scheme's hash, so an upgrade of dmp
-/// alone recreates nothing.
+/// alone recreates nothing. One that `docker compose` made, that lacks
+/// Compose's labels, or that another directory `dir` made (adopted) is
+/// recreated whatever its hash.
 pub fn decide(
     name: &str,
     existing: &[ProjectContainer],
     hash: impl Fn(&str) -> Option<String>,
     current_version: &str,
     force_recreate: bool,
+    dir: &str,
 ) -> Decision {
     let strays = existing.iter().filter(|c| c.name != name).map(|c| c.name.clone()).collect();
     let Some(current) = existing.iter().find(|c| c.name == name) else {
         return Decision { action: Action::Created, why: Why::Missing, strays };
     };
+    let replaced = if !current.managed {
+        Some(Why::TakeOver)
+    } else if !current.compose_labelled {
+        Some(Why::Unlabelled)
+    } else if current.working_dir.as_deref().is_some_and(|d| d != dir) {
+        Some(Why::Moved)
+    } else {
+        None
+    };
+    if let Some(why) = replaced {
+        return Decision { action: Action::Recreated, why, strays };
+    }
     let wanted = hash(current.hash_version.as_deref().unwrap_or(current_version));
     let (action, why) = match wanted {
         None => (Action::Recreated, Why::UnknownHashVersion),
@@ -118,20 +142,20 @@ pub fn select<'p>(project: &'p Project, names: &[String]) -> Result<Vec<&'p Serv
     Ok(project.start_order().into_iter().filter(|s| names.is_empty() || wanted.contains(s.name.as_str())).collect())
 }
 
-/// The fixed TCP host ports of `selected` that must be free: all but those
-/// a running container of this project holds already.
+/// The fixed host ports (TCP and UDP) of `selected` that must be free: all
+/// but those a running container of this project holds already.
 pub fn ports_to_check<'s>(selected: &[&'s Service], existing: &[ProjectContainer]) -> Vec<(&'s Service, &'s Port)> {
-    let held: BTreeSet<(&str, u16)> = existing
+    let held: BTreeSet<(&str, u16, &str)> = existing
         .iter()
         .filter(|c| c.running())
-        .flat_map(|c| c.ports.iter().map(|p| (p.host_ip.as_str(), p.published)))
+        .flat_map(|c| c.ports.iter().map(|p| (p.host_ip.as_str(), p.published, p.protocol.as_str())))
         .collect();
     // (Two services publishing one port is rejected when loading.)
     selected
         .iter()
         .flat_map(|service| service.ports.iter().map(move |port| (*service, port)))
         .filter(|(_, port)| {
-            port.protocol == "tcp" && port.published.is_some_and(|p| !held.contains(&(port.host_ip.as_str(), p)))
+            port.published.is_some_and(|p| !held.contains(&(port.host_ip.as_str(), p, port.protocol.as_str())))
         })
         .collect()
 }
@@ -145,7 +169,12 @@ pub fn port_free(host_ip: &str, port: u16) -> std::io::Result<()> {
 pub fn check_ports(selected: &[&Service], existing: &[ProjectContainer]) -> Result<()> {
     for (service, port) in ports_to_check(selected, existing) {
         let published = port.published.unwrap_or_default();
-        if let Err(e) = port_free(&port.host_ip, published) {
+        let free = if port.protocol == "udp" {
+            std::net::UdpSocket::bind((port.host_ip.as_str(), published)).map(drop)
+        } else {
+            port_free(&port.host_ip, published)
+        };
+        if let Err(e) = free {
             return Err(StackError::PortTaken {
                 port: published,
                 host_ip: port.host_ip.clone(),
@@ -181,8 +210,14 @@ mod tests {
             ports: Vec::new(),
             config_hash: hash.map(str::to_owned),
             hash_version: version.map(str::to_owned),
+            managed: true,
+            compose_labelled: true,
+            working_dir: Some(DIR.into()),
+            config_files: None,
         }
     }
+
+    const DIR: &str = "/src/p";
 
     /// Hashes as a scheme table: version "1" (current) gives "h1", version
     /// "0" (an older dmp) gives "h0", anything else is unknown.
@@ -257,7 +292,7 @@ mod tests {
             ),
         ];
         for (case, existing, force, action, why) in cases {
-            let decision = decide(name, &existing, hash, "1", force);
+            let decision = decide(name, &existing, hash, "1", force, DIR);
             assert_eq!((decision.action, decision.why), (action, why), "{case}");
             assert!(decision.strays.is_empty(), "{case}");
         }
@@ -266,9 +301,30 @@ mod tests {
             container("web", "old_web_1", "running", Some("h1"), Some("1")),
             container("web", name, "running", Some("h1"), Some("1")),
         ];
-        let decision = decide(name, &existing, hash, "1", false);
+        let decision = decide(name, &existing, hash, "1", false, DIR);
         assert_eq!(decision.action, Action::Unchanged);
         assert_eq!(decision.strays, ["old_web_1"], "a container of the service under another name goes");
+    }
+
+    #[test]
+    fn containers_compose_made_unlabelled_or_moved_are_recreated_whatever_their_hash() {
+        let name = "p-web-1";
+        let up_to_date = container("web", name, "running", Some("h1"), Some("1"));
+        let mut compose_made = up_to_date.clone();
+        compose_made.managed = false;
+        let mut unlabelled = up_to_date.clone();
+        unlabelled.compose_labelled = false;
+        unlabelled.working_dir = None;
+        let mut moved = up_to_date.clone();
+        moved.working_dir = Some("/elsewhere/p".into());
+        for (case, current, why) in [
+            ("made by docker compose", compose_made, Why::TakeOver),
+            ("made by an older dmp", unlabelled, Why::Unlabelled),
+            ("adopted from another directory", moved, Why::Moved),
+        ] {
+            let decision = decide(name, &[current], hash, "1", false, DIR);
+            assert_eq!((decision.action, decision.why), (Action::Recreated, why), "{case}");
+        }
     }
 
     fn project(services: &[(&str, &[&str], &[Port])]) -> Project {
@@ -276,6 +332,7 @@ mod tests {
             name: "p".into(),
             dir: "/nonexistent".into(),
             files: Vec::new(),
+            env_files: Vec::new(),
             services: services
                 .iter()
                 .map(|(name, deps, ports)| {
@@ -334,7 +391,7 @@ mod tests {
     }
 
     #[test]
-    fn ports_held_by_the_project_or_not_fixed_tcp_are_not_checked() {
+    fn ports_held_by_the_project_or_not_fixed_are_not_checked() {
         let port = |published: Option<u16>, protocol: &str| Port {
             target: 80,
             published,
@@ -352,9 +409,9 @@ mod tests {
         let checked = |existing: &[ProjectContainer]| -> Vec<u16> {
             ports_to_check(&selected, existing).iter().filter_map(|(_, p)| p.published).collect()
         };
-        assert_eq!(checked(&[running.clone()]), [8081], "8080 is this project's already");
+        assert_eq!(checked(&[running.clone()]), [5353, 8081], "8080 is this project's already");
         running.state = "exited".into();
-        assert_eq!(checked(&[running]), [8080, 8081], "a stopped container holds nothing");
-        assert_eq!(checked(&[]), [8080, 8081]);
+        assert_eq!(checked(&[running]), [8080, 5353, 8081], "a stopped container holds nothing");
+        assert_eq!(checked(&[]), [8080, 5353, 8081]);
     }
 }

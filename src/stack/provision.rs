@@ -7,7 +7,8 @@ use bollard::Docker;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt as _;
 
-use super::{LABEL_PROJECT, spec};
+use super::journal::{Created, Journal};
+use super::{labels, spec};
 use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::Request as _;
@@ -264,20 +265,25 @@ pub async fn missing_networks<'p>(
     Ok(missing)
 }
 
-pub async fn create_networks(docker: &Docker, project: &Project, keys: &[&str]) -> Result<()> {
-    let labels = [(LABEL_PROJECT.to_owned(), project.name.clone())];
+/// Creates the networks `keys` names, each recorded in `journal`.
+pub async fn create_networks(docker: &Docker, project: &Project, keys: &[&str], journal: &Journal) -> Result<()> {
     for key in keys {
         let name = project.network_name(key);
-        let request = spec::network_request(project, key, name.clone(), &labels);
+        let request = spec::network_request(project, key, name.clone(), &labels::network(project, key));
         docker.create_network(request).named(format_args!("create network {name}")).await?;
+        journal.record(Created::Network(name));
     }
     Ok(())
 }
 
 /// Named volumes first: the Engine would make a missing one itself, without
 /// dmp's labels, when a container that mounts it is created.
-pub async fn ensure_volumes(docker: &Docker, project: &Project, selected: &[&Service]) -> Result<()> {
-    let labels = [(LABEL_PROJECT.to_owned(), project.name.clone())];
+pub async fn ensure_volumes(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&Service],
+    journal: &Journal,
+) -> Result<()> {
     let volumes: BTreeSet<&str> = selected
         .iter()
         .flat_map(|s| {
@@ -294,8 +300,9 @@ pub async fn ensure_volumes(docker: &Docker, project: &Project, selected: &[&Ser
         if project.volumes.get(key).is_some_and(|v| v.external) {
             return Err(StackError::ExternalMissing { kind: "volume", name });
         }
-        let request = spec::volume_request(project, key, name.clone(), &labels);
+        let request = spec::volume_request(project, key, name.clone(), &labels::volume(project, key));
         docker.create_volume(request).named(format_args!("create volume {name}")).await?;
+        journal.record(Created::Volume(name));
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use bollard::models::{
 };
 use sha2::{Digest as _, Sha256};
 
-use super::{LABEL_CONFIG_HASH, LABEL_HASH_VERSION, LABEL_PROJECT, LABEL_SERVICE};
+use super::labels::{self, Made};
 use crate::compose::Project;
 use crate::compose::model::{FileSource, MountKind, Service};
 
@@ -88,12 +88,8 @@ pub fn image_ref(project: &Project, service: &Service) -> String {
 /// (the others are connected after create: Engine 20.10 takes one here).
 /// Every key of the service that shapes the container is passed here, with
 /// the effect Compose v2 gives it.
-pub fn container_body(project: &Project, service: &Service, hash: &str) -> ContainerCreateBody {
-    let mut labels: HashMap<String, String> = service.labels.clone().into_iter().collect();
-    labels.insert(LABEL_PROJECT.into(), project.name.clone());
-    labels.insert(LABEL_SERVICE.into(), service.name.clone());
-    labels.insert(LABEL_CONFIG_HASH.into(), hash.into());
-    labels.insert(LABEL_HASH_VERSION.into(), HASH_VERSION.into());
+pub fn container_body(project: &Project, service: &Service, made: Made<'_>) -> ContainerCreateBody {
+    let labels = labels::container(project, service, made);
 
     let mut port_bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
     for port in &service.ports {

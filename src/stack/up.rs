@@ -13,10 +13,10 @@ use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 use serde::Serialize;
 
+use super::journal::{Created, Journal};
 pub use super::plan::Action;
-use super::plan::Why;
 use super::wait::{self, Reached, Target, WaitFailure};
-use super::{ProjectContainer, apply, container_name, plan, provision, spec};
+use super::{ProjectContainer, apply, container_name, plan, preflight, provision, spec};
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
 use crate::engine::EngineError;
@@ -24,6 +24,7 @@ use crate::stack::error::{Result, StackError};
 use crate::ui::{Progress, Task};
 
 #[derive(Debug, Clone, Default)]
+#[allow(clippy::struct_excessive_bools)] // one per flag of `dmp up`
 pub struct UpOptions {
     /// Only these (and what they depend on); all when empty.
     pub services: Vec<String>,
@@ -32,6 +33,8 @@ pub struct UpOptions {
     /// Build images of services with `build:` even when they exist.
     pub build: bool,
     pub force_recreate: bool,
+    /// Take the project over from another directory (`--adopt`).
+    pub adopt: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -62,11 +65,13 @@ pub struct ServiceReport {
 struct Failure {
     reason: String,
     logs: Vec<String>,
+    /// The Engine refused a request: this run's new objects are undone.
+    refused: bool,
 }
 
 impl From<WaitFailure> for Failure {
     fn from(failure: WaitFailure) -> Self {
-        Self { reason: failure.reason, logs: failure.logs }
+        Self { reason: failure.reason, logs: failure.logs, refused: false }
     }
 }
 
@@ -78,7 +83,7 @@ impl From<EngineError> for Failure {
             }
             other => other.to_string(),
         };
-        Self { reason, logs: Vec::new() }
+        Self { reason, logs: Vec::new(), refused: true }
     }
 }
 
@@ -149,26 +154,34 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let deadline = started + options.timeout;
     let selected = plan::select(project, &options.services)?;
     let _lock = super::ProjectLock::acquire(&project.name).await?;
-    let existing = existing_containers(docker, project, &selected).await?;
+    let existing = existing_containers(docker, project, &selected, options.adopt, progress).await?;
     plan::check_ports(&selected, &existing)?;
+    preflight::external_objects(docker, project, &selected).await?;
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;
 
     let services: Vec<Resolved> = selected
         .iter()
         .map(|service| Resolved::new(project, service, &image_ids[&service.name], &existing, options.force_recreate))
         .collect();
-    // Containers that run as they should need no network or volume check:
-    // the Engine removes neither while a container uses it.
+    // From here on the run creates objects: what the Engine refuses undoes
+    // them (never what existed before). Containers that run as they should
+    // need none of this: the Engine removes no network or volume a
+    // container uses.
+    let journal = Journal::default();
     let mut missing_networks = Vec::new();
     if services.iter().any(|r| r.decision.action != Action::Unchanged || !r.decision.strays.is_empty()) {
+        preflight::health_checks(docker, &selected, &image_ids).await?;
         missing_networks = provision::missing_networks(docker, project, &selected).await?;
-        provision::ensure_volumes(docker, project, &selected).await?;
+        if let Err(error) = provision::ensure_volumes(docker, project, &selected, &journal).await {
+            eprintln!("{}", journal.undo(docker).await);
+            return Err(error);
+        }
     }
     // Networks are created while the containers are (about 100 ms each on
     // Engine 26); only the starts wait for them.
     let network_error = RefCell::new(None);
     let networks: Shared<LocalBoxFuture<bool>> = async {
-        let created = provision::create_networks(docker, project, &missing_networks).await;
+        let created = provision::create_networks(docker, project, &missing_networks, &journal).await;
         created.map_err(|e| *network_error.borrow_mut() = Some(e)).is_ok()
     }
     .boxed_local()
@@ -212,6 +225,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
             name,
             dependencies,
             networks: networks.clone(),
+            journal: &journal,
             deadline,
             task: progress.task(&service.name),
         };
@@ -227,17 +241,10 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     };
     drop(jobs);
     if let Some(error) = network_error.take() {
+        eprintln!("{}", journal.undo(docker).await);
         return Err(error);
     }
-    let mut reports = Vec::new();
-    for (service, result) in selected.iter().zip(results) {
-        let started = result.map_err(|f| failed(project, service, f))?;
-        reports.push(ServiceReport {
-            service: service.name.clone(),
-            container: container_name(project, &service.name),
-            action: started.action,
-        });
-    }
+    let reports = reports(docker, project, &selected, results, &journal).await?;
     let orphans = plan::orphans(project, &existing);
     Ok(UpReport {
         project: project.name.clone(),
@@ -249,16 +256,26 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     })
 }
 
-/// The project's containers, after checking that no container dmp did not
+/// The project's containers, after checking that the project is this
+/// directory's (or `adopt` takes it over) and that no container dmp did not
 /// make for this project holds a name `selected` needs. One list answers
-/// both when the project's own containers hold every name already (a
+/// all of it when the project's own containers hold every name already (a
 /// repeated `up`).
 async fn existing_containers(
     docker: &Docker,
     project: &Project,
     selected: &[&Service],
+    adopt: bool,
+    progress: &Progress,
 ) -> Result<Vec<ProjectContainer>> {
-    let existing = super::containers(docker, &project.name).await?;
+    let existing = super::list_containers(docker, &project.name).await?;
+    if let Some(from) = super::check_owner(docker, project, &existing, adopt).await? {
+        progress.println(&format!(
+            "{}: adopting the project from {from}: it belongs to {} from now on",
+            project.name,
+            project.dir.display()
+        ));
+    }
     let unheld: Vec<&str> = selected
         .iter()
         .map(|s| s.name.as_str())
@@ -267,7 +284,48 @@ async fn existing_containers(
     if let Some(name) = super::foreign_containers(docker, project, &unheld).await?.into_iter().next() {
         return Err(StackError::NameTaken { name, project: project.name.clone() });
     }
+    let compose_made: Vec<&str> = existing
+        .iter()
+        .filter(|c| !c.managed && selected.iter().any(|s| s.name == c.service))
+        .map(|c| c.name.as_str())
+        .collect();
+    if !compose_made.is_empty() {
+        progress.println(&format!(
+            "{}: taking over {} from docker compose: recreating {} under dmp (named volumes and their data are kept)",
+            project.name,
+            if compose_made.len() == 1 { "a container" } else { "containers" },
+            compose_made.join(", ")
+        ));
+    }
     Ok(existing)
+}
+
+/// What each service's container got; the first failure as the error. The
+/// service the Engine refused is the cause (the others that failed only
+/// waited for it), and this run's new objects are undone then.
+async fn reports(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&Service],
+    results: Vec<Result<Started, Failure>>,
+    journal: &Journal,
+) -> Result<Vec<ServiceReport>> {
+    if let Some((service, failure)) =
+        selected.iter().zip(&results).find_map(|(s, r)| r.as_ref().err().filter(|f| f.refused).map(|f| (s, f)))
+    {
+        let undone = journal.undo(docker).await;
+        return Err(StackError::Refused { service: service.name.clone(), reason: failure.reason.clone(), undone });
+    }
+    let mut reports = Vec::new();
+    for (service, result) in selected.iter().zip(results) {
+        let started = result.map_err(|f| failed(project, service, f))?;
+        reports.push(ServiceReport {
+            service: service.name.clone(),
+            container: container_name(project, &service.name),
+            action: started.action,
+        });
+    }
+    Ok(reports)
 }
 
 fn failed(project: &Project, service: &Service, failure: Failure) -> StackError {
@@ -284,6 +342,7 @@ struct Resolved<'a> {
     service: &'a Service,
     /// The service for this host's user, with the CA bundle mounted.
     runs: Service,
+    image_id: String,
     hash: String,
     decision: plan::Decision,
     without_capabilities: bool,
@@ -311,6 +370,7 @@ impl<'a> Resolved<'a> {
             |version| spec::config_hash(&runs, image_id, version),
             spec::HASH_VERSION,
             force_recreate,
+            &project.dir.to_string_lossy(),
         );
         tracing::debug!(
             target: "dmp::up",
@@ -320,7 +380,7 @@ impl<'a> Resolved<'a> {
             decision.why.describe(),
             if decision.strays.is_empty() { String::new() } else { format!("; removing {}", decision.strays.join(", ")) }
         );
-        Self { service, runs, hash, decision, without_capabilities }
+        Self { service, runs, image_id: image_id.to_owned(), hash, decision, without_capabilities }
     }
 }
 
@@ -341,6 +401,7 @@ struct ConvergeJob<'a> {
     dependencies: Vec<Dependency<'a>>,
     /// The project's networks created (false: that failed).
     networks: Shared<LocalBoxFuture<'a, bool>>,
+    journal: &'a Journal,
     deadline: Instant,
     task: Task,
 }
@@ -361,8 +422,12 @@ async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
     let resolved = &job.resolved;
     let (name, service) = (&job.name, &resolved.runs);
     let action = resolved.decision.action;
-    let no_network =
-        || Failure { reason: "was not started: its network could not be created".into(), logs: Vec::new() };
+    let made = super::labels::Made { hash: &resolved.hash, image_id: &resolved.image_id, number: 1 };
+    let no_network = || Failure {
+        reason: "was not started: its network could not be created".into(),
+        logs: Vec::new(),
+        refused: false,
+    };
     // A container joins its other networks right after its creation.
     if service.networks.len() > 1 && !job.networks.clone().await {
         return Err(no_network());
@@ -373,17 +438,14 @@ async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
     match action {
         Action::Unchanged | Action::Started => {}
         Action::Recreated => {
-            job.task.announce(if resolved.decision.why == Why::Forced {
-                "recreating (forced)"
-            } else {
-                "recreating (config or image changed)"
-            });
+            job.task.announce(&format!("recreating ({})", resolved.decision.why.describe()));
             apply::remove(docker, name, false).await?;
-            apply::create(docker, job.project, service, &resolved.hash, resolved.without_capabilities).await?;
+            apply::create(docker, job.project, service, made, resolved.without_capabilities).await?;
         }
         Action::Created => {
             job.task.announce("creating");
-            apply::create(docker, job.project, service, &resolved.hash, resolved.without_capabilities).await?;
+            job.journal.record(Created::Container(name.clone()));
+            apply::create(docker, job.project, service, made, resolved.without_capabilities).await?;
         }
     }
     if action == Action::Unchanged {
@@ -394,6 +456,7 @@ async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
         holds(docker, &dependency, job.deadline).await.map_err(|failure| Failure {
             reason: format!("was not started because {} {}", dependency.service, failure.reason),
             logs: failure.logs,
+            refused: false,
         })?;
     }
     if !job.networks.clone().await {
@@ -407,7 +470,7 @@ async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
 /// Waits until `dependency`'s condition holds: started (and running),
 /// healthy, or completed.
 async fn holds(docker: &Docker, dependency: &Dependency<'_>, deadline: Instant) -> Result<(), Failure> {
-    let failed = |_| Failure { reason: "failed".into(), logs: Vec::new() };
+    let failed = |_| Failure { reason: "failed".into(), logs: Vec::new(), refused: false };
     match dependency.condition {
         Condition::ServiceStarted => {
             let started = dependency.started.clone().await.map_err(failed)?;
@@ -421,6 +484,7 @@ async fn holds(docker: &Docker, dependency: &Dependency<'_>, deadline: Instant) 
                     reason: "has no health check, so it cannot become healthy (depends_on asks for service_healthy)"
                         .into(),
                     logs: Vec::new(),
+                    refused: false,
                 });
             }
         }

@@ -465,7 +465,7 @@ pub async fn wait_http(
         (probe.host, probe.port)
     } else {
         // A port the Engine chose: ask it which.
-        let containers = super::containers(docker, &project.name).await?;
+        let containers = super::list_containers(docker, &project.name).await?;
         let Some(port) = containers
             .iter()
             .find(|c| c.service == service.name)

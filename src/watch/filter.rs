@@ -63,21 +63,31 @@ impl Filters {
     pub fn triggered(&self, path: &Path) -> (Vec<usize>, String) {
         let Ok(rel) = path.strip_prefix(&self.root) else { return (Vec::new(), String::new()) };
         let rel_text = rel.to_string_lossy().into_owned();
-        let ignored = rel.components().next().is_none()
-            || VCS_DIRS.iter().any(|d| rel.starts_with(d))
-            || self.always.is_match(rel)
-            || self.gitignore.matched_path_or_any_parents(rel, path.is_dir()).is_ignore();
-        if ignored {
+        if self.ignored(rel, path.is_dir()) {
             return (Vec::new(), rel_text);
         }
-        let rules = self
-            .rules
+        (self.rules_of(rel), rel_text)
+    }
+
+    /// Whether `rel` (relative to the project) is never a source: editors'
+    /// temporary files, version control, dmp's own state, what `.gitignore`
+    /// ignores.
+    pub fn ignored(&self, rel: &Path, is_dir: bool) -> bool {
+        rel.components().next().is_none()
+            || VCS_DIRS.iter().any(|d| rel.starts_with(d))
+            || rel.starts_with(super::stamp::STATE_DIR)
+            || self.always.is_match(rel)
+            || self.gitignore.matched_path_or_any_parents(rel, is_dir).is_ignore()
+    }
+
+    /// The rules whose globs take `rel` (a path that is not ignored).
+    pub fn rules_of(&self, rel: &Path) -> Vec<usize> {
+        self.rules
             .iter()
             .enumerate()
             .filter(|(_, r)| r.watch.is_match(rel) && !r.ignore.is_match(rel))
             .map(|(i, _)| i)
-            .collect();
-        (rules, rel_text)
+            .collect()
     }
 }
 
@@ -109,6 +119,8 @@ mod tests {
             service: "buildstatic".into(),
             watch: watch.iter().map(|s| (*s).to_owned()).collect(),
             ignore: ignore.iter().map(|s| (*s).to_owned()).collect(),
+            serve: None,
+            output: Vec::new(),
         }
     }
 

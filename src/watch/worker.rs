@@ -1,16 +1,26 @@
 //! One worker per rule: one build in flight at most, and changes during a
-//! build collapse into one more run.
+//! build collapse into one more run. Builds go to the rule's long-lived
+//! worker exec (`server`), started when watching starts; when it dies, that
+//! build runs as an exec of the rule's `command` and the worker is started
+//! again for the next one.
 
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use tokio::sync::mpsc;
 
+use super::Filters;
+use super::server::Server;
+use super::stamp;
 use crate::compose::Project;
 use crate::compose::model::WatchRule;
 use crate::stack::up::{self, UpOptions};
 use crate::stack::{container_name, exec};
 use crate::ui::Progress;
+
+/// Worker losses in a row (without one answer between) after which a rule
+/// stops starting it and builds by exec alone.
+const WORKER_LOSSES: u32 = 3;
 
 pub(super) enum WorkerMessage {
     Built { index: usize, trigger: Option<String>, duration: Duration, ok: bool, output: String },
@@ -24,6 +34,12 @@ pub(super) struct RuleWorker {
     pub index: usize,
 }
 
+/// The rule's worker exec and how often it went away.
+struct Warm {
+    server: Option<Server>,
+    losses: u32,
+}
+
 impl RuleWorker {
     /// Builds on each trigger; triggers that arrive during a build collapse
     /// into one more run.
@@ -32,12 +48,27 @@ impl RuleWorker {
         mut triggers: mpsc::UnboundedReceiver<Option<String>>,
         results: mpsc::UnboundedSender<WorkerMessage>,
     ) {
+        let filters = Filters::new(&self.project.dir, std::slice::from_ref(&self.rule)).ok();
+        let mut warm = Warm { server: None, losses: 0 };
+        // Started before the first change, so no save waits for it.
+        self.start_server(&mut warm).await;
         while let Some(mut trigger) = triggers.recv().await {
             while let Ok(later) = triggers.try_recv() {
                 trigger = later.or(trigger);
             }
             let started = Instant::now();
-            let (ok, output) = self.build(&results).await;
+            // The sources as they are when the build starts: a change during
+            // the build queues another run, and leaves this stamp stale.
+            let now = filters.as_ref().map(|f| {
+                let sources = stamp::sources(&self.project.dir, f, 1);
+                stamp::current(&self.project.dir, &self.rule, &sources[0])
+            });
+            let (ok, output) = self.build(&mut warm, trigger.as_deref(), &results).await;
+            match (&now, ok) {
+                (Some(now), true) => stamp::record(&self.project.dir, &self.rule, now),
+                (_, false) => stamp::forget(&self.project.dir, &self.rule),
+                (None, true) => {}
+            }
             let built = WorkerMessage::Built { index: self.index, trigger, duration: started.elapsed(), ok, output };
             if results.send(built).is_err() {
                 return;
@@ -45,9 +76,56 @@ impl RuleWorker {
         }
     }
 
-    /// One run of the rule's command; a lost container or Engine is brought
-    /// back first.
-    async fn build(&self, messages: &mpsc::UnboundedSender<WorkerMessage>) -> (bool, String) {
+    async fn start_server(&self, warm: &mut Warm) {
+        if warm.server.is_some() || warm.losses >= WORKER_LOSSES {
+            return;
+        }
+        let container = container_name(&self.project, &self.rule.service);
+        match Server::start(&self.docker, &container, &self.rule).await {
+            Ok(server) => warm.server = Some(server),
+            Err(e) => {
+                // Not running yet, or gone: the exec path brings it back.
+                tracing::debug!(target: "dmp::watch", "cannot start the {} worker: {e}", self.rule.name);
+            }
+        }
+    }
+
+    /// One build: by the warm worker when it answers, else by an exec.
+    async fn build(
+        &self,
+        warm: &mut Warm,
+        trigger: Option<&str>,
+        messages: &mpsc::UnboundedSender<WorkerMessage>,
+    ) -> (bool, String) {
+        self.start_server(warm).await;
+        if let Some(server) = warm.server.as_mut() {
+            match server.build(trigger).await {
+                Ok((code, output)) => {
+                    warm.losses = 0;
+                    return (code == 0, output);
+                }
+                Err(lost) => {
+                    warm.server = None;
+                    warm.losses += 1;
+                    let what = if self.rule.serve.is_some() { "its worker (`serve`)" } else { "its build shell" };
+                    let said = lost.output.trim();
+                    let said = if said.is_empty() { String::new() } else { format!(": {said}") };
+                    let next = if warm.losses >= WORKER_LOSSES {
+                        "from now on each build is an exec of its command"
+                    } else {
+                        "this build runs as an exec of its command; the worker restarts for the next"
+                    };
+                    let _ =
+                        messages.send(WorkerMessage::Notice(format!("{} lost {what}{said}; {next}", self.rule.name)));
+                }
+            }
+        }
+        self.exec_build(messages).await
+    }
+
+    /// One run of the rule's command as an exec; a lost container or Engine
+    /// is brought back first.
+    async fn exec_build(&self, messages: &mpsc::UnboundedSender<WorkerMessage>) -> (bool, String) {
         let container = container_name(&self.project, &self.rule.service);
         let command = vec!["sh".to_owned(), "-c".to_owned(), self.rule.command.clone()];
         for attempt in 0..60 {

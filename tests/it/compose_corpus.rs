@@ -64,7 +64,7 @@ pub struct Case {
 }
 
 impl Case {
-    fn read(dir: &Path) -> Self {
+    pub fn read(dir: &Path) -> Self {
         let read = |file: &str| std::fs::read_to_string(dir.join(file)).unwrap_or_default();
         let args = shell_words::split(read("args").trim()).expect("args: shell words");
         let env = read("case.env")
@@ -81,7 +81,7 @@ impl Case {
 
     /// Runs `program [args] config --format json` in a copy of the case with
     /// only the case's environment; the JSON, or the error's first line.
-    fn config(&self, program: &Path, work: &Path) -> Result<Value, String> {
+    pub fn config(&self, program: &Path, work: &Path) -> Result<Value, String> {
         self.config_text(program, work).map(|(value, _)| value)
     }
 
@@ -120,7 +120,7 @@ impl Case {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read dir") {
         let entry = entry.expect("entry");

@@ -1,13 +1,17 @@
 //! The bad-input corpus (`tests/corpus/`): every case is a small app
 //! directory that `dmp up` must reject with one clear message (the file,
 //! the line where there is one, and the fix), a non-zero exit, no panic, and
-//! nothing created on the Engine. Each case's `expected` lists fragments the
-//! message must contain.
+//! nothing created on the Engine (containers, networks, volumes, images).
+//! Each case's `expected` lists fragments the message must contain.
+//!
+//! Cases that must get past the image step use `${DMP_CORPUS_IMAGE}` (an
+//! idle image without a health check) or `dmp/wsgi:${DMP_CORPUS_VERSION}`;
+//! `${DMP_CORPUS_UDP_PORT}` is a UDP port this test holds.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::support::{PROJECT_LABEL, dmp_in, repo_path, require_engine, text};
+use crate::support::{PROJECT_LABEL, dmp_in, images_version, repo_path, require_engine, text};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -19,7 +23,8 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Containers, networks and volumes labelled with `project`.
+/// Containers, networks and volumes labelled with `project`, and images
+/// named after it.
 fn engine_objects(engine: &crate::support::TestEngine, project: &str) -> usize {
     use std::collections::HashMap;
     let filters = HashMap::from([("label".to_owned(), vec![format!("{PROJECT_LABEL}={project}")])]);
@@ -32,7 +37,10 @@ fn engine_objects(engine: &crate::support::TestEngine, project: &str) -> usize {
         let networks = docker.list_networks(Some(options)).await.expect("list networks").len();
         let options = bollard::query_parameters::ListVolumesOptionsBuilder::default().filters(&filters).build();
         let volumes = docker.list_volumes(Some(options)).await.expect("list volumes").volumes.unwrap_or_default().len();
-        containers + networks + volumes
+        let references = HashMap::from([("reference".to_owned(), vec![format!("{project}*")])]);
+        let options = bollard::query_parameters::ListImagesOptionsBuilder::default().filters(&references).build();
+        let images = docker.list_images(Some(options)).await.expect("list images").len();
+        containers + networks + volumes + images
     })
 }
 
@@ -57,6 +65,12 @@ fn every_bad_input_is_one_clear_error_and_changes_nothing() {
     cases.push(huge);
     assert!(cases.len() >= 40, "the corpus has only {} cases", cases.len());
 
+    let version = images_version();
+    let image = format!("dmp/http-buildstatic:{version}");
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP port");
+    let udp_port = udp.local_addr().expect("address").port().to_string();
+    let env =
+        [("DMP_CORPUS_IMAGE", image.as_str()), ("DMP_CORPUS_VERSION", &version), ("DMP_CORPUS_UDP_PORT", &udp_port)];
     let mut failures = Vec::new();
     for case in &cases {
         let name = case.file_name().expect("a name").to_string_lossy().into_owned();
@@ -66,7 +80,7 @@ fn every_bad_input_is_one_clear_error_and_changes_nothing() {
         let dir = work.path().join(&project);
         copy_dir(case, &dir);
         let expected = std::fs::read_to_string(case.join("expected")).expect("expected");
-        let output = dmp_in(&dir, &["up", "--timeout", "30"], &[]);
+        let output = dmp_in(&dir, &["up", "--timeout", "30"], &env);
         let stderr = text(&output.stderr);
         let mut problems = Vec::new();
         if output.status.code() != Some(1) {

@@ -159,3 +159,102 @@ fn a_save_to_a_govuk_partial_is_served_restyled_and_a_sass_error_names_file_and_
     assert_eq!(watch.build_of("styles")["ok"], true);
     assert!(!served(port, "/static/css/application.css").contains("c0ffee"), "not rebuilt after the fix");
 }
+
+/// Runs `script` with `sh -c` in `container` and waits for it to end.
+fn exec_in(stack: &StackDir, container: &str, script: &str) {
+    use bollard::exec::{CreateExecOptions, StartExecResults};
+    use futures_util::StreamExt as _;
+    let docker = &stack.engine.docker;
+    stack.engine.block_on(async {
+        let options = CreateExecOptions {
+            cmd: Some(vec!["sh", "-c", script]),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec = docker.create_exec(container, options).await.expect("create exec");
+        if let StartExecResults::Attached { mut output, .. } =
+            docker.start_exec(&exec.id, None).await.expect("start exec")
+        {
+            while output.next().await.is_some() {}
+        }
+    });
+}
+
+#[test]
+fn a_killed_sass_worker_is_restarted_and_no_worker_outlives_watch() {
+    let engine = require_engine!();
+    base_images();
+    let (stack, port) = demo(engine, "govuk-worker", false);
+    stack.ok(&["up"]);
+    let buildstatic = stack.container("buildstatic");
+    let workers = || {
+        buildstatic.processes().iter().filter(|(_, c)| c.starts_with("node ") && c.contains("dmp-sass-worker")).count()
+    };
+    let partial = std::fs::read_to_string(stack.dir.path().join("assets/scss/_notes.scss")).expect("partial");
+    {
+        let watch = Watch::start(&stack, &[]);
+        assert_eq!(workers(), 1, "one warm Sass worker: {:?}", buildstatic.processes());
+
+        // The worker dies: that save builds by an exec of the rule's command.
+        exec_in(
+            &stack,
+            &buildstatic.name,
+            r#"for p in /proc/[0-9]*; do case "$(tr '\0' ' ' <$p/cmdline)" in node*dmp-sass-worker*) kill -9 ${p#/proc/};; esac; done"#,
+        );
+        stack.write("assets/scss/_notes.scss", &format!("{partial}\n.app-one {{ color: #0ff1ce; }}\n"));
+        let notice = watch.next(|e| e["event"] == "notice", "a notice about the lost worker");
+        assert!(notice["message"].as_str().is_some_and(|m| m.contains("styles lost its worker")), "{notice}");
+        assert_eq!(watch.build_of("styles")["ok"], true);
+        assert!(served(port, "/static/css/application.css").contains(".app-one{color:#0ff1ce}"));
+
+        // The next save goes to a new worker.
+        stack.write("assets/scss/_notes.scss", &format!("{partial}\n.app-two {{ color: #babe11; }}\n"));
+        assert_eq!(watch.build_of("styles")["ok"], true);
+        assert!(served(port, "/static/css/application.css").contains(".app-two{color:#babe11}"));
+        assert_eq!(workers(), 1, "the worker was not restarted: {:?}", buildstatic.processes());
+    }
+    // dmp watch has stopped: its workers see the end of their input and go.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while workers() > 0 {
+        assert!(std::time::Instant::now() < deadline, "workers outlived watch: {:?}", buildstatic.processes());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn up_reruns_an_asset_rule_only_when_its_sources_command_or_output_changed() {
+    let engine = require_engine!();
+    base_images();
+    let (stack, port) = demo(engine, "stamps", false);
+    stack.ok(&["up"]);
+    let dir = stack.dir.path();
+    let modified = |rel: &str| std::fs::metadata(dir.join(rel)).and_then(|m| m.modified()).expect(rel);
+    let outputs = ["static/css/application.css", "static/css/legacy.css", "static/js/main.js"];
+    let built: Vec<_> = outputs.iter().map(|o| modified(o)).collect();
+    assert!(dir.join(".dmp/stamps/styles").is_file(), "no stamp after a good build");
+
+    // Nothing changed: no rule runs.
+    stack.ok(&["up"]);
+    assert_eq!(outputs.iter().map(|o| modified(o)).collect::<Vec<_>>(), built, "a second up rebuilt");
+
+    // A changed source reruns its rule alone.
+    stack.write("assets/legacy/_variables.scss", "$brand-colour: #123abc;\n$text-colour: #000;\n$gutter: 20px;\n");
+    stack.ok(&["up"]);
+    assert!(served(port, "/static/css/legacy.css").contains("#123abc"));
+    assert_eq!(modified(outputs[0]), built[0], "styles reran for a legacy source");
+    assert_eq!(modified(outputs[2]), built[2], "scripts reran for a legacy source");
+
+    // A removed output reruns its rule.
+    std::fs::remove_file(dir.join("static/js/main.js")).expect("rm main.js");
+    stack.ok(&["up"]);
+    assert!(served(port, "/static/js/main.js").contains("from dmp"), "main.js not rebuilt");
+
+    // A changed command reruns the rule.
+    let legacy = modified(outputs[1]);
+    let stack_file = std::fs::read_to_string(dir.join("dmp.yml")).expect("stack file");
+    stack.write("dmp.yml", &stack_file.replace("sassc --style compressed", "sassc --style expanded"));
+    stack.ok(&["up"]);
+    assert_ne!(modified(outputs[1]), legacy, "a changed command did not rerun");
+    assert!(served(port, "/static/css/legacy.css").contains(" {\n  "), "not the expanded style");
+}

@@ -5,12 +5,14 @@
 
 mod cli;
 mod compose_corpus;
+mod compose_labels;
 mod config;
 mod corpus;
 mod endpoint;
 mod faults;
 mod frontend;
 mod images;
+mod loopback;
 mod runtime_keys;
 mod stack;
 mod support;

@@ -13,9 +13,10 @@ fn demo_files() -> Vec<(String, String)> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         for entry in std::fs::read_dir(dir).expect("read demo") {
             let path = entry.expect("entry").path();
-            // What the demo's .gitignore lists (a host `npm install` leaves node_modules).
+            // What the demo's .gitignore lists (a host `npm install` leaves
+            // node_modules), and dmp's own state (a run in place leaves it).
             let name = path.file_name().unwrap_or_default().to_string_lossy();
-            if ["node_modules", "static", "__pycache__", ".env", "db.sqlite3"].contains(&name.as_ref()) {
+            if ["node_modules", "static", "__pycache__", ".env", "db.sqlite3", ".dmp"].contains(&name.as_ref()) {
                 continue;
             }
             if path.is_dir() {

@@ -37,6 +37,29 @@ impl Loader<'_> {
         Ok(settings)
     }
 
+    /// Watch globs, each checked as `dmp watch` compiles it, so `up` never
+    /// starts a stack whose watch would be refused.
+    fn globs(&self, node: &Node) -> Result<Vec<String>> {
+        let items = match &node.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let mut globs = Vec::new();
+        for item in items {
+            let glob = self.text(item, "a glob")?;
+            if let Err(e) = globset::GlobBuilder::new(&glob).literal_separator(true).build() {
+                return Err(self.error(
+                    item.pos,
+                    &format!("`{}` is not a valid glob: {}", crate::compose::clip(&glob), e.kind()),
+                    "this glob",
+                    Some("write globs like assets/scss/**/*.scss (`**` only as a whole path part, brackets and braces closed)"),
+                ));
+            }
+            globs.push(glob);
+        }
+        Ok(globs)
+    }
+
     pub(super) fn watch_rules(&self, node: &Node) -> Result<Vec<WatchRule>> {
         let Value::Seq(items) = &node.value else {
             return Err(self.expected(node, "a list of watch rules"));
@@ -49,20 +72,26 @@ impl Loader<'_> {
                 service: "buildstatic".into(),
                 watch: Vec::new(),
                 ignore: Vec::new(),
+                serve: None,
+                output: Vec::new(),
             };
-            for (key, value) in self.entries(item, "a watch rule (name, command, watch, ignore, service)")? {
+            for (key, value) in
+                self.entries(item, "a watch rule (name, command, watch, ignore, service, serve, output)")?
+            {
                 match key.name.as_str() {
                     "name" => rule.name = self.string(value, "a rule name")?,
                     "command" => rule.command = self.string(value, "a shell command")?,
                     "service" => rule.service = self.string(value, "a service name")?,
-                    "watch" => rule.watch = self.string_list(value, "a glob")?,
-                    "ignore" => rule.ignore = self.string_list(value, "a glob")?,
+                    "watch" => rule.watch = self.globs(value)?,
+                    "ignore" => rule.ignore = self.globs(value)?,
+                    "serve" => rule.serve = Some(self.string(value, "a worker command")?),
+                    "output" => rule.output = self.string_list(value, "a path the rule writes")?,
                     other => {
                         return Err(self.error(
                             key.pos,
                             &format!("unknown watch rule setting `{other}`"),
                             "unknown",
-                            Some("a rule has name, command, watch, ignore and service"),
+                            Some("a rule has name, command, watch, ignore, service, serve and output"),
                         ));
                     }
                 }

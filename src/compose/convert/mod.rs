@@ -311,6 +311,7 @@ impl Loader<'_> {
             name,
             dir: self.dir.clone(),
             files,
+            env_files: Vec::new(),
             services,
             networks,
             volumes,

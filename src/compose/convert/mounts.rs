@@ -146,6 +146,15 @@ impl Loader<'_> {
             self.error(node.pos, "a volume needs `type: bind`, `type: volume` or `type: tmpfs`", "this volume", None)
         })?;
         let target = target.ok_or_else(|| self.error(node.pos, "a volume needs `target`", "this volume", None))?;
+        if !target.starts_with('/') {
+            let pos = entries.iter().find(|(k, _)| k.name == "target").map_or(node.pos, |(_, v)| v.pos);
+            return Err(self.error(
+                pos,
+                &format!("the container path `{}` is not absolute", crate::compose::clip(&target)),
+                "here",
+                Some("container paths start with /, as in `target: /app`"),
+            ));
+        }
         let source = match (kind, source) {
             (MountKind::Bind, Some(path)) => Some(self.host_path(&path)),
             (MountKind::Bind, None) => {

@@ -52,6 +52,24 @@ impl Loader<'_> {
             if volume.external && volume.name.is_none() {
                 volume.name = Some(key.name.clone());
             }
+            if !volume.external {
+                // The Engine's rule for volume names, checked before anything
+                // is created: the project's prefix comes before the key.
+                let (name, pos) = match (&volume.name, value.get("name")) {
+                    (Some(name), Some(v)) => (name.clone(), v.pos),
+                    _ => (format!("x{}", key.name), key.pos),
+                };
+                let valid = name.len() >= 2 && crate::compose::validate::check_name(&name).is_ok();
+                if !valid {
+                    let shown = volume.name.clone().unwrap_or_else(|| key.name.clone());
+                    return Err(self.error(
+                        pos,
+                        &format!("`{}` is not a valid volume name", crate::compose::clip(&shown)),
+                        "here",
+                        Some("a volume name has two or more letters, digits, `_`, `-` or `.`, starting with a letter or digit"),
+                    ));
+                }
+            }
             out.insert(key.name.clone(), volume);
         }
         Ok(out)

@@ -49,8 +49,21 @@ impl Loader<'_> {
             match key.name.as_str() {
                 "target" => port.target = number(value)?,
                 "published" => port.published = Some(number(value)?),
-                "host_ip" => port.host_ip = self.string(value, "an IP address")?,
-                "protocol" => port.protocol = self.string(value, "tcp or udp")?,
+                "host_ip" => {
+                    let ip = self.string(value, "an IP address")?;
+                    // An empty address is no address, as in the short form
+                    // (`:8080:80`): the loopback default holds.
+                    if !ip.trim().is_empty() {
+                        port.host_ip = host_ip(&ip)
+                            .map_err(|why| self.error(value.pos, &why, "this address", Some(HOST_IP_HELP)))?;
+                    }
+                }
+                "protocol" => {
+                    let protocol = self.string(value, "tcp or udp")?;
+                    port.protocol = protocol_name(&protocol).map_err(|why| {
+                        self.error(value.pos, &why, "this protocol", Some("write `protocol: tcp` or `protocol: udp`"))
+                    })?;
+                }
                 "name" => port.name = Some(self.text(value, "a port name")?),
                 "app_protocol" => port.app_protocol = Some(self.text(value, "a protocol name")?),
                 "mode" => {}
@@ -61,6 +74,36 @@ impl Loader<'_> {
             return Err(self.error(node.pos, "a port needs `target`", "this port", None));
         }
         Ok(port)
+    }
+}
+
+const HOST_IP_HELP: &str =
+    "write an IP address: 127.0.0.1 (or ::1) for this machine only, 0.0.0.0 to publish on every interface";
+
+/// A `host_ip` as the Engine will bind it. The Engine reads anything but an
+/// IP address (`localhost`, a host name) as "every interface", so only IP
+/// addresses pass: the loopback default must hold for every form a port
+/// can take.
+pub(super) fn host_ip(text: &str) -> Result<String, String> {
+    let trimmed = text.trim();
+    let bare = trimmed.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(trimmed);
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => Ok(ip.to_string()),
+        Err(_) if bare.eq_ignore_ascii_case("localhost") => Err(format!(
+            "`{}` is a host name, not an IP address: the Engine would publish this port on every interface",
+            crate::compose::clip(text)
+        )),
+        Err(_) => Err(format!("`{}` is not an IP address", crate::compose::clip(text))),
+    }
+}
+
+/// `tcp` or `udp`, the protocols dmp publishes.
+pub(super) fn protocol_name(text: &str) -> Result<String, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    if lower == "tcp" || lower == "udp" {
+        Ok(lower)
+    } else {
+        Err(format!("the protocol `{}` is not tcp or udp", crate::compose::clip(text)))
     }
 }
 
@@ -89,9 +132,7 @@ pub fn parse_port(text: &str) -> Result<Vec<Port>, String> {
     };
     // `:8080:80`: an empty address is no address, as in Compose.
     let ip = ip.filter(|ip| !ip.is_empty());
-    if let Some(ip) = &ip {
-        ip.parse::<std::net::IpAddr>().map_err(|_| format!("`{ip}` is not an IP address"))?;
-    }
+    let ip = ip.map(|ip| self::host_ip(&ip)).transpose()?;
     let host = host.filter(|h| !h.is_empty());
     let targets = port_range(container)?;
     let published: Vec<Option<u16>> = match host {
@@ -154,8 +195,20 @@ mod tests {
         assert_eq!(one("[::1]:8080:80"), Ok(vec![("::1".into(), Some(8080), 80, "tcp".into())]));
         assert_eq!(one("8000-8001:80-81").map(|v| v.len()), Ok(2));
         assert_eq!(one(":8080:80"), Ok(vec![("127.0.0.1".into(), Some(8080), 80, "tcp".into())]));
+        assert_eq!(one("[::1]:8080:80").expect("valid")[0].0, "::1");
         for bad in ["", "abc", "0", "70000", "8080:80:90:100", "80/sctp", "8000-8002:80-81", "9-8", "localhost:80:80"] {
             assert!(parse_port(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn only_ip_addresses_are_bound() {
+        assert_eq!(host_ip("127.0.0.1"), Ok("127.0.0.1".into()));
+        assert_eq!(host_ip("[::1]"), Ok("::1".into()));
+        for bad in ["localhost", "LOCALHOST", "my-host", "127.0.0.1.", "*"] {
+            assert!(host_ip(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(protocol_name("UDP"), Ok("udp".into()));
+        assert!(protocol_name("xyz").is_err());
     }
 }

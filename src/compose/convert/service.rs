@@ -36,7 +36,18 @@ impl Loader<'_> {
                 "depends_on" => service.depends_on = self.depends_on(name, value, depends)?,
                 "healthcheck" => service.healthcheck = Some(self.healthcheck(value)?),
                 "user" => service.user = Some(text("a user name or uid[:gid]")?),
-                "working_dir" => service.working_dir = Some(text("an absolute path")?),
+                "working_dir" => {
+                    let dir = text("an absolute path")?;
+                    if !dir.starts_with('/') {
+                        return Err(self.error(
+                            value.pos,
+                            &format!("the working directory `{}` is not absolute", crate::compose::clip(&dir)),
+                            "here",
+                            Some("a container path starts with /, as in `working_dir: /app`"),
+                        ));
+                    }
+                    service.working_dir = Some(dir);
+                }
                 "init" => service.init = flag()?,
                 "labels" => service.labels = self.string_map(value)?,
                 "annotations" => service.annotations = self.string_map(value)?,

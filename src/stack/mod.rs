@@ -142,18 +142,43 @@ pub async fn check_owner(
 /// [`containers`].
 pub async fn list_containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
     // The Engine ANDs label filters: one list per label, run at once.
-    let list = |label: &str| {
-        let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={project}")])]);
-        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        docker.list_containers(Some(options)).named("list containers")
-    };
+    let lists = futures_util::future::join(
+        list_labelled(docker, LABEL_PROJECT, project),
+        list_labelled(docker, labels::compose::PROJECT, project),
+    );
     // Boxed: the two requests would make every caller's future large.
-    let (ours, composes) =
-        Box::pin(futures_util::future::join(list(LABEL_PROJECT), list(labels::compose::PROJECT))).await;
+    let (ours, composes) = Box::pin(lists).await;
+    Ok(project_containers(ours?.into_iter().chain(composes?)))
+}
+
+/// As [`list_containers`], in one request when the Compose-labelled list
+/// holds every container named in `expected` (dmp labels its containers as
+/// Compose does, so a repeated `up` needs no more); only otherwise are the
+/// containers with dmp's label alone (an older dmp's) asked for as well.
+pub async fn list_containers_expecting(
+    docker: &Docker,
+    project: &str,
+    expected: &[String],
+) -> Result<Vec<ProjectContainer>, EngineError> {
+    let composes = list_labelled(docker, labels::compose::PROJECT, project).await?;
+    let names = |c: &ContainerSummary| c.names.clone().unwrap_or_default();
+    let all_there =
+        expected.iter().all(|e| composes.iter().any(|c| names(c).iter().any(|n| n.trim_start_matches('/') == e)));
+    let ours = if all_there { Vec::new() } else { list_labelled(docker, LABEL_PROJECT, project).await? };
+    Ok(project_containers(ours.into_iter().chain(composes)))
+}
+
+async fn list_labelled(docker: &Docker, label: &str, project: &str) -> Result<Vec<ContainerSummary>, EngineError> {
+    let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={project}")])]);
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    docker.list_containers(Some(options)).named("list containers").await
+}
+
+/// The listed containers, each once, without Compose's one-off containers
+/// (`docker compose run`), sorted by service.
+fn project_containers(listed: impl Iterator<Item = ContainerSummary>) -> Vec<ProjectContainer> {
     let mut seen = std::collections::HashSet::new();
-    let mut found: Vec<ProjectContainer> = ours?
-        .into_iter()
-        .chain(composes?)
+    let mut found: Vec<ProjectContainer> = listed
         .filter(|c| seen.insert(c.id.clone()))
         .filter(|c| {
             c.labels.as_ref().and_then(|l| l.get(labels::compose::ONEOFF)).is_none_or(|oneoff| oneoff != "True")
@@ -161,7 +186,7 @@ pub async fn list_containers(docker: &Docker, project: &str) -> Result<Vec<Proje
         .map(project_container)
         .collect();
     found.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
-    Ok(found)
+    found
 }
 
 fn project_container(summary: ContainerSummary) -> ProjectContainer {

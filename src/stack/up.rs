@@ -268,7 +268,8 @@ async fn existing_containers(
     adopt: bool,
     progress: &Progress,
 ) -> Result<Vec<ProjectContainer>> {
-    let existing = super::list_containers(docker, &project.name).await?;
+    let expected: Vec<String> = selected.iter().map(|s| container_name(project, &s.name)).collect();
+    let existing = super::list_containers_expecting(docker, &project.name, &expected).await?;
     if let Some(from) = super::check_owner(docker, project, &existing, adopt).await? {
         progress.println(&format!(
             "{}: adopting the project from {from}: it belongs to {} from now on",

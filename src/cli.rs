@@ -23,7 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Print nothing but results and errors.
+    /// Print nothing but results and errors; on `ps`, `ls` and `images` the
+    /// results are only IDs or names (Compose's `-q`).
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
@@ -66,9 +67,9 @@ impl ProgressMode {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build dmp's base images.
-    #[command(subcommand)]
-    Images(ImagesCommand),
+    /// The project's images (as `docker compose images`); `dmp images build`
+    /// builds dmp's base images.
+    Images(ImagesArgs),
     /// Print the stack as dmp resolves it: files merged, variables
     /// interpolated, defaults filled in.
     Config(ConfigArgs),
@@ -81,9 +82,46 @@ pub enum Command {
     /// Show the services' logs, each line prefixed with its service.
     Logs(LogsArgs),
     /// Stop services without removing them.
-    Stop(ServicesArgs),
-    /// Restart services.
-    Restart(ServicesArgs),
+    Stop(StopArgs),
+    /// Restart services (the dev server that `dmp start` or
+    /// `AUTO_START_SERVER` put in the app is started again).
+    Restart(StopArgs),
+    /// Run a command in a running service's container (as `docker compose exec`).
+    Exec(ExecArgs),
+    /// Run a one-off command in a new container of a service, on the
+    /// project's networks and mounts (as `docker compose run`).
+    Run(RunArgs),
+    /// Build (or rebuild) the images of services with `build:`.
+    Build(BuildArgs),
+    /// Pull the images of services that are not built.
+    Pull(ServicesArgs),
+    /// Push the images of services with `build:` and `image:`.
+    Push(ServicesArgs),
+    /// Create the services' containers without starting them.
+    Create(ServicesArgs),
+    /// Kill the services' containers (SIGKILL unless `-s`).
+    Kill(KillArgs),
+    /// Remove stopped service containers.
+    Rm(RmArgs),
+    /// Pause the services' containers.
+    Pause(ServicesArgs),
+    /// Unpause the services' containers.
+    Unpause(ServicesArgs),
+    /// The processes running in the services' containers.
+    Top(ServicesArgs),
+    /// The host address a service's port is published on.
+    Port(PortArgs),
+    /// Copy files between a service container and the host:
+    /// `dmp cp SERVICE:SRC DEST` or `dmp cp SRC SERVICE:DEST`.
+    Cp(CpArgs),
+    /// Wait until the services' containers stop; exits with the first's code.
+    Wait(ServicesArgs),
+    /// The project's container events as they happen.
+    Events(EventsArgs),
+    /// Every project on the Engine (found by label; no stack file needed).
+    Ls(LsArgs),
+    /// dmp's version.
+    Version(VersionArgs),
     /// Set up an app checkout: .env from .env.example, a stack file from a
     /// template, and a check of the Engine. Safe to run again.
     Init(InitArgs),
@@ -92,7 +130,8 @@ pub enum Command {
     Sh(ShArgs),
     /// Run the app's migrations in the app container.
     Migrate,
-    /// Migrate, then start the app's dev server, and wait until it answers.
+    /// Without services: migrate, start the app's dev server, wait until it
+    /// answers. With services: start their stopped containers (Compose's start).
     Start(StartArgs),
     /// Run `python3 manage.py ARGS...` in the app container.
     Manage(ManageArgs),
@@ -106,6 +145,28 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print dmp's man page (roff), e.g. `dmp man > ~/.local/share/man/man1/dmp.1`.
     Man,
+}
+
+impl Command {
+    /// Whether the command was asked for JSON on stdout (`--json`,
+    /// `--format json`): an error then is a JSON object there too.
+    pub fn json(&self) -> bool {
+        match self {
+            Self::Up(args) => args.json,
+            Self::Ps(args) => args.json || args.format == Format::Json,
+            Self::Doctor(args) => args.json,
+            Self::Watch(args) => args.json,
+            Self::Config(args) => args.json || args.format == ConfigFormat::Json,
+            Self::Images(args) => match &args.command {
+                Some(ImagesCommand::Build(build)) => build.json,
+                None => args.format == Format::Json,
+            },
+            Self::Ls(args) => args.json || args.format == Format::Json,
+            Self::Version(args) => args.json || args.format == Format::Json,
+            Self::Events(args) => args.json,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -158,20 +219,250 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct ShArgs {
-    /// The service (default: the app, `x-dmp.app`).
-    #[arg(value_name = "SERVICE")]
-    pub service: Option<String>,
-
-    /// A command to run instead of the shell.
-    #[arg(last = true, value_name = "CMD")]
-    pub command: Vec<String>,
+    /// `[SERVICE] [CMD...]`: a service of the stack first (default: the app,
+    /// `x-dmp.app`), then a command to run instead of the shell (`--`
+    /// before it is optional).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "SERVICE] [CMD")]
+    pub words: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
+    /// Start these services' stopped containers (Compose's `start`) instead
+    /// of the dev server.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
     /// Seconds to wait for the app to answer.
     #[arg(long, value_name = "SECONDS", default_value_t = 180)]
     pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Only these services; all when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// Seconds to wait for a container to stop before killing it.
+    #[arg(short = 't', long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: i32,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Run as this user (name or uid[:gid]).
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Set an environment variable (repeatable).
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// The working directory inside the container.
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+
+    /// No TTY, even on a terminal.
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+
+    /// Detached: start the command in the background.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+
+    /// Which container of the service (1-based).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub index: u32,
+
+    /// Accepted as Compose does (dmp never runs privileged execs).
+    #[arg(long, hide = true)]
+    pub privileged: bool,
+
+    /// The service.
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Remove the container when the command ends.
+    #[arg(long)]
+    pub rm: bool,
+
+    /// Run as this user (name or uid[:gid]).
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Set an environment variable (repeatable).
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// The working directory inside the container.
+    #[arg(short = 'w', long, value_name = "DIR")]
+    pub workdir: Option<String>,
+
+    /// Override the image's entrypoint.
+    #[arg(long, value_name = "CMD")]
+    pub entrypoint: Option<String>,
+
+    /// A name for the container (default `PROJECT-SERVICE-run-ID`).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// No TTY, even on a terminal.
+    #[arg(short = 'T', long = "no-TTY")]
+    pub no_tty: bool,
+
+    /// Start the container and print its name instead of waiting.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+
+    /// Publish the service's ports (not published by default, as Compose).
+    #[arg(long)]
+    pub service_ports: bool,
+
+    /// Do not start the services this one depends on.
+    #[arg(long)]
+    pub no_deps: bool,
+
+    /// The service.
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+
+    /// The command and its arguments (default: the service's).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Only these services; all with `build:` when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// Build every step again instead of using the Engine's cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Pull newer versions of the base images first.
+    #[arg(long)]
+    pub pull: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The signal to send.
+    #[arg(short = 's', long, value_name = "SIGNAL", default_value = "SIGKILL")]
+    pub signal: String,
+
+    /// Only these services; all when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Accepted as Compose does: dmp never asks.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+
+    /// Stop running containers first (else only stopped ones are removed).
+    #[arg(short = 's', long)]
+    pub stop: bool,
+
+    /// Also remove the containers' anonymous volumes.
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+
+    /// Only these services; all when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// tcp or udp.
+    #[arg(long, default_value = "tcp")]
+    pub protocol: String,
+
+    /// Which container of the service (1-based).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub index: u32,
+
+    /// The service.
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+
+    /// The port inside the container.
+    #[arg(value_name = "PORT")]
+    pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// `SERVICE:PATH` or a host path.
+    #[arg(value_name = "SRC")]
+    pub source: String,
+
+    /// `SERVICE:PATH` or a host path.
+    #[arg(value_name = "DEST")]
+    pub destination: String,
+
+    /// Which container of the service (1-based).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub index: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// One JSON object a line.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only these services; all when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Also projects with no running container.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+
+    /// table or json.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Same as `--format json`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Only the number.
+    #[arg(long)]
+    pub short: bool,
+
+    /// table or json.
+    #[arg(short = 'f', long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Same as `--format json`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +477,10 @@ pub struct UpArgs {
     /// Only these services (and what they depend on); all when none.
     #[arg(value_name = "SERVICE")]
     pub services: Vec<String>,
+
+    /// Accepted as Compose's `up -d`: dmp always returns once the stack is ready.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
 
     /// Return once containers are started, without waiting for health and HTTP.
     #[arg(long)]
@@ -227,7 +522,24 @@ pub struct DownArgs {
 
 #[derive(Debug, Args)]
 pub struct PsArgs {
-    /// Print JSON instead of a table.
+    /// Only these services; all when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// Stopped containers too (by default only running ones, as Compose).
+    #[arg(short = 'a', long)]
+    pub all: bool,
+
+    /// Only the service names.
+    #[arg(long = "services")]
+    pub services_only: bool,
+
+    /// `json`: one object a line with Compose's fields (Name, Service,
+    /// State, Health, Publishers, ...), plus dmp's `Answers`.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// dmp's JSON: `{schema, containers: [...]}`.
     #[arg(long)]
     pub json: bool,
 }
@@ -249,6 +561,19 @@ pub struct LogsArgs {
     /// Show each line's timestamp.
     #[arg(short, long)]
     pub timestamps: bool,
+
+    /// Only lines since this time: RFC 3339 (`2026-11-22T10:00:00Z`), Unix
+    /// seconds, or an age (`42m`, `1h30m`, `10s`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only lines before this time (as `--since`).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Lines without the `service |` prefix.
+    #[arg(long)]
+    pub no_log_prefix: bool,
 }
 
 #[derive(Debug, Args)]
@@ -275,8 +600,9 @@ pub struct ProjectArgs {
     #[arg(long = "profile", value_name = "PROFILE", global = true)]
     pub profiles: Vec<String>,
 
-    /// Look for the stack file here instead of the current directory.
-    #[arg(long, value_name = "DIR", global = true)]
+    /// Look for the stack file here instead of the current directory
+    /// (`-C DIR` as with git and make).
+    #[arg(short = 'C', long, value_name = "DIR", global = true)]
     pub project_directory: Option<PathBuf>,
 }
 
@@ -314,6 +640,21 @@ pub enum ConfigFormat {
     Json,
 }
 
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ImagesArgs {
+    #[command(subcommand)]
+    pub command: Option<ImagesCommand>,
+
+    /// Only these services' images; all when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// table or json.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ImagesCommand {
     /// Build the base images (all five unless named), concurrently, parents first.
@@ -348,5 +689,51 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use clap::Parser as _;
+
+    fn sh_words(line: &[&str]) -> Vec<String> {
+        let cli = super::Cli::try_parse_from(line).expect("parses");
+        match cli.command {
+            super::Command::Sh(args) => args.words,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sh_takes_its_words_with_or_without_dashes() {
+        assert_eq!(sh_words(&["dmp", "sh", "wsgi", "ls", "-la"]), ["wsgi", "ls", "-la"]);
+        assert_eq!(sh_words(&["dmp", "sh", "--", "ls", "-la"]), ["ls", "-la"]);
+        assert_eq!(sh_words(&["dmp", "sh", "wsgi", "--", "grep", "-v", "x"]), ["wsgi", "--", "grep", "-v", "x"]);
+        assert!(sh_words(&["dmp", "sh"]).is_empty());
+    }
+
+    #[test]
+    fn compose_flags_parse() {
+        for line in [
+            &["dmp", "up", "-d", "web"][..],
+            &["dmp", "exec", "-T", "-u", "root", "-e", "A=1", "-w", "/tmp", "--index", "1", "web", "ls", "-la"],
+            &["dmp", "run", "--rm", "web", "sh", "-c", "echo hi"],
+            &["dmp", "ps", "-a", "--format", "json", "web"],
+            &["dmp", "-q", "ps"],
+            &["dmp", "logs", "--since", "10m", "--until", "1m", "-n", "5", "--no-log-prefix", "web"],
+            &["dmp", "kill", "-s", "SIGTERM", "web"],
+            &["dmp", "rm", "-f", "-s", "-v"],
+            &["dmp", "images"],
+            &["dmp", "images", "build", "wsgi"],
+            &["dmp", "-C", "/tmp", "-p", "x", "down"],
+            &["dmp", "ls", "-a", "--format", "json"],
+            &["dmp", "version", "--short"],
+            &["dmp", "start", "web"],
+            &["dmp", "stop", "-t", "2", "web"],
+        ] {
+            if let Err(e) = super::Cli::try_parse_from(line) {
+                panic!("{line:?}: {e}");
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use miette::Diagnostic;
 
+use crate::commands::CommandError;
 use crate::compose::ComposeError;
 use crate::dev::DevError;
 use crate::engine::EngineError;
@@ -47,6 +48,10 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Io(#[from] IoError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Command(#[from] CommandError),
 
     /// A command line clap rejects, or `--help`/`--version` (clap prints
     /// them and says the status).

@@ -16,6 +16,7 @@ pub mod image;
 mod node;
 pub mod stack;
 mod ui;
+mod user_file;
 mod watch;
 
 use std::process::ExitCode;
@@ -27,7 +28,10 @@ pub use error::Error;
 /// Parses the command line, runs the command and reports any error; the
 /// exit status is the command's, or [`Error::exit_code`].
 pub fn run() -> ExitCode {
-    let result = cli::Cli::try_parse().map_err(Error::Usage).and_then(|cli| {
+    let parsed = cli::Cli::try_parse().map_err(Error::Usage);
+    let json = parsed.as_ref().is_ok_and(|cli| cli.command.json());
+    let result = parsed.and_then(|cli| {
+        ui::set_quiet(cli.global.quiet);
         init_logging(cli.global.verbose);
         engine::use_context(cli.global.context.clone());
         // Wrapped lines are for people; logs and scripts get whole lines to grep.
@@ -44,6 +48,9 @@ pub fn run() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             let code = error.exit_code();
+            if json {
+                report_json(&error, code);
+            }
             report(error);
             ExitCode::from(code)
         }
@@ -85,6 +92,26 @@ fn report(error: Error) {
     }
 }
 
+/// An error of a command asked for JSON, as a JSON object on stdout (the
+/// text still goes to stderr): `{schema, error: {code, message, help,
+/// exit_code}}`, every key present.
+fn report_json(error: &Error, exit_code: u8) {
+    if matches!(error, Error::Output(_)) {
+        return;
+    }
+    let diagnostic: &dyn miette::Diagnostic = error;
+    let value = serde_json::json!({
+        "schema": commands::SCHEMA,
+        "error": {
+            "code": diagnostic.code().map(|c| c.to_string()),
+            "message": error.to_string(),
+            "help": diagnostic.help().map(|h| h.to_string()),
+            "exit_code": exit_code,
+        }
+    });
+    println!("{value:#}");
+}
+
 /// Runs the command until it ends or SIGINT/SIGTERM arrives. On a signal the
 /// command's future is dropped, so every guard (terminal modes, progress
 /// bars, locks) is released before dmp exits; what was half done, the next
@@ -92,6 +119,7 @@ fn report(error: Error) {
 async fn run_until_signal(cli: cli::Cli) -> Result<ExitCode, Error> {
     use tokio::signal::unix::{SignalKind, signal};
     let commands::Interrupt { own_ctrl_c, changes } = commands::interrupt(&cli.command);
+    exit_when_stuck(own_ctrl_c, changes);
     let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
     else {
         return Box::pin(commands::run(cli)).await;
@@ -100,5 +128,27 @@ async fn run_until_signal(cli: cli::Cli) -> Result<ExitCode, Error> {
         result = Box::pin(commands::run(cli)) => result,
         _ = interrupt.recv(), if !own_ctrl_c => Err(Error::Interrupted { signal: 2, changes }),
         _ = terminate.recv() => Err(Error::Interrupted { signal: 15, changes }),
+    }
+}
+
+/// The backstop under [`run_until_signal`]: that one can only act when the
+/// command's future yields, and a blocking read or a long computation never
+/// does. This thread sees the same signals; if dmp is still running a
+/// second after one, it says so and exits with 128 + N itself.
+fn exit_when_stuck(own_ctrl_c: bool, changes: bool) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let wanted: &[i32] = if own_ctrl_c { &[SIGTERM] } else { &[SIGINT, SIGTERM] };
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(wanted) else { return };
+    let spawned = std::thread::Builder::new().name("dmp-signals".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            std::thread::sleep(std::time::Duration::from_millis(800));
+            let error = Error::Interrupted { signal, changes };
+            let code = error.exit_code();
+            report(error);
+            std::process::exit(i32::from(code));
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::debug!(target: "dmp", "no signal backstop: {e}");
     }
 }

@@ -38,6 +38,18 @@ impl Mode {
     }
 }
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--quiet`, set once at the start: steps that stream output (migrations)
+/// keep it unless they fail.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A set of concurrent tasks, one line each.
 #[derive(Debug)]
 pub struct Progress {

@@ -88,6 +88,20 @@ impl Context {
         }
     }
 
+    /// The project's name: the stack's, or, with no stack file here,
+    /// `-p NAME` (so `dmp -p NAME down` works anywhere, as Compose's).
+    pub fn project_name(&self) -> Result<String> {
+        match self.project() {
+            Ok(project) => Ok(project.name.clone()),
+            Err(Error::Compose(compose::ComposeError::NoFile { .. })) if !self.has_files() => self
+                .project_args
+                .project_name
+                .clone()
+                .ok_or_else(|| Error::Compose(compose::ComposeError::NoFile { dir: self.dir.clone() })),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The Engine, connected on first use.
     pub async fn docker(&self) -> Result<&Docker> {
         Ok(self.docker.get_or_try_init(engine::connect).await?)
@@ -111,6 +125,45 @@ impl Context {
             .filter(|c| services.is_empty() || services.contains(&c.service))
             .collect())
     }
+
+    /// As `containers`, for commands that act on a stack that is up
+    /// (`logs`, `stop`, `restart`): none at all is an error that says so,
+    /// not silence and success.
+    pub async fn containers_of_a_stack_that_is_up(&self, services: &[String]) -> Result<Vec<ProjectContainer>> {
+        let containers = self.containers(services).await?;
+        if containers.is_empty() {
+            let project = self.project()?.name.clone();
+            return Err(stack::StackError::Down { project, services: services.join(", ") }.into());
+        }
+        Ok(containers)
+    }
+}
+
+/// The version of every `--json` document's shape: `schema` in each. It
+/// changes only when a key is removed or changes meaning.
+pub const SCHEMA: u32 = 1;
+
+/// Prints `rows` under `header` in columns two spaces apart.
+pub fn print_table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.as_ref().chars().count());
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let header: Vec<&str> = header.to_vec();
+    let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
+        let padded: Vec<String> = cells.zip(&widths).map(|(cell, &w)| format!("{cell:<w$}")).collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(&mut header.iter().copied())).map_err(Error::Output)?;
+    for row in rows {
+        writeln!(out, "{}", line(&mut row.iter().map(AsRef::as_ref))).map_err(Error::Output)?;
+    }
+    Ok(())
 }
 
 /// Prints `value` as pretty JSON on stdout, the way every `--json` does.

@@ -22,7 +22,6 @@ struct Check {
     name: &'static str,
     ok: bool,
     detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     fix: Option<String>,
 }
 
@@ -108,11 +107,18 @@ pub async fn run(args: &DoctorArgs, ctx: &Context) -> Result<ExitCode> {
     checks.push(inotify());
 
     if args.json {
-        super::print_json(&checks)?;
+        let ok = checks.iter().all(|c| c.ok);
+        super::print_json(&serde_json::json!({ "schema": super::SCHEMA, "ok": ok, "checks": checks }))?;
     } else {
+        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let mut out = std::io::stdout().lock();
         for check in &checks {
-            let mark = if check.ok { "ok  " } else { "FAIL" };
+            let mark = match (check.ok, colour) {
+                (true, _) => "ok  ",
+                (false, true) => "\x1b[31mFAIL\x1b[0m",
+                (false, false) => "FAIL",
+            };
             writeln!(out, "{mark} {:<12} {}", check.name, check.detail).map_err(Error::Output)?;
             if let Some(fix) = &check.fix {
                 writeln!(out, "     {:<12} fix: {fix}", "").map_err(Error::Output)?;

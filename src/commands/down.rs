@@ -1,11 +1,13 @@
-//! `dmp down`: remove the project's containers and networks; its named
-//! volumes only with `-v`. Only what carries this project's label (dmp's or
-//! Compose's) is touched.
+//! `dmp down`: remove the project's containers (`run`'s one-off ones too)
+//! and networks; its named volumes only with `-v`. Only what carries this
+//! project's label (dmp's or Compose's) is touched. With `-p NAME` and no
+//! stack file, the project named is removed, as Compose's `down` does.
 
 use std::process::ExitCode;
 
 use futures_util::future::join_all;
 
+use super::select::plural;
 use super::{Context, Interrupt};
 use crate::cli::DownArgs;
 use crate::engine::Request as _;
@@ -16,22 +18,26 @@ use crate::stack::{self, apply};
 pub const INTERRUPT: Interrupt = Interrupt::CHANGES;
 
 pub async fn run(args: &DownArgs, ctx: &Context) -> Result<ExitCode> {
-    let project = ctx.project()?;
+    let name = ctx.project_name()?;
     let docker = ctx.docker().await?;
-    let _lock = stack::ProjectLock::acquire(&project.name).await?;
-    let containers = stack::containers(docker, project).await?;
+    let _lock = stack::ProjectLock::acquire(&name).await?;
+    // With a stack file: only when the project is this directory's.
+    if let Ok(project) = ctx.project() {
+        stack::containers(docker, project).await?;
+    }
+    let containers = stack::with_oneoffs(docker, &name).await?;
     let removals = join_all(containers.iter().map(|c| apply::remove(docker, &c.name, args.volumes))).await;
     for result in removals {
         result?;
     }
 
-    let networks = stack::networks(docker, &project.name).await?;
-    for name in &networks {
-        docker.remove_network(name).named(format_args!("remove network {name}")).await?;
+    let networks = stack::networks(docker, &name).await?;
+    for network in &networks {
+        docker.remove_network(network).named(format_args!("remove network {network}")).await?;
     }
     let mut volumes = Vec::new();
     if args.volumes {
-        for volume in stack::volumes(docker, &project.name).await? {
+        for volume in stack::volumes(docker, &name).await? {
             docker
                 .remove_volume(&volume.name, None::<bollard::query_parameters::RemoveVolumeOptions>)
                 .named(format_args!("remove volume {}", volume.name))
@@ -40,15 +46,16 @@ pub async fn run(args: &DownArgs, ctx: &Context) -> Result<ExitCode> {
         }
     }
 
+    crate::dev::forget(&name);
     if !ctx.quiet {
         if containers.is_empty() && networks.is_empty() && volumes.is_empty() {
-            eprintln!("{}: nothing to remove", project.name);
+            eprintln!("{name}: nothing to remove");
         } else {
-            let mut removed = vec![format!("{} containers", containers.len()), format!("{} networks", networks.len())];
+            let mut removed = vec![plural(containers.len(), "container"), plural(networks.len(), "network")];
             if args.volumes {
-                removed.push(format!("{} volumes", volumes.len()));
+                removed.push(plural(volumes.len(), "volume"));
             }
-            eprintln!("{}: removed {}", project.name, removed.join(", "));
+            eprintln!("{name}: removed {}", removed.join(", "));
         }
     }
     Ok(ExitCode::SUCCESS)

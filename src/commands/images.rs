@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{Context, Interrupt};
 use crate::cli::ImagesBuildArgs;
+use crate::engine::Request as _;
 use crate::error::{Error, Result};
 use crate::image::base::{self, Outcome, human_size, short_id};
 use crate::image::catalogue::{BaseImage, Catalogue, NAMESPACE};
@@ -24,19 +25,12 @@ struct Report<'a> {
     tag: String,
     /// built, cached (every step from the Engine's cache), failed or skipped.
     status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     image_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     size_bytes: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     seconds: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     steps: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     cached_steps: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     failed_step: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
 
@@ -111,7 +105,7 @@ fn report<'a>(catalogue: &Catalogue, image: &'a BaseImage, outcome: &'a Outcome)
 
 fn print_results(json: bool, mode: Mode, reports: &[Report]) -> Result<()> {
     if json {
-        return super::print_json(&reports);
+        return super::print_json(&serde_json::json!({ "schema": super::SCHEMA, "images": reports }));
     }
     // A terminal already shows each result on its bar.
     if mode != Mode::Plain {
@@ -124,4 +118,71 @@ fn print_results(json: bool, mode: Mode, reports: &[Report]) -> Result<()> {
         writeln!(out, "{:<32} {id}  {size:>9}  {}", report.tag, report.status).map_err(Error::Output)?;
     }
     Ok(())
+}
+
+/// One line of `dmp images`, with Compose's field names.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProjectImage {
+    #[serde(rename = "ID")]
+    id: String,
+    container_name: String,
+    repository: String,
+    tag: String,
+    size: i64,
+}
+
+/// `dmp images [SERVICE...]`: the images the project's containers run, as
+/// `docker compose images` lists them.
+pub async fn list(args: &crate::cli::ImagesArgs, ctx: &Context) -> Result<ExitCode> {
+    let containers = ctx.containers(&args.services).await?;
+    let docker = ctx.docker().await?;
+    let mut rows = Vec::new();
+    for container in &containers {
+        let image =
+            docker.inspect_image(&container.image).timed(format_args!("inspect image {}", container.image)).await.ok();
+        let reference = image
+            .as_ref()
+            .and_then(|i| i.repo_tags.as_ref())
+            .and_then(|tags| tags.iter().find(|t| **t == container.image).or_else(|| tags.first()))
+            .cloned()
+            .unwrap_or_else(|| container.image.clone());
+        let (repository, tag) = match reference.rsplit_once(':') {
+            Some((repository, tag)) if !tag.contains('/') => (repository.to_owned(), tag.to_owned()),
+            _ => (reference.clone(), "latest".to_owned()),
+        };
+        rows.push(ProjectImage {
+            id: image.as_ref().and_then(|i| i.id.clone()).unwrap_or_default(),
+            container_name: container.name.clone(),
+            repository,
+            tag,
+            size: image.as_ref().and_then(|i| i.size).unwrap_or_default(),
+        });
+    }
+    let mut out = std::io::stdout().lock();
+    if args.format == crate::cli::Format::Json {
+        return super::print_json(&rows).map(|()| ExitCode::SUCCESS);
+    }
+    if ctx.quiet {
+        let mut ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        ids.dedup();
+        for id in ids {
+            writeln!(out, "{id}").map_err(Error::Output)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.container_name.clone(),
+                r.repository.clone(),
+                r.tag.clone(),
+                short_id(&r.id).to_owned(),
+                human_size(r.size),
+            ]
+        })
+        .collect();
+    super::print_table(&["CONTAINER", "REPOSITORY", "TAG", "IMAGE ID", "SIZE"], &table)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ use bollard::Docker;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::StreamExt as _;
 
+use super::error::CommandError;
 use super::{Context, Interrupt};
 use crate::cli::LogsArgs;
 use crate::engine::EngineError;
@@ -20,8 +21,33 @@ pub const INTERRUPT: Interrupt = Interrupt::READS;
 /// ANSI colours for service names, in turn.
 const COLOURS: [u8; 6] = [36, 33, 32, 35, 34, 31];
 
+/// `--since` and `--until` as Unix seconds.
+#[derive(Debug, Clone, Copy, Default)]
+struct Window {
+    since: Option<i32>,
+    until: Option<i32>,
+}
+
+impl Window {
+    fn new(args: &LogsArgs) -> Result<Self> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let parse = |flag: &'static str, text: &Option<String>| -> Result<Option<i32>> {
+            text.as_deref()
+                .map(|t| {
+                    super::select::parse_time(t, now)
+                        .map(|s| i32::try_from(s).unwrap_or(i32::MAX))
+                        .map_err(|reason| CommandError::BadTime { flag, reason }.into())
+                })
+                .transpose()
+        };
+        Ok(Self { since: parse("since", &args.since)?, until: parse("until", &args.until)? })
+    }
+}
+
 pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
-    let containers = ctx.containers(&args.services).await?;
+    let window = Window::new(args)?;
+    let containers = ctx.containers_of_a_stack_that_is_up(&args.services).await?;
     let docker = ctx.docker().await?;
     let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let width = containers.iter().map(|c| c.service.len()).max().unwrap_or(0);
@@ -29,6 +55,9 @@ pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
+            if args.no_log_prefix {
+                return String::new();
+            }
             let name = format!("{:<width$} |", c.service);
             if colour { format!("\x1b[{}m{name}\x1b[0m", COLOURS[i % COLOURS.len()]) } else { name }
         })
@@ -41,8 +70,13 @@ pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
         // arrival.
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String, String)>();
         for (index, container) in containers.iter().enumerate() {
-            let follower =
-                Follower { docker: docker.clone(), container: container.name.clone(), tail: args.tail.clone(), index };
+            let follower = Follower {
+                docker: docker.clone(),
+                container: container.name.clone(),
+                tail: args.tail.clone(),
+                window,
+                index,
+            };
             tokio::spawn(follower.run(tx.clone()));
         }
         drop(tx);
@@ -52,7 +86,7 @@ pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
     } else {
         let mut all = Vec::new();
         for (i, container) in containers.iter().enumerate() {
-            let mut stream = Box::pin(lines(docker, &container.name, &args.tail, false));
+            let mut stream = Box::pin(lines(docker, &container.name, &args.tail, window, false));
             while let Some(line) = stream.next().await {
                 let (time, text) = line.map_err(|e| EngineError::request(format!("logs of {}", container.name), e))?;
                 all.push((time, i, text));
@@ -68,9 +102,10 @@ pub async fn run(args: &LogsArgs, ctx: &Context) -> Result<ExitCode> {
 }
 
 fn print_line(out: &mut impl std::io::Write, prefix: &str, time: Option<&str>, text: &str) -> Result<()> {
+    let gap = if prefix.is_empty() { "" } else { " " };
     match time {
-        Some(time) => writeln!(out, "{prefix} {time} {text}"),
-        None => writeln!(out, "{prefix} {text}"),
+        Some(time) => writeln!(out, "{prefix}{gap}{time} {text}"),
+        None => writeln!(out, "{prefix}{gap}{text}"),
     }
     .map_err(Error::Output)
 }
@@ -81,10 +116,18 @@ fn lines<'a>(
     docker: &'a Docker,
     container: &str,
     tail: &str,
+    window: Window,
     follow: bool,
 ) -> impl futures_util::Stream<Item = Result<(String, String), bollard::errors::Error>> + 'a {
-    let options =
-        LogsOptionsBuilder::default().stdout(true).stderr(true).timestamps(true).follow(follow).tail(tail).build();
+    let mut options =
+        LogsOptionsBuilder::default().stdout(true).stderr(true).timestamps(true).follow(follow).tail(tail);
+    if let Some(since) = window.since {
+        options = options.since(since);
+    }
+    if let Some(until) = window.until {
+        options = options.until(until);
+    }
+    let options = options.build();
     let mut partial = String::new();
     docker.logs(container, Some(options)).flat_map(move |chunk| {
         let lines: Vec<Result<(String, String), bollard::errors::Error>> = match chunk {
@@ -120,6 +163,7 @@ struct Follower {
     docker: Docker,
     container: String,
     tail: String,
+    window: Window,
     index: usize,
 }
 
@@ -128,7 +172,7 @@ impl Follower {
         let mut last: Option<String> = None;
         loop {
             let tail = if last.is_some() { "all".to_owned() } else { self.tail.clone() };
-            let mut stream = Box::pin(lines(&self.docker, &self.container, &tail, true));
+            let mut stream = Box::pin(lines(&self.docker, &self.container, &tail, self.window, true));
             while let Some(Ok((time, text))) = stream.next().await {
                 let key = sortable(&time);
                 if last.as_ref().is_some_and(|l| key <= *l) {

@@ -1,27 +1,37 @@
 //! One module per subcommand, each with its interrupt policy beside it; the
 //! arguments are resolved once into a [`Context`].
 
+mod build;
 mod completions;
 mod config;
 mod context;
+mod cp;
 mod doctor;
 mod down;
+mod error;
+mod exec;
 mod images;
 mod init;
+mod inspect;
+mod lifecycle;
 mod logs;
 mod ps;
+mod run;
+mod select;
 mod sh;
 mod start;
-mod stop;
 mod up;
 mod watch;
 
 use std::process::ExitCode;
 
-pub use context::{Context, print_json};
+pub use context::{Context, SCHEMA, print_json, print_table};
+pub use error::CommandError;
 
 use crate::cli::{Cli, Command, ImagesCommand};
 use crate::error::Result;
+use lifecycle::Options;
+use select::Verb;
 
 /// What SIGINT (Ctrl-C) and SIGTERM do to a command. By default dmp stops
 /// the command (dropping its future releases every guard) and exits with
@@ -45,13 +55,29 @@ impl Interrupt {
 /// The interrupt policy of `command`, as its module declares it.
 pub fn interrupt(command: &Command) -> Interrupt {
     match command {
+        Command::Images(args) if args.command.is_none() => inspect::INTERRUPT,
         Command::Images(_) => images::INTERRUPT,
         Command::Config(_) => config::INTERRUPT,
         Command::Up(args) => up::interrupt(args),
         Command::Down(_) => down::INTERRUPT,
         Command::Ps(_) => ps::INTERRUPT,
         Command::Logs(_) => logs::INTERRUPT,
-        Command::Stop(_) | Command::Restart(_) => stop::INTERRUPT,
+        Command::Stop(_)
+        | Command::Restart(_)
+        | Command::Kill(_)
+        | Command::Rm(_)
+        | Command::Pause(_)
+        | Command::Unpause(_) => lifecycle::INTERRUPT,
+        Command::Exec(_) => exec::INTERRUPT,
+        Command::Run(_) | Command::Create(_) => run::INTERRUPT,
+        Command::Build(_) | Command::Pull(_) | Command::Push(_) => build::INTERRUPT,
+        Command::Top(_)
+        | Command::Port(_)
+        | Command::Wait(_)
+        | Command::Events(_)
+        | Command::Ls(_)
+        | Command::Version(_) => inspect::INTERRUPT,
+        Command::Cp(_) => cp::INTERRUPT,
         Command::Init(_) => init::INTERRUPT,
         Command::Sh(_) | Command::Migrate | Command::Manage(_) => sh::INTERRUPT,
         Command::Start(_) => start::INTERRUPT,
@@ -64,17 +90,57 @@ pub fn interrupt(command: &Command) -> Interrupt {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let ctx = Context::new(&cli.project, &cli.global)?;
     match &cli.command {
-        Command::Images(ImagesCommand::Build(args)) => images::build(args, &ctx).await,
+        Command::Images(args) => match &args.command {
+            Some(ImagesCommand::Build(build)) => images::build(build, &ctx).await,
+            None => images::list(args, &ctx).await,
+        },
         Command::Config(args) => config::run(args, &ctx),
         Command::Up(args) => up::run(args, &ctx).await,
         Command::Down(args) => down::run(args, &ctx).await,
         Command::Ps(args) => ps::run(args, &ctx).await,
         Command::Logs(args) => logs::run(args, &ctx).await,
-        Command::Stop(args) => stop::run(stop::Verb::Stop, args, &ctx).await,
-        Command::Restart(args) => stop::run(stop::Verb::Restart, args, &ctx).await,
+        Command::Stop(args) => {
+            lifecycle::run(
+                Verb::Stop,
+                &args.services,
+                &Options { timeout: Some(args.timeout), ..Options::default() },
+                &ctx,
+            )
+            .await
+        }
+        Command::Restart(args) => {
+            let options = Options { timeout: Some(args.timeout), ..Options::default() };
+            lifecycle::run(Verb::Restart, &args.services, &options, &ctx).await
+        }
+        Command::Kill(args) => {
+            let options = Options { signal: Some(args.signal.clone()), ..Options::default() };
+            lifecycle::run(Verb::Kill, &args.services, &options, &ctx).await
+        }
+        Command::Rm(args) => {
+            let options = Options { volumes: args.volumes, ..Options::default() };
+            lifecycle::run(Verb::Remove { stop: args.stop }, &args.services, &options, &ctx).await
+        }
+        Command::Pause(args) => lifecycle::run(Verb::Pause, &args.services, &Options::default(), &ctx).await,
+        Command::Unpause(args) => lifecycle::run(Verb::Unpause, &args.services, &Options::default(), &ctx).await,
+        Command::Exec(args) => exec::run(args, &ctx).await,
+        Command::Run(args) => Box::pin(run::run(args, &ctx)).await,
+        Command::Create(args) => Box::pin(run::create(args, &ctx)).await,
+        Command::Build(args) => build::build(args, &ctx).await,
+        Command::Pull(args) => build::pull(args, &ctx).await,
+        Command::Push(args) => build::push(args, &ctx).await,
+        Command::Top(args) => inspect::top(args, &ctx).await,
+        Command::Port(args) => inspect::port(args, &ctx).await,
+        Command::Wait(args) => inspect::wait(args, &ctx).await,
+        Command::Events(args) => inspect::events(args, &ctx).await,
+        Command::Ls(args) => inspect::ls(args, &ctx).await,
+        Command::Version(args) => inspect::version(args),
+        Command::Cp(args) => cp::run(args, &ctx).await,
         Command::Init(args) => init::run(args, &ctx).await,
         Command::Sh(args) => sh::sh(args, &ctx).await,
         Command::Migrate => sh::migrate(&ctx).await,
+        Command::Start(args) if !args.services.is_empty() => {
+            lifecycle::run(Verb::Start, &args.services, &Options::default(), &ctx).await
+        }
         Command::Start(args) => start::run(args, &ctx).await,
         Command::Manage(args) => sh::manage(args, &ctx).await,
         Command::Watch(args) => watch::run(args, &ctx).await,

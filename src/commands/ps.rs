@@ -1,43 +1,238 @@
-//! `dmp ps`: the project's containers with state, health and ports.
+//! `dmp ps`: the project's containers with state, health, ports, and
+//! whether the app answers HTTP through its entry service. Running ones
+//! unless `-a`, as Compose; `--format json` in Compose's shape, `--json` in
+//! dmp's.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::process::ExitCode;
+use std::time::Instant;
 
-use super::{Context, Interrupt};
-use crate::cli::PsArgs;
+use serde::Serialize;
+
+use super::{Context, Interrupt, SCHEMA};
+use crate::cli::{Format, PsArgs};
 use crate::error::{Error, Result};
-use crate::stack;
+use crate::stack::{ProjectContainer, PublishedPort, wait};
 
 /// Reads only: Ctrl-C stops it at once.
 pub const INTERRUPT: Interrupt = Interrupt::READS;
 
+/// `dmp ps --json`.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    schema: u32,
+    project: &'a str,
+    containers: Vec<Row<'a>>,
+}
+
+/// One container in `dmp ps --json`; every key always present.
+#[derive(Debug, Serialize)]
+struct Row<'a> {
+    service: &'a str,
+    container: &'a str,
+    state: &'a str,
+    health: &'a str,
+    status: &'a str,
+    ports: &'a [PublishedPort],
+    /// For the app's HTTP entry service: whether the app answers there
+    /// (a status below 500); `null` for the other services.
+    answers: Option<bool>,
+}
+
+/// One line of `dmp ps --format json`: Compose v2.26's keys, plus `Answers`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ComposeRow<'a> {
+    command: String,
+    created_at: String,
+    exit_code: i64,
+    health: &'a str,
+    #[serde(rename = "ID")]
+    id: &'a str,
+    image: &'a str,
+    labels: String,
+    local_volumes: String,
+    mounts: String,
+    name: &'a str,
+    names: &'a str,
+    networks: String,
+    ports: String,
+    project: &'a str,
+    publishers: Vec<Publisher<'a>>,
+    running_for: String,
+    service: &'a str,
+    size: &'static str,
+    state: &'a str,
+    status: &'a str,
+    answers: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Publisher<'a> {
+    #[serde(rename = "URL")]
+    url: &'a str,
+    target_port: u16,
+    published_port: u16,
+    protocol: &'a str,
+}
+
 pub async fn run(args: &PsArgs, ctx: &Context) -> Result<ExitCode> {
     let project = ctx.project()?;
-    let docker = ctx.docker().await?;
-    let containers = stack::containers(docker, project).await?;
-    if args.json {
-        super::print_json(&containers)?;
+    let containers: Vec<ProjectContainer> =
+        ctx.containers(&args.services).await?.into_iter().filter(|c| args.all || c.running()).collect();
+    let mut out = std::io::stdout().lock();
+    if args.services_only {
+        let mut services: Vec<&str> = containers.iter().map(|c| c.service.as_str()).collect();
+        services.dedup();
+        for service in services {
+            writeln!(out, "{service}").map_err(Error::Output)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<[String; 5]> = containers
+    if ctx.quiet && !args.json && args.format == Format::Table {
+        for c in &containers {
+            writeln!(out, "{}", c.id).map_err(Error::Output)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let answers = answers(ctx, &containers).await?;
+    if args.json {
+        let rows = containers
+            .iter()
+            .map(|c| Row {
+                service: &c.service,
+                container: &c.name,
+                state: &c.state,
+                health: &c.health,
+                status: &c.status,
+                ports: &c.ports,
+                answers: answers.get(&c.service).copied(),
+            })
+            .collect();
+        return super::print_json(&Report { schema: SCHEMA, project: &project.name, containers: rows })
+            .map(|()| ExitCode::SUCCESS);
+    }
+    if args.format == Format::Json {
+        // One object a line, as Compose v2.21 and later print it.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        for c in &containers {
+            let mut labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            labels.sort();
+            let row = ComposeRow {
+                command: format!("\"{}\"", c.command),
+                created_at: created_at(c.created),
+                id: &c.id[..12.min(c.id.len())],
+                name: &c.name,
+                names: &c.name,
+                image: &c.image,
+                project: &project.name,
+                service: &c.service,
+                state: &c.state,
+                status: &c.status,
+                health: if c.health == "none" { "" } else { &c.health },
+                exit_code: exit_code(&c.status),
+                local_volumes: c.mounts.iter().filter(|m| !m.starts_with('/')).count().to_string(),
+                mounts: c.mounts.join(","),
+                networks: c.networks.join(","),
+                ports: table_ports(c),
+                running_for: running_for(now - c.created),
+                size: "0B",
+                publishers: c
+                    .ports
+                    .iter()
+                    .map(|p| Publisher {
+                        url: &p.host_ip,
+                        target_port: p.target,
+                        published_port: p.published,
+                        protocol: &p.protocol,
+                    })
+                    .collect(),
+                labels: labels.join(","),
+                answers: answers.get(&c.service).copied(),
+            };
+            serde_json::to_writer(&mut out, &row).map_err(|e| Error::Output(e.into()))?;
+            writeln!(out).map_err(Error::Output)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = containers
         .iter()
         .map(|c| {
-            let ports: Vec<String> =
-                c.ports.iter().map(|p| format!("{}:{}->{}/{}", p.host_ip, p.published, p.target, p.protocol)).collect();
-            [c.service.clone(), c.name.clone(), c.state.clone(), c.health.clone(), ports.join(", ")]
+            let answers = match answers.get(&c.service) {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "",
+            };
+            vec![c.service.clone(), c.name.clone(), c.state.clone(), c.health.clone(), answers.into(), table_ports(c)]
         })
         .collect();
-    let header = ["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS"].map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    let mut out = std::io::stdout().lock();
-    for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row.iter().zip(widths).map(|(cell, w)| format!("{cell:<w$}")).collect();
-        writeln!(out, "{}", line.join("  ").trim_end()).map_err(Error::Output)?;
-    }
+    super::print_table(&["SERVICE", "CONTAINER", "STATE", "HEALTH", "ANSWERS", "PORTS"], &rows)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `127.0.0.1:8080->80/tcp, …`.
+fn table_ports(c: &ProjectContainer) -> String {
+    let ports: Vec<String> =
+        c.ports.iter().map(|p| format!("{}:{}->{}/{}", p.host_ip, p.published, p.target, p.protocol)).collect();
+    ports.join(", ")
+}
+
+/// Unix seconds as Compose's `CreatedAt`: `2026-11-22 13:12:27 +0000 UTC`.
+fn created_at(seconds: i64) -> String {
+    let iso = super::inspect::format_time(seconds * 1_000_000_000);
+    format!("{} {} +0000 UTC", &iso[..10], &iso[11..19])
+}
+
+/// An age as Docker words it: `12 seconds ago`, `3 minutes ago`.
+fn running_for(seconds: i64) -> String {
+    let (n, unit) = match seconds {
+        ..1 => return "Less than a second ago".into(),
+        1..60 => (seconds, "second"),
+        60..3600 => (seconds / 60, "minute"),
+        3600..86_400 => (seconds / 3600, "hour"),
+        _ => (seconds / 86_400, "day"),
+    };
+    let word = if n == 1 { unit.to_owned() } else { format!("{unit}s") };
+    let n = if n == 1 && unit == "hour" { "About an".to_owned() } else { n.to_string() };
+    format!("{n} {word} ago")
+}
+
+/// `Exited (137) 2 minutes ago` → 137; 0 otherwise.
+fn exit_code(status: &str) -> i64 {
+    status
+        .strip_prefix("Exited (")
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether the app answers through its HTTP entry service (one GET of
+/// `x-dmp.http_path`), keyed by that service; empty when the stack has none
+/// or it is not running.
+async fn answers(ctx: &Context, containers: &[ProjectContainer]) -> Result<HashMap<String, bool>> {
+    let project = ctx.project()?;
+    let all: Vec<_> = project.services.values().collect();
+    let Some(service) = wait::http_service(project, &all) else { return Ok(HashMap::new()) };
+    let Some(container) = containers.iter().find(|c| c.service == service.name) else { return Ok(HashMap::new()) };
+    let Some(port) = container.ports.iter().find(|p| p.protocol == "tcp") else { return Ok(HashMap::new()) };
+    let answers = if container.running() {
+        let host = if port.host_ip == "0.0.0.0" || port.host_ip.is_empty() { "127.0.0.1" } else { &port.host_ip };
+        let path = project.dmp.http_path.as_deref().unwrap_or("/");
+        wait::http(host, port.published, path, Instant::now()).await.is_ok()
+    } else {
+        false
+    };
+    Ok(HashMap::from([(service.name.clone(), answers)]))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn exit_codes_come_from_the_status() {
+        assert_eq!(super::exit_code("Exited (137) 2 minutes ago"), 137);
+        assert_eq!(super::exit_code("Up 3 seconds (healthy)"), 0);
+    }
 }

@@ -15,14 +15,16 @@ pub const INTERRUPT: Interrupt = Interrupt::READS;
 
 pub async fn sh(args: &ShArgs, ctx: &Context) -> Result<ExitCode> {
     let project = ctx.project()?;
-    let service = match &args.service {
-        Some(service) => service.clone(),
+    let services: Vec<&str> = project.services.keys().map(String::as_str).collect();
+    let (service, command) = super::select::sh_words(&args.words, &services);
+    let service = match service {
+        Some(service) => service.to_owned(),
         None => dev::app_service(project)?,
     };
-    let command = if args.command.is_empty() {
+    let command = if command.is_empty() {
         vec![project.dmp.shell.clone().unwrap_or_else(|| "bash".into())]
     } else {
-        args.command.clone()
+        command.to_vec()
     };
     run_in(ctx, &service, command).await
 }

@@ -55,7 +55,13 @@ pub async fn run(args: &UpArgs, ctx: &Context) -> Result<ExitCode> {
         );
     }
     if args.json {
-        super::print_json(&report)?;
+        #[derive(serde::Serialize)]
+        struct Versioned<'a> {
+            schema: u32,
+            #[serde(flatten)]
+            report: &'a crate::stack::up::UpReport,
+        }
+        super::print_json(&Versioned { schema: super::SCHEMA, report: &report })?;
     } else if let Some(url) = &report.url {
         writeln!(std::io::stdout().lock(), "{url}").map_err(Error::Output)?;
     }

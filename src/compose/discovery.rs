@@ -21,15 +21,20 @@ pub fn display_path(path: &Path) -> String {
 
 /// The variables a stack is resolved with: dmp's own environment over the
 /// project's env files — `COMPOSE_ENV_FILES` (comma-separated) when set,
-/// else `.env` in the working directory (the first `-f` file's directory,
-/// else the project directory), as Compose v2 reads them.
+/// else `.env` in the working directory (`found`, the directory of the
+/// stack file found above the project directory; else the first `-f`
+/// file's directory; else the project directory), as Compose v2 reads them.
 pub fn environment(
     options: &LoadOptions,
     process: &BTreeMap<String, String>,
+    found: Option<&Path>,
 ) -> Result<BTreeMap<String, String>, ComposeError> {
-    let work_dir = match options.files.first() {
-        Some(first) => options.dir.join(first).parent().map_or_else(|| options.dir.clone(), Path::to_path_buf),
-        None => options.dir.clone(),
+    let work_dir = match (found, options.files.first()) {
+        (Some(found), _) => found.to_owned(),
+        (None, Some(first)) => {
+            clean(&options.dir.join(first)).parent().map_or_else(|| options.dir.clone(), Path::to_path_buf)
+        }
+        (None, None) => options.dir.clone(),
     };
     let explicit = explicit_env_files(options, process);
     let env_files: Vec<(PathBuf, bool)> = if explicit.is_empty() {
@@ -77,14 +82,14 @@ pub fn find_files(options: &LoadOptions, env: &BTreeMap<String, String>) -> Resu
         return named
             .iter()
             .map(|f| {
-                let path = options.dir.join(f);
-                if path.is_file() {
-                    Ok(path)
-                } else {
-                    Err(ComposeError::Read {
+                let path = clean(&options.dir.join(f));
+                match crate::user_file::check(&path) {
+                    Ok(()) => Ok(path),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ComposeError::Read {
                         path,
-                        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-                    })
+                        error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+                    }),
+                    Err(error) => Err(ComposeError::Read { path, error }),
                 }
             })
             .collect();
@@ -103,6 +108,29 @@ pub fn find_files(options: &LoadOptions, env: &BTreeMap<String, String>) -> Resu
         }
     }
     Err(ComposeError::NoFile { dir: options.dir.clone() })
+}
+
+/// `a/b/../c/./d` as `a/c/d`, without touching the file system (as Go's
+/// `filepath.Clean`, which Compose applies): `-f ../compose.yaml` names the
+/// parent directory, and the project after it.
+fn clean(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                // `/..` is `/`.
+                Some(Component::RootDir) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 pub(super) fn check_project_name(name: &str) -> Result<(), String> {
@@ -148,5 +176,17 @@ impl Loader<'_> {
             });
         }
         Ok(sanitised)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_cleaned_as_go_cleans_them() {
+        assert_eq!(clean(Path::new("/w/sub/../compose.yaml")), Path::new("/w/compose.yaml"));
+        assert_eq!(clean(Path::new("/w/./a/./b")), Path::new("/w/a/b"));
+        assert_eq!(clean(Path::new("/../x")), Path::new("/x"));
     }
 }

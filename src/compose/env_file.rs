@@ -34,10 +34,10 @@ pub fn read_env_file(
     required: bool,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<BTreeMap<String, String>, ComposeError> {
-    let text = match std::fs::read(path) {
+    let text = match crate::user_file::read(path) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(BTreeMap::new()),
-        Err(source) => return Err(ComposeError::Read { path: path.to_owned(), source }),
+        Err(error) => return Err(ComposeError::Read { path: path.to_owned(), error }),
     };
     parse(&text, lookup).map_err(|e| ComposeError::EnvFile {
         path: path.to_owned(),
@@ -72,6 +72,11 @@ pub fn parse(src: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<BTree
             continue;
         }
         let (value, after) = value(after, &out, lookup).map_err(|message| DotenvError { line: at, message })?;
+        // No program can receive it (an environment string ends at NUL),
+        // and in an image name or a path it would be a riddle later.
+        if value.contains('\0') {
+            return Err(DotenvError { line: at, message: format!("the value of {key} holds a NUL byte") });
+        }
         out.insert(key, value);
         rest = after;
     }
@@ -124,7 +129,7 @@ fn locate_key(src: &str) -> Result<(String, &str, bool), String> {
             c if c.is_alphabetic() || c.is_numeric() => {}
             c => {
                 let line = src.lines().next().unwrap_or_default();
-                return Err(format!("unexpected character {c:?} in variable name {line:?}"));
+                return Err(format!("unexpected character {c:?} in variable name `{}`", super::clip(line)));
             }
         }
     }
@@ -170,7 +175,7 @@ fn value<'s>(
         return Ok((value, &src[i + 1..]));
     }
     let line = src.lines().next().unwrap_or_default();
-    Err(format!("unterminated quoted value {line}"))
+    Err(format!("unterminated quoted value `{}`", super::clip(line)))
 }
 
 /// Double-quote escapes: `\a \b \f \n \r \t \v \" \\`, `\0NNN` (octal), and

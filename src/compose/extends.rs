@@ -33,7 +33,7 @@ impl Loader<'_> {
         at: Pos,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Node> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::user_file::read_to_string(path).map_err(|e| {
             self.error(
                 at,
                 &format!("cannot read {}: {e}", path.display()),

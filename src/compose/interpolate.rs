@@ -9,9 +9,9 @@
 pub enum InterpolationError {
     #[error("`${{` is not closed by `}}`")]
     Unterminated,
-    #[error("`{0}` is not a valid variable reference (a name is letters, digits and `_`, not starting with a digit)")]
+    #[error("`{}` is not a valid variable reference (a name is letters, digits and `_`, not starting with a digit)", crate::compose::clip(.0))]
     Invalid(String),
-    #[error("required variable {var} is not set: {message}")]
+    #[error("required variable {var} is not set: {}", crate::compose::clip(message))]
     Required { var: String, message: String },
 }
 

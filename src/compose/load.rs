@@ -48,18 +48,24 @@ pub struct Loaded {
 /// variables in the process environment first, then the project's `.env`.
 pub fn load(options: &LoadOptions) -> Result<Loaded, ComposeError> {
     let process: BTreeMap<String, String> = std::env::vars().collect();
-    let env = environment(options, &process)?;
+    let mut env = environment(options, &process, None)?;
     let files = find_files(options, &env)?;
+    // A stack file found above the directory: Compose reads the `.env`
+    // beside it, not the one here.
+    let found = files[0].parent().filter(|dir| options.files.is_empty() && *dir != options.dir.as_path());
+    if let Some(found) = found {
+        env = environment(options, &process, Some(found))?;
+    }
     let dir = files[0].parent().map_or_else(|| options.dir.clone(), Path::to_path_buf);
     let lookup = move |name: &str| env.get(name).cloned();
     let mut texts = Vec::new();
     for path in &files {
-        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+        let text = crate::user_file::read_to_string(path).map_err(|source| match source.kind() {
             std::io::ErrorKind::InvalidData => ComposeError::Project {
                 message: format!("{}: the file is not UTF-8 text", display_path(path)),
                 help: Some("a stack file is YAML text; check that this is the right file".into()),
             },
-            _ => ComposeError::Read { path: path.clone(), source },
+            _ => ComposeError::Read { path: path.clone(), error: source },
         })?;
         texts.push((display_path(path), text));
     }

@@ -40,6 +40,18 @@ pub fn clip(text: &str) -> String {
     out
 }
 
+/// A list as an error shows it: whole when short, else its first items,
+/// how many were left out, and its last item (a cycle's end is its start).
+pub fn clip_list<S: AsRef<str>>(items: &[S], separator: &str) -> String {
+    const SHOWN: usize = 8;
+    if items.len() <= SHOWN + 1 {
+        return items.iter().map(|i| clip(i.as_ref())).collect::<Vec<_>>().join(separator);
+    }
+    let first: Vec<String> = items[..SHOWN].iter().map(|i| clip(i.as_ref())).collect();
+    let last = clip(items[items.len() - 1].as_ref());
+    format!("{}{separator}… ({} more){separator}{last}", first.join(separator), items.len() - SHOWN - 1)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -50,5 +62,8 @@ mod tests {
         let clipped = super::clip(&long);
         assert_eq!(clipped.chars().count(), super::QUOTE_WIDTH + 1);
         assert!(clipped.ends_with('…'));
+        assert_eq!(super::clip_list(&["a", "b", "a"], " -> "), "a -> b -> a");
+        let many: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+        assert_eq!(super::clip_list(&many, ", "), "0, 1, 2, 3, 4, 5, 6, 7, … (91 more), 99");
     }
 }

@@ -6,7 +6,7 @@
 //! a later dmp does not change the config hash of services that do not use
 //! it (no surprise recreates after an upgrade).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -684,24 +684,53 @@ impl Project {
         self.networks.get(key).and_then(|n| n.name.clone()).unwrap_or_else(|| format!("{}_{key}", self.name))
     }
 
-    /// Services in an order where every service comes after its dependencies.
+    /// Services in an order where every service comes after its dependencies:
+    /// the order of repeated passes over the services by name, each taking
+    /// those whose dependencies are taken. Computed without the passes
+    /// (each service's pass from its dependencies'), so it is linear in
+    /// services plus dependencies, not cubic: a 5,000-service chain orders
+    /// in milliseconds.
     pub fn start_order(&self) -> Vec<&Service> {
-        let mut ordered: Vec<&Service> = Vec::new();
-        let mut pending: Vec<&Service> = self.services.values().collect();
-        while !pending.is_empty() {
-            let before = pending.len();
-            pending.retain(|service| {
-                let ready = service.depends_on.keys().all(|d| ordered.iter().any(|o| &o.name == d));
-                if ready {
-                    ordered.push(service);
+        // A service's pass: that of its last dependency, or one more when that
+        // dependency sorts after it (the pass reaches it only later).
+        // Unreachable (cycles, missing services: rejected when loading) sorts last.
+        const NEVER: usize = usize::MAX;
+        let mut pass: HashMap<&str, usize> = HashMap::new();
+        let mut expanding: HashSet<&str> = HashSet::new();
+        for root in self.services.keys() {
+            let mut stack: Vec<(&str, bool)> = vec![(root, false)];
+            while let Some((name, expanded)) = stack.pop() {
+                if pass.contains_key(name) {
+                    continue;
                 }
-                !ready
-            });
-            // Cycles are rejected when loading; this only guards the loop.
-            if pending.len() == before {
-                ordered.append(&mut pending);
+                let Some(service) = self.services.get(name) else { continue };
+                if expanded {
+                    expanding.remove(name);
+                    let own = service
+                        .depends_on
+                        .keys()
+                        .map(|d| match pass.get(d.as_str()) {
+                            Some(&p) if p != NEVER => p + usize::from(d.as_str() > name),
+                            _ => NEVER,
+                        })
+                        .max()
+                        .unwrap_or(1);
+                    pass.insert(name, own.max(1));
+                } else if expanding.insert(name) {
+                    stack.push((name, true));
+                    stack.extend(
+                        service
+                            .depends_on
+                            .keys()
+                            .map(String::as_str)
+                            .filter(|d| !pass.contains_key(d) && !expanding.contains(d))
+                            .map(|d| (d, false)),
+                    );
+                }
             }
         }
+        let mut ordered: Vec<&Service> = self.services.values().collect();
+        ordered.sort_by_key(|s| pass.get(s.name.as_str()).copied().unwrap_or(NEVER));
         ordered
     }
 }
@@ -794,5 +823,101 @@ mod tests {
         for bad in ["", "10", "10 s", "1x", "s"] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
+    }
+
+    const DEPENDENCY: super::Dependency =
+        super::Dependency { condition: super::Condition::ServiceStarted, restart: false, required: true };
+
+    fn empty_project() -> super::Project {
+        super::Project {
+            name: "p".into(),
+            dir: "/nonexistent".into(),
+            files: Vec::new(),
+            env_files: Vec::new(),
+            services: std::collections::BTreeMap::new(),
+            networks: std::collections::BTreeMap::new(),
+            volumes: std::collections::BTreeMap::new(),
+            secrets: std::collections::BTreeMap::new(),
+            configs: std::collections::BTreeMap::new(),
+            dmp: super::DmpSettings::default(),
+            extensions: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// The order of repeated passes by name, as `start_order` was once
+    /// computed: the reference for the linear version.
+    fn by_passes(project: &super::Project) -> Vec<String> {
+        let mut ordered: Vec<&str> = Vec::new();
+        let mut pending: Vec<&super::Service> = project.services.values().collect();
+        while !pending.is_empty() {
+            let before = pending.len();
+            pending.retain(|service| {
+                let ready = service.depends_on.keys().all(|d| ordered.contains(&d.as_str()));
+                if ready {
+                    ordered.push(&service.name);
+                }
+                !ready
+            });
+            if pending.len() == before {
+                ordered.extend(pending.drain(..).map(|s| s.name.as_str()));
+            }
+        }
+        ordered.into_iter().map(str::to_owned).collect()
+    }
+
+    fn project(edges: &[(usize, usize)], n: usize) -> super::Project {
+        let mut project = empty_project();
+        for i in 0..n {
+            let name = format!("s{i:02}");
+            project.services.insert(name.clone(), super::Service { name, ..super::Service::default() });
+        }
+        for (from, to) in edges {
+            let dependency = format!("s{to:02}");
+            project
+                .services
+                .get_mut(&format!("s{from:02}"))
+                .expect("a service")
+                .depends_on
+                .insert(dependency, DEPENDENCY);
+        }
+        project
+    }
+
+    #[test]
+    fn start_order_is_the_order_of_passes_by_name() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % below as u64).expect("small")
+        };
+        for _ in 0..300 {
+            let n = 1 + next(30);
+            // Edges from a higher to a lower number only: no cycles.
+            let edges: Vec<(usize, usize)> = (0..next(60)).map(|_| (next(n), next(n))).filter(|(a, b)| a > b).collect();
+            let project = project(&edges, n);
+            let linear: Vec<String> = project.start_order().into_iter().map(|s| s.name.clone()).collect();
+            assert_eq!(linear, by_passes(&project), "edges {edges:?}");
+        }
+    }
+
+    #[test]
+    fn a_long_chain_orders_quickly() {
+        let mut project = empty_project();
+        let n = 5_000;
+        for i in 0..n {
+            // Each depends on the next name: the worst case for passes.
+            let mut service = super::Service { name: format!("s{i:05}"), ..super::Service::default() };
+            if i + 1 < n {
+                service.depends_on.insert(format!("s{:05}", i + 1), DEPENDENCY);
+            }
+            project.services.insert(service.name.clone(), service);
+        }
+        let started = std::time::Instant::now();
+        let order = project.start_order();
+        assert!(started.elapsed().as_millis() < 1000, "{:?}", started.elapsed());
+        assert_eq!(order.first().map(|s| s.name.as_str()), Some("s04999"));
+        assert_eq!(order.last().map(|s| s.name.as_str()), Some("s00000"));
     }
 }

@@ -183,7 +183,26 @@ fn clean_message(message: &str) -> String {
             first = &first[..i];
         }
     }
-    first.to_owned()
+    user_words(first).unwrap_or_else(|| first.to_owned())
+}
+
+/// The parser's limits in a user's words: "budget breached: Depth { depth:
+/// 65 }" says nothing to someone who wrote a YAML file.
+fn user_words(message: &str) -> Option<String> {
+    let breach = message.strip_prefix("budget breached: ")?;
+    let what = breach.split([' ', '{']).next().unwrap_or(breach);
+    Some(
+        match what {
+            "Depth" => "the YAML nests deeper than dmp reads (64 levels of lists and mappings)",
+            "Aliases" | "Anchors" | "AliasAnchorRatio" => {
+                "the YAML has more anchors or aliases (`&x`, `*x`) than dmp reads"
+            }
+            "Events" | "Nodes" | "ReplayEvents" => "the YAML has more values than dmp reads",
+            "InputBytes" | "ScalarBytes" | "InputSize" => "the YAML is larger than dmp reads",
+            _ => "the YAML is larger or more deeply nested than dmp reads",
+        }
+        .to_owned(),
+    )
 }
 
 /// The byte offset of a 1-based line and column (a column counts characters).

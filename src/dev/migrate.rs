@@ -25,7 +25,16 @@ pub fn migrate_command(project: &Project) -> Result<Vec<String>> {
 /// output streamed to stderr; an error unless they succeed.
 pub async fn migrate(docker: &Docker, project: &Project, container: &str) -> Result<()> {
     let command = migrate_command(project)?;
-    let code = exec::run(docker, container, command.clone(), Attach::Log, None).await?;
+    // With --quiet the output is shown only when they fail.
+    let code = if crate::ui::quiet() {
+        let (code, output) = exec::capture(docker, container, command.clone()).await?;
+        if code != 0 {
+            eprint!("{output}");
+        }
+        Some(code)
+    } else {
+        exec::run(docker, container, command.clone(), Attach::Log, None).await?
+    };
     let command = shell_words::join(&command);
     let container = container.to_owned();
     match code {

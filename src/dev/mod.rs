@@ -13,7 +13,7 @@ use bollard::Docker;
 
 pub use assets::build_assets;
 pub use migrate::{migrate, migrate_command};
-pub use server::{Started, start, start_command};
+pub use server::{Started, forget, running, start, start_command, wanted};
 
 pub use error::DevError;
 
@@ -44,7 +44,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         let app = project.dmp.app.as_deref().filter(|a| selected.iter().any(|s| s.name == *a));
         report.url = match app {
             // The app's server is started by `start` (run-dev's behaviour).
-            Some(_) if project.dmp.start.is_some() && project.dmp.auto_start_server => {
+            Some(_) if server::wanted(project) => {
                 start(docker, project, deadline.saturating_duration_since(Instant::now())).await?.1
             }
             Some(app) if project.dmp.start.is_some() => {

@@ -14,11 +14,12 @@ use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::{EngineError, Request as _};
 
-/// Creates the service's container (not started: `up` starts it when its
-/// dependencies allow). `without_capabilities`
-/// (root in a root-owned checkout): every capability dropped and no new
-/// privileges, so uid 0 inside can write the checkout and nothing more.
-pub async fn create(
+/// Creates the service's container, not started: `up` creates every
+/// container at once and starts each when its dependencies allow.
+/// `without_capabilities` (root in a root-owned checkout): every capability
+/// dropped and no new privileges, so uid 0 inside can write the checkout
+/// and nothing more.
+pub async fn create_service(
     docker: &Docker,
     project: &Project,
     service: &Service,
@@ -26,30 +27,61 @@ pub async fn create(
     without_capabilities: bool,
 ) -> Result<(), EngineError> {
     let name = container_name(project, &service.name);
+    let mut body = spec::container_body(project, service, made);
+    if without_capabilities {
+        tracing::debug!(target: "dmp::up", "{}: runs as root without capabilities (a root-owned checkout)", service.name);
+        drop_capabilities(&mut body);
+    }
+    create(docker, project, service, &name, body).await
+}
+
+/// [`create_service`], then starts it.
+pub async fn create_and_start(
+    docker: &Docker,
+    project: &Project,
+    service: &Service,
+    made: Made<'_>,
+    without_capabilities: bool,
+) -> Result<(), EngineError> {
+    create_service(docker, project, service, made, without_capabilities).await?;
+    start(docker, &container_name(project, &service.name)).await
+}
+
+/// Every capability dropped and no new privileges (root in a root-owned
+/// checkout).
+pub fn drop_capabilities(body: &mut bollard::models::ContainerCreateBody) {
+    let host = body.host_config.get_or_insert_with(Default::default);
+    host.cap_drop = Some(vec!["ALL".into()]);
+    host.cap_add = None;
+    host.privileged = Some(false);
+    host.security_opt.get_or_insert_with(Vec::new).push("no-new-privileges:true".into());
+}
+
+/// Creates container `name` of `service` from `body` (its bind sources
+/// first), joins its other networks and writes its secrets and configs; it
+/// is not started. `run`'s one-off containers are made here too.
+pub async fn create(
+    docker: &Docker,
+    project: &Project,
+    service: &Service,
+    name: &str,
+    body: bollard::models::ContainerCreateBody,
+) -> Result<(), EngineError> {
     spec::create_bind_sources(service, spec::host_user(&project.dir)).map_err(|e| {
         EngineError::request(
             format!("create the bind mount sources of {name}"),
             bollard::errors::Error::IOError { err: e },
         )
     })?;
-    let mut options = CreateContainerOptionsBuilder::default().name(&name);
+    let mut options = CreateContainerOptionsBuilder::default().name(name);
     if let Some(platform) = &service.platform {
         options = options.platform(platform);
-    }
-    let mut body = spec::container_body(project, service, made);
-    if without_capabilities {
-        tracing::debug!(target: "dmp::up", "{}: runs as root without capabilities (a root-owned checkout)", service.name);
-        let host = body.host_config.get_or_insert_with(Default::default);
-        host.cap_drop = Some(vec!["ALL".into()]);
-        host.cap_add = None;
-        host.privileged = Some(false);
-        host.security_opt.get_or_insert_with(Vec::new).push("no-new-privileges:true".into());
     }
     docker.create_container(Some(options.build()), body).named(format_args!("create container {name}")).await?;
     if service.network_mode.is_none() {
         for network in service.networks.iter().skip(1) {
             let request = NetworkConnectRequest {
-                container: name.clone(),
+                container: name.to_owned(),
                 endpoint_config: Some(spec::endpoint(service, network)),
             };
             let network = project.network_name(network);
@@ -62,7 +94,7 @@ pub async fn create(
     if let Some(files) = spec::injected_files(project, service) {
         let options = UploadToContainerOptionsBuilder::default().path("/").build();
         docker
-            .upload_to_container(&name, Some(options), bollard::body_full(files.into()))
+            .upload_to_container(name, Some(options), bollard::body_full(files.into()))
             .named(format_args!("write secrets and configs into {name}"))
             .await?;
     }

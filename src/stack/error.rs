@@ -69,6 +69,15 @@ pub enum StackError {
     )]
     Refused { service: String, reason: String, undone: String },
 
+    #[error("service {service} builds from {}: {problem}", path.display())]
+    #[diagnostic(
+        code(dmp::stack::dockerfile),
+        help(
+            "point `build.dockerfile` at a Dockerfile (a text file whose first instruction is FROM), relative to `build.context`"
+        )
+    )]
+    Dockerfile { service: String, path: std::path::PathBuf, problem: String },
+
     #[error("a container named {name} exists, and dmp did not create it for project {project}")]
     #[diagnostic(
         code(dmp::stack::name_taken),
@@ -86,6 +95,10 @@ pub enum StackError {
         )
     )]
     OtherDirectory { project: String, theirs: String, here: String, object: String },
+
+    #[error("the stack {project} is down: {} has no containers", if services.is_empty() { "it" } else { services.as_str() })]
+    #[diagnostic(code(dmp::stack::down), help("start it with `dmp up` (`dmp ps` shows what runs)"))]
+    Down { project: String, services: String },
 
     #[error("the stack is not up: service {service} has no running container")]
     #[diagnostic(code(dmp::stack::not_up), help("start the stack with `dmp up`"))]

@@ -25,11 +25,21 @@ pub enum Attach {
     Terminal,
 }
 
-fn create_options(cmd: Vec<String>, attach: Attach, user: Option<&str>) -> CreateExecOptions<String> {
+/// An exec's user, extra environment (`KEY=VALUE`) and working directory
+/// (`docker compose exec -u -e -w`).
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub user: Option<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+}
+
+fn create_options(cmd: Vec<String>, attach: Attach, settings: &Settings) -> CreateExecOptions<String> {
     let mut env = vec![];
     if attach == Attach::Terminal {
         env.push(format!("TERM={}", std::env::var("TERM").unwrap_or_else(|_| "xterm".into())));
     }
+    env.extend(settings.env.iter().cloned());
     CreateExecOptions {
         cmd: Some(cmd),
         attach_stdin: Some(matches!(attach, Attach::Stdin | Attach::Terminal)),
@@ -37,7 +47,8 @@ fn create_options(cmd: Vec<String>, attach: Attach, user: Option<&str>) -> Creat
         attach_stderr: Some(true),
         tty: Some(attach == Attach::Terminal),
         env: Some(env),
-        user: user.map(str::to_owned),
+        user: settings.user.clone(),
+        working_dir: settings.workdir.clone(),
         ..Default::default()
     }
 }
@@ -52,14 +63,26 @@ pub async fn run(
     attach: Attach,
     user: Option<&str>,
 ) -> Result<Option<i64>, EngineError> {
+    let settings = Settings { user: user.map(str::to_owned), ..Settings::default() };
+    run_with(docker, container, cmd, attach, &settings).await
+}
+
+/// As [`run`], with a user, environment and working directory.
+pub async fn run_with(
+    docker: &Docker,
+    container: &str,
+    cmd: Vec<String>,
+    attach: Attach,
+    settings: &Settings,
+) -> Result<Option<i64>, EngineError> {
     let exec = docker
-        .create_exec(container, create_options(cmd, attach, user))
+        .create_exec(container, create_options(cmd, attach, settings))
         .named(format_args!("create exec in {container}"))
         .await?;
     let tty = attach == Attach::Terminal;
     let start = StartExecOptions { detach: false, tty, output_capacity: None };
     let started = docker.start_exec(&exec.id, Some(start)).named(format_args!("start exec in {container}")).await?;
-    let StartExecResults::Attached { mut output, mut input } = started else {
+    let StartExecResults::Attached { output, input } = started else {
         return Ok(None);
     };
     // Restored on every way out of this function, panics included.
@@ -67,35 +90,9 @@ pub async fn run(
     if tty {
         resize(docker, &exec.id).await;
     }
-    let mut stdin = matches!(attach, Attach::Stdin | Attach::Terminal).then(spawn_stdin_reader);
-    let mut window_changes =
-        if tty { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok() } else { None };
-
-    loop {
-        tokio::select! {
-            chunk = output.next() => match chunk {
-                Some(Ok(LogOutput::StdErr { message })) => write_out(&mut std::io::stderr(), &message),
-                Some(Ok(other)) if attach == Attach::Log => write_out(&mut std::io::stderr(), &other.into_bytes()),
-                Some(Ok(other)) => write_out(&mut std::io::stdout(), &other.into_bytes()),
-                Some(Err(e)) => return Err(EngineError::request(format!("the output of an exec in {container}"), e)),
-                None => break,
-            },
-            data = async { stdin.as_mut().expect("guarded").recv().await }, if stdin.is_some() => {
-                if let Some(bytes) = data {
-                    if input.write_all(&bytes).await.is_err() {
-                        stdin = None;
-                    }
-                } else {
-                    // dmp's stdin ended: the command sees end of input.
-                    let _ = input.shutdown().await;
-                    stdin = None;
-                }
-            }
-            Some(()) = async { match window_changes.as_mut() { Some(s) => s.recv().await, None => None } }, if window_changes.is_some() => {
-                resize(docker, &exec.id).await;
-            }
-        }
-    }
+    pump(output, input, attach, || resize(docker, &exec.id))
+        .await
+        .map_err(|e| EngineError::request(format!("the output of an exec in {container}"), e))?;
     Ok(docker.inspect_exec(&exec.id).named(format_args!("inspect exec in {container}")).await?.exit_code)
 }
 
@@ -103,7 +100,7 @@ pub async fn run(
 /// −1 (a failure) when the Engine reports no code.
 pub async fn capture(docker: &Docker, container: &str, cmd: Vec<String>) -> Result<(i64, String), EngineError> {
     let exec = docker
-        .create_exec(container, create_options(cmd, Attach::Output, None))
+        .create_exec(container, create_options(cmd, Attach::Output, &Settings::default()))
         .named(format_args!("create exec in {container}"))
         .await?;
     let mut text = String::new();
@@ -116,6 +113,24 @@ pub async fn capture(docker: &Docker, container: &str, cmd: Vec<String>) -> Resu
     }
     let inspect = docker.inspect_exec(&exec.id).named(format_args!("inspect exec in {container}")).await?;
     Ok((inspect.exit_code.unwrap_or(-1), text))
+}
+
+/// Starts `cmd` detached (`exec -d`), its output discarded.
+pub async fn detach(
+    docker: &Docker,
+    container: &str,
+    cmd: Vec<String>,
+    settings: &Settings,
+) -> Result<(), EngineError> {
+    let mut options = create_options(cmd, Attach::Output, settings);
+    options.attach_stdout = Some(false);
+    options.attach_stderr = Some(false);
+    let exec = docker.create_exec(container, options).named(format_args!("create exec in {container}")).await?;
+    docker
+        .start_exec(&exec.id, Some(StartExecOptions { detach: true, tty: false, output_capacity: None }))
+        .named(format_args!("start exec in {container}"))
+        .await?;
+    Ok(())
 }
 
 /// Starts `cmd` in the background; its output goes to the container's own
@@ -149,6 +164,47 @@ pub async fn spawned_running(docker: &Docker, container: &str, cmd: &[String]) -
         }
     }
     Ok(false)
+}
+
+/// Passes an attached process's output to dmp's stdout and stderr, and
+/// dmp's stdin to it (with `Stdin` and `Terminal`), until its output ends;
+/// on a terminal `resize` follows every window change. The caller puts the
+/// terminal in raw mode ([`RawMode`]).
+pub async fn pump<R: std::future::Future<Output = ()>>(
+    mut output: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>,
+    mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    attach: Attach,
+    resize: impl Fn() -> R,
+) -> Result<(), bollard::errors::Error> {
+    let tty = attach == Attach::Terminal;
+    let mut stdin = matches!(attach, Attach::Stdin | Attach::Terminal).then(spawn_stdin_reader);
+    let mut window_changes =
+        if tty { tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok() } else { None };
+    loop {
+        tokio::select! {
+            chunk = output.next() => match chunk {
+                Some(Ok(LogOutput::StdErr { message })) => write_out(&mut std::io::stderr(), &message),
+                Some(Ok(other)) if attach == Attach::Log => write_out(&mut std::io::stderr(), &other.into_bytes()),
+                Some(Ok(other)) => write_out(&mut std::io::stdout(), &other.into_bytes()),
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            data = async { stdin.as_mut().expect("guarded").recv().await }, if stdin.is_some() => {
+                if let Some(bytes) = data {
+                    if input.write_all(&bytes).await.is_err() {
+                        stdin = None;
+                    }
+                } else {
+                    // dmp's stdin ended: the command sees end of input.
+                    let _ = input.shutdown().await;
+                    stdin = None;
+                }
+            }
+            Some(()) = async { match window_changes.as_mut() { Some(s) => s.recv().await, None => None } }, if window_changes.is_some() => {
+                resize().await;
+            }
+        }
+    }
 }
 
 fn write_out(out: &mut impl std::io::Write, bytes: &[u8]) {
@@ -185,10 +241,11 @@ fn spawn_stdin_reader() -> tokio::sync::mpsc::Receiver<Vec<u8>> {
 
 /// The terminal in raw mode (keys, Ctrl-C included, go to the container)
 /// until this is dropped.
-struct RawMode;
+#[derive(Debug)]
+pub struct RawMode;
 
 impl RawMode {
-    fn enable() -> Option<Self> {
+    pub fn enable() -> Option<Self> {
         crossterm::terminal::enable_raw_mode().ok().map(|()| Self)
     }
 }

@@ -10,7 +10,7 @@
 pub mod apply;
 mod error;
 pub mod exec;
-mod journal;
+pub mod journal;
 pub mod labels;
 pub mod owner;
 pub mod plan;
@@ -36,7 +36,7 @@ use crate::error::IoError;
 pub use labels::{CONFIG_HASH as LABEL_CONFIG_HASH, HASH_VERSION as LABEL_HASH_VERSION, PROJECT as LABEL_PROJECT};
 
 /// One of the project's containers, as the Engine lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ProjectContainer {
     pub service: String,
     pub name: String,
@@ -51,6 +51,26 @@ pub struct ProjectContainer {
     pub config_hash: Option<String>,
     #[serde(skip)]
     pub hash_version: Option<String>,
+    #[serde(skip)]
+    pub id: String,
+    #[serde(skip)]
+    pub image: String,
+    #[serde(skip)]
+    pub command: String,
+    /// Unix seconds.
+    #[serde(skip)]
+    pub created: i64,
+    #[serde(skip)]
+    pub labels: HashMap<String, String>,
+    /// A `run` container (Compose's `oneoff` label).
+    #[serde(skip)]
+    pub oneoff: bool,
+    /// The networks it is attached to.
+    #[serde(skip)]
+    pub networks: Vec<String>,
+    /// Its mounts' sources (a volume's name, a bind's host path).
+    #[serde(skip)]
+    pub mounts: Vec<String>,
     /// dmp made it (`dev.dmp.project`); else `docker compose` did, and
     /// `up` takes it over.
     #[serde(skip)]
@@ -141,6 +161,14 @@ pub async fn check_owner(
 /// `run` containers aside). Whatever directory made them: see
 /// [`containers`].
 pub async fn list_containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
+    let mut found = with_oneoffs(docker, project).await?;
+    found.retain(|c| !c.oneoff);
+    Ok(found)
+}
+
+/// As [`list_containers`], `run`'s one-off containers included (`down`
+/// and `rm` remove them too).
+pub async fn with_oneoffs(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
     // The Engine ANDs label filters: one list per label, run at once.
     let lists = futures_util::future::join(
         list_labelled(docker, LABEL_PROJECT, project),
@@ -165,7 +193,9 @@ pub async fn list_containers_expecting(
     let all_there =
         expected.iter().all(|e| composes.iter().any(|c| names(c).iter().any(|n| n.trim_start_matches('/') == e)));
     let ours = if all_there { Vec::new() } else { list_labelled(docker, LABEL_PROJECT, project).await? };
-    Ok(project_containers(ours.into_iter().chain(composes)))
+    let mut found = project_containers(ours.into_iter().chain(composes));
+    found.retain(|c| !c.oneoff);
+    Ok(found)
 }
 
 async fn list_labelled(docker: &Docker, label: &str, project: &str) -> Result<Vec<ContainerSummary>, EngineError> {
@@ -174,19 +204,32 @@ async fn list_labelled(docker: &Docker, label: &str, project: &str) -> Result<Ve
     docker.list_containers(Some(options)).named("list containers").await
 }
 
-/// The listed containers, each once, without Compose's one-off containers
-/// (`docker compose run`), sorted by service.
+/// The listed containers, each once, sorted by service.
 fn project_containers(listed: impl Iterator<Item = ContainerSummary>) -> Vec<ProjectContainer> {
     let mut seen = std::collections::HashSet::new();
-    let mut found: Vec<ProjectContainer> = listed
-        .filter(|c| seen.insert(c.id.clone()))
-        .filter(|c| {
-            c.labels.as_ref().and_then(|l| l.get(labels::compose::ONEOFF)).is_none_or(|oneoff| oneoff != "True")
-        })
-        .map(project_container)
-        .collect();
+    let mut found: Vec<ProjectContainer> =
+        listed.filter(|c| seen.insert(c.id.clone())).map(project_container).collect();
     found.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
     found
+}
+
+/// Every container of every project on the Engine, found by dmp's project
+/// label or Compose's, so Compose's projects are listed too (`dmp ls`).
+pub async fn all_projects(docker: &Docker) -> Result<Vec<(String, ProjectContainer)>, EngineError> {
+    let mut found: Vec<(String, ProjectContainer)> = Vec::new();
+    for label in [LABEL_PROJECT, labels::compose::PROJECT] {
+        let filters = HashMap::from([("label".to_owned(), vec![label.to_owned()])]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        for summary in docker.list_containers(Some(options)).named("list containers").await? {
+            let container = project_container(summary);
+            if found.iter().any(|(_, c)| c.id == container.id) {
+                continue;
+            }
+            let project = container.labels.get(label).cloned().unwrap_or_default();
+            found.push((project, container));
+        }
+    }
+    Ok(found)
 }
 
 fn project_container(summary: ContainerSummary) -> ProjectContainer {
@@ -215,7 +258,23 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         .collect();
     ports.sort();
     ports.dedup();
+    let mut networks: Vec<String> =
+        summary.network_settings.and_then(|n| n.networks).map(|n| n.into_keys().collect()).unwrap_or_default();
+    networks.sort();
+    let mounts = summary
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.name.filter(|n| !n.is_empty()).or(m.source))
+        .collect();
     ProjectContainer {
+        networks,
+        mounts,
+        id: summary.id.unwrap_or_default(),
+        image: summary.image.unwrap_or_default(),
+        command: summary.command.unwrap_or_default(),
+        created: summary.created.unwrap_or_default(),
+        oneoff: labels.get(labels::compose::ONEOFF).is_some_and(|v| v == "True"),
         service: labels
             .get(labels::SERVICE)
             .or_else(|| labels.get(labels::compose::SERVICE))
@@ -237,6 +296,7 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         compose_labelled: labels.contains_key(labels::compose::PROJECT),
         working_dir: labels.get(labels::compose::WORKING_DIR).cloned(),
         config_files: labels.get(labels::compose::CONFIG_FILES).cloned(),
+        labels,
     }
 }
 
@@ -287,29 +347,35 @@ impl ProjectLock {
 
 /// Containers with the names dmp would give `services` that belong to no
 /// stack of this project (neither dmp's nor `docker compose`'s): dmp must
-/// not touch them.
+/// not touch them. The names go to the Engine in batches, so no request URL
+/// grows with the stack (a few thousand names in one filter overflow the
+/// Engine's URL limit).
 pub async fn foreign_containers(
     docker: &Docker,
     project: &Project,
     services: &[&str],
 ) -> Result<Vec<String>, EngineError> {
-    if services.is_empty() {
-        return Ok(Vec::new());
+    const BATCH: usize = 100;
+    let mut found = Vec::new();
+    for batch in services.chunks(BATCH) {
+        let names: Vec<String> = batch.iter().map(|s| format!("^/{}$", container_name(project, s))).collect();
+        let filters = HashMap::from([("name".to_owned(), names)]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        found.extend(
+            docker
+                .list_containers(Some(options))
+                .named("list containers by name")
+                .await?
+                .into_iter()
+                .filter(|c| {
+                    let label = |key| c.labels.as_ref().and_then(|l| l.get(key));
+                    label(LABEL_PROJECT) != Some(&project.name)
+                        && label(labels::compose::PROJECT) != Some(&project.name)
+                })
+                .filter_map(|c| c.names.and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned()))),
+        );
     }
-    let names: Vec<String> = services.iter().map(|s| format!("^/{}$", container_name(project, s))).collect();
-    let filters = HashMap::from([("name".to_owned(), names)]);
-    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    Ok(docker
-        .list_containers(Some(options))
-        .named("list containers by name")
-        .await?
-        .into_iter()
-        .filter(|c| {
-            let label = |key| c.labels.as_ref().and_then(|l| l.get(key));
-            label(LABEL_PROJECT) != Some(&project.name) && label(labels::compose::PROJECT) != Some(&project.name)
-        })
-        .filter_map(|c| c.names.and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned())))
-        .collect())
+    Ok(found)
 }
 
 /// The names of the project's networks (dmp's and `docker compose`'s).

@@ -214,6 +214,7 @@ mod tests {
             compose_labelled: true,
             working_dir: Some(DIR.into()),
             config_files: None,
+            ..ProjectContainer::default()
         }
     }
 

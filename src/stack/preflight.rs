@@ -12,6 +12,33 @@ use crate::compose::model::{Condition, MountKind, Service};
 use crate::engine::Request as _;
 use crate::stack::error::{Result, StackError};
 
+/// Every service built here has a Dockerfile dmp can read (a regular file,
+/// not a pipe or directory) with a `FROM`: the Engine's own answer ("no
+/// build stage in current context") never names the file.
+pub fn dockerfiles(selected: &[&Service]) -> Result<()> {
+    for service in selected {
+        let Some(build) = &service.build else { continue };
+        let path = build.context.join(&build.dockerfile);
+        let problem = match crate::user_file::read_to_string(&path) {
+            Ok(text) if has_from(&text) => continue,
+            Ok(_) => "it has no FROM instruction, so there is nothing to build".to_owned(),
+            // A missing context or Dockerfile is the build's to report.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => e.to_string(),
+        };
+        return Err(StackError::Dockerfile { service: service.name.clone(), path, problem });
+    }
+    Ok(())
+}
+
+/// Whether a Dockerfile has a `FROM` instruction (comments, blank lines
+/// and parser directives aside).
+fn has_from(text: &str) -> bool {
+    text.lines().map(str::trim_start).any(|line| {
+        line.get(..4).is_some_and(|word| word.eq_ignore_ascii_case("FROM")) && line[4..].starts_with([' ', '\t'])
+    })
+}
+
 /// External networks and volumes the selected services use must exist:
 /// dmp never creates them.
 pub async fn external_objects(docker: &Docker, project: &Project, selected: &[&Service]) -> Result<()> {

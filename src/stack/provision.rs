@@ -92,6 +92,9 @@ pub async fn ensure_images(
         } else {
             known_id(&reference)
         };
+        if id.is_some() && refresh(docker, service, &reference).await {
+            id = image_id(reference.clone()).await;
+        }
         if id.is_none() && policy == Some("never") && service.build.is_none() {
             return Err(StackError::ImageMissing {
                 image: reference,
@@ -137,7 +140,8 @@ fn base_images(selected: &[&Service], catalogue: &Catalogue) -> BTreeSet<String>
     for service in selected {
         match &service.build {
             Some(build) => {
-                let dockerfile = std::fs::read_to_string(build.context.join(&build.dockerfile)).unwrap_or_default();
+                let dockerfile =
+                    crate::user_file::read_to_string(&build.context.join(&build.dockerfile)).unwrap_or_default();
                 base_refs.extend(dockerfile.lines().filter_map(|line| from_base_image(line, catalogue)));
             }
             None => base_refs.extend(service.image.as_deref().and_then(|i| base_image_name(i, catalogue))),
@@ -153,6 +157,90 @@ async fn inspect_all(docker: &Docker, references: BTreeSet<String>) -> HashMap<S
         (reference, id.and_then(|i| i.id))
     };
     futures_util::future::join_all(references.into_iter().map(inspect)).await.into_iter().collect()
+}
+
+/// `pull_policy: daily`, `weekly`, `every_<duration>`: pulls `reference`
+/// again when it was last tagged (pulled) longer than that ago, as Compose
+/// does; whether it did. Offline, the local image still runs (where Compose
+/// would fail `up`), with a warning.
+async fn refresh(docker: &Docker, service: &Service, reference: &str) -> bool {
+    let window = service.pull_policy.as_deref().and_then(refresh_window).filter(|_| service.build.is_none());
+    let Some(window) = window else { return false };
+    let inspected = docker.inspect_image(reference).timed(format_args!("inspect image {reference}")).await;
+    let last_tag = inspected.ok().and_then(|i| i.metadata).and_then(|m| m.last_tag_time);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    if !refresh_due(last_tag.as_deref(), window, now) {
+        return false;
+    }
+    tracing::debug!(target: "dmp::up", "{}: image {reference} is due for a pull (pull_policy)", service.name);
+    match pull(docker, service, reference).await {
+        Ok(()) => true,
+        Err(e) => {
+            let reason = match &e {
+                StackError::ImageMissing { reason, .. } => reason.clone(),
+                other => other.to_string(),
+            };
+            eprintln!(
+                "warning: {}: pulling {reference} again (pull_policy: {}) failed, so the local image runs: {reason}",
+                service.name,
+                service.pull_policy.as_deref().unwrap_or_default(),
+            );
+            false
+        }
+    }
+}
+
+/// How long an image is fresh under a pull policy: `daily` 24 h, `weekly`
+/// 7 days, `every_<duration>` that duration; `None` for the other policies.
+fn refresh_window(policy: &str) -> Option<std::time::Duration> {
+    const DAY: u64 = 24 * 3600;
+    match policy {
+        "daily" => Some(std::time::Duration::from_secs(DAY)),
+        "weekly" => Some(std::time::Duration::from_secs(7 * DAY)),
+        _ => policy
+            .strip_prefix("every_")
+            .and_then(crate::compose::model::duration_text::parse)
+            .map(std::time::Duration::from_nanos),
+    }
+}
+
+/// Whether an image last tagged at `last_tag` (RFC 3339, as the Engine
+/// reports `LastTagTime`) is older than `window` at `now` (since the Unix
+/// epoch). An unknown or zero time (an image loaded, never tagged) is due,
+/// as in Compose.
+fn refresh_due(last_tag: Option<&str>, window: std::time::Duration, now: std::time::Duration) -> bool {
+    match last_tag.and_then(unix_seconds) {
+        Some(tagged) if tagged > 0 => now.as_secs() >= tagged.unsigned_abs().saturating_add(window.as_secs()),
+        _ => true,
+    }
+}
+
+/// `2026-11-22T10:45:01.123456789Z` or `…+01:00` as seconds since the Unix
+/// epoch (negative before it).
+fn unix_seconds(text: &str) -> Option<i64> {
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    let zone = text.get(19..)?.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match zone {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match zone.get(..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            sign * (zone.get(1..3)?.parse::<i64>().ok()? * 3600 + zone.get(4..6)?.parse::<i64>().ok()? * 60)
+        }
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
 /// `FROM dmp/<name>[:tag]` → `<name>`, for names in the catalogue.
@@ -240,6 +328,18 @@ async fn pull(docker: &Docker, service: &Service, reference: &str) -> Result<()>
     Ok(())
 }
 
+/// Creates the missing networks and volumes, each recorded in `journal`.
+pub async fn ensure_networks_and_volumes(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&Service],
+    journal: &Journal,
+) -> Result<()> {
+    let missing = missing_networks(docker, project, selected).await?;
+    create_networks(docker, project, &missing, journal).await?;
+    ensure_volumes(docker, project, selected, journal).await
+}
+
 /// The selected services' networks that do not exist yet, by key, for
 /// [`create_networks`]; an external one that is missing is an error.
 /// Containers may be created before their network exists (the Engine
@@ -310,6 +410,32 @@ pub async fn ensure_volumes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pull_policies_with_a_window_pull_once_the_image_is_older() {
+        use std::time::Duration;
+        let hour = Duration::from_secs(3600);
+        assert_eq!(refresh_window("daily"), Some(24 * hour));
+        assert_eq!(refresh_window("weekly"), Some(7 * 24 * hour));
+        assert_eq!(refresh_window("every_12h"), Some(12 * hour));
+        assert_eq!(refresh_window("every_1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(refresh_window("missing"), None);
+        assert_eq!(refresh_window("always"), None);
+
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2026-11-22T10:45:01.123456789Z"), Some(1_795_344_301));
+        assert_eq!(unix_seconds("2026-11-22T11:45:01+01:00"), Some(1_795_344_301));
+        assert_eq!(unix_seconds("2000-02-29T00:00:00Z"), Some(951_782_400));
+        assert_eq!(unix_seconds("0001-01-01T00:00:00Z"), Some(-62_135_596_800));
+        assert_eq!(unix_seconds("yesterday"), None);
+
+        let tagged = "2026-11-22T10:45:01Z";
+        let at = |secs: u64| Duration::from_secs(1_795_344_301 + secs);
+        assert!(!refresh_due(Some(tagged), 24 * hour, at(3600)), "an hour old: fresh for daily");
+        assert!(refresh_due(Some(tagged), 24 * hour, at(24 * 3600)), "a day old: due");
+        assert!(refresh_due(Some("0001-01-01T00:00:00Z"), 24 * hour, at(0)), "never tagged: due");
+        assert!(refresh_due(None, 24 * hour, at(0)), "unknown: due");
+    }
 
     #[test]
     fn base_images_are_found_in_from_lines() {

@@ -37,18 +37,17 @@ pub struct UpOptions {
     pub adopt: bool,
 }
 
+/// `dmp up --json` (with `schema` added by the command): every key always
+/// present, `null` or `[]` when there is nothing.
 #[derive(Debug, Serialize)]
 pub struct UpReport {
     pub project: String,
     pub services: Vec<ServiceReport>,
     /// Containers of services that are no longer in the stack.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub orphans: Vec<String>,
     /// Where the app answers, when the stack has an HTTP entry point.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// What to do next, when the app's server was not started.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     pub seconds: f64,
 }
@@ -156,6 +155,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let _lock = super::ProjectLock::acquire(&project.name).await?;
     let existing = existing_containers(docker, project, &selected, options.adopt, progress).await?;
     plan::check_ports(&selected, &existing)?;
+    preflight::dockerfiles(&selected)?;
     preflight::external_objects(docker, project, &selected).await?;
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;
 
@@ -441,12 +441,12 @@ async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
         Action::Recreated => {
             job.task.announce(&format!("recreating ({})", resolved.decision.why.describe()));
             apply::remove(docker, name, false).await?;
-            apply::create(docker, job.project, service, made, resolved.without_capabilities).await?;
+            apply::create_service(docker, job.project, service, made, resolved.without_capabilities).await?;
         }
         Action::Created => {
             job.task.announce("creating");
             job.journal.record(Created::Container(name.clone()));
-            apply::create(docker, job.project, service, made, resolved.without_capabilities).await?;
+            apply::create_service(docker, job.project, service, made, resolved.without_capabilities).await?;
         }
     }
     if action == Action::Unchanged {

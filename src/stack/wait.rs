@@ -378,6 +378,18 @@ pub async fn last_logs(docker: &Docker, container: &str) -> Vec<String> {
     text.lines().map(str::to_owned).collect()
 }
 
+/// The log lines `container` wrote since `since` (Unix seconds).
+pub async fn last_logs_since(docker: &Docker, container: &str, since: u64) -> Vec<String> {
+    let since = i32::try_from(since).unwrap_or(0);
+    let options = LogsOptionsBuilder::default().stdout(true).stderr(true).since(since).tail("200").build();
+    let mut stream = docker.logs(container, Some(options));
+    let mut text = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+    }
+    text.lines().map(str::to_owned).collect()
+}
+
 /// GETs `path` on `host:port` until the server answers with a status below
 /// 500 (a 502 from nginx means the app behind it is not up yet). Returns the
 /// last status or error seen when the deadline passes.
@@ -410,6 +422,35 @@ async fn http_status(host: &str, port: u16, path: &str) -> std::io::Result<u16> 
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response"))
 }
+/// Every selected service up (healthy, or running without a health check,
+/// and settled); jobs that others wait on to complete, done.
+pub async fn wait_ready(docker: &Docker, project: &Project, selected: &[&Service], deadline: Instant) -> Result<()> {
+    let jobs: std::collections::BTreeSet<&str> = selected
+        .iter()
+        .flat_map(|s| s.depends_on.iter())
+        .filter(|(_, d)| d.condition == crate::compose::model::Condition::ServiceCompletedSuccessfully)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let waits = selected.iter().map(|service| async {
+        let target = if jobs.contains(service.name.as_str()) { Target::Completed } else { Target::Ready };
+        let name = container_name(project, &service.name);
+        let waited = async {
+            container(docker, &name, target, None, None, deadline).await?;
+            settle(docker, &name, target, None, deadline).await
+        };
+        waited.await.map_err(|f| StackError::ServiceFailed {
+            service: service.name.clone(),
+            container: name.clone(),
+            reason: f.reason,
+            logs: f.logs,
+        })
+    });
+    for result in futures_util::future::join_all(waits).await {
+        result?;
+    }
+    Ok(())
+}
+
 /// The service that answers HTTP for the app: `x-dmp.http`, else the one
 /// running a dmp nginx image, else the only service publishing a port.
 pub fn http_service<'p>(project: &'p Project, selected: &[&'p Service]) -> Option<&'p Service> {

@@ -53,7 +53,10 @@ impl Reporter {
 
     pub(super) fn emit(&self, event: &Event) {
         if self.json {
-            if let Ok(line) = serde_json::to_string(event) {
+            if let Ok(mut line) = serde_json::to_value(event) {
+                if let Some(object) = line.as_object_mut() {
+                    object.insert("schema".into(), crate::commands::SCHEMA.into());
+                }
                 println!("{line}");
             }
             return;

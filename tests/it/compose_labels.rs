@@ -72,11 +72,12 @@ fn a_dmp_stack_shows_in_docker_compose_ps_and_logs_and_its_down_removes_it() {
     let dir = stack.dir.path();
     let project = &stack.project;
 
-    let ours: Vec<Value> = serde_json::from_str(&stack.ok(&["ps", "--json"])).expect("dmp ps --json");
+    let ours: Value = serde_json::from_str(&stack.ok(&["ps", "-a", "--json"])).expect("dmp ps --json");
+    let ours: Vec<Value> = serde_json::from_value(ours["containers"].clone()).expect("containers");
     let theirs = compose_ps(&v2, dir, project);
     assert_eq!(theirs.len(), 2, "docker compose ps lists both containers: {theirs:?}");
     for (ours, theirs) in ours.iter().zip(&theirs) {
-        assert_eq!(theirs["Name"], ours["name"]);
+        assert_eq!(theirs["Name"], ours["container"]);
         assert_eq!(theirs["Service"], ours["service"]);
         assert_eq!(theirs["State"], ours["state"]);
         assert_eq!(theirs["Project"].as_str(), Some(project.as_str()));
@@ -98,7 +99,7 @@ fn a_dmp_stack_shows_in_docker_compose_ps_and_logs_and_its_down_removes_it() {
             .iter()
             .map(|p| (p["host_ip"].as_str().unwrap_or_default().to_owned(), p["published"].as_u64().unwrap_or(0)))
             .collect();
-        assert_eq!(published, ours_published, "{}", ours["name"]);
+        assert_eq!(published, ours_published, "{}", ours["container"]);
     }
     assert!(theirs.iter().any(|r| {
         r["Labels"].as_str().is_some_and(|l| l.contains("com.docker.compose.depends_on=db:service_started:false"))

@@ -140,6 +140,30 @@ fn config_agrees_with_compose_v2_on_env_files() {
     compare_in("env-files", env_files.path(), &[], &[]);
 }
 
+/// What editors on Windows write (a byte-order mark) and what people type
+/// (unquoted values with spaces) are valid, as in Compose v2.
+#[test]
+fn config_agrees_with_compose_v2_on_a_byte_order_mark_and_unquoted_spaces() {
+    let Some(dir) = stack_dir(&[
+        (".env", "\u{feff}TAG=1\nGREETING=hello  big world \nSPACED = a b\n"),
+        ("web.env", "\u{feff}FIRST=x y z\nSECOND=two words # a comment\n"),
+        (
+            "compose.yaml",
+            r#"services:
+  web:
+    image: "example/web:${TAG}"
+    env_file: web.env
+    environment:
+      GREETING: "${GREETING}"
+      SPACED: "${SPACED}"
+"#,
+        ),
+    ]) else {
+        return;
+    };
+    compare_in("bom-and-spaces", dir.path(), &[], &[]);
+}
+
 #[test]
 fn config_agrees_with_compose_v2_on_profiles() {
     let Some(profiles) = stack_dir(&[(
@@ -216,4 +240,39 @@ volumes:
     // Loading gap: the model does not keep that `cache` was written in long
     // form, where Compose prints no `volume: {}`.
     compare_knowing("kitchen-sink", kitchen.path(), &[], &[], &["services.web.volumes[1].volume"]);
+}
+
+/// Without `-f`, in a directory below the stack file: Compose reads the
+/// `.env` beside the file it found, not the one in the current directory.
+#[test]
+fn config_reads_the_env_beside_a_stack_file_found_above_as_compose_v2_does() {
+    let Some(dir) = stack_dir(&[
+        (
+            "compose.yaml",
+            "name: envabove\nservices:\n  web:\n    image: example/web\n    environment:\n      FROM: ${FROM:-unset}\n",
+        ),
+        (".env", "FROM=beside-the-file\n"),
+        ("sub/.env", "FROM=current-directory\n"),
+    ]) else {
+        return;
+    };
+    let compose = compose_v2().expect("checked by stack_dir");
+    let from = |program: &Path, args: &[&str]| {
+        let output = std::process::Command::new(program)
+            .current_dir(dir.path().join("sub"))
+            .args(args)
+            .args(["config", "--format", "json"])
+            .env_remove("COMPOSE_FILE")
+            .env_remove("COMPOSE_PROJECT_NAME")
+            .output()
+            .expect("config");
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+        json["services"]["web"]["environment"]["FROM"].as_str().unwrap_or_default().to_owned()
+    };
+    let dmp = Path::new(env!("CARGO_BIN_EXE_dmp"));
+    assert_eq!(from(&compose, &[]), "beside-the-file");
+    assert_eq!(from(dmp, &[]), "beside-the-file");
+    assert_eq!(from(&compose, &["-f", "../compose.yaml"]), "beside-the-file");
+    assert_eq!(from(dmp, &["-f", "../compose.yaml"]), "beside-the-file");
 }

@@ -63,6 +63,7 @@ fn every_bad_input_is_one_clear_error_and_changes_nothing() {
     std::fs::write(huge.join("dmp.yml"), yaml).expect("write");
     std::fs::write(huge.join("expected"), "dmp.yml:60005:11\nunclosed bracket\n").expect("write");
     cases.push(huge);
+    cases.extend(generated_cases(work.path()));
     assert!(cases.len() >= 40, "the corpus has only {} cases", cases.len());
 
     let version = images_version();
@@ -78,8 +79,14 @@ fn every_bad_input_is_one_clear_error_and_changes_nothing() {
         // cases' own business.
         let project = format!("corpus-{}-{name}", std::process::id());
         let dir = work.path().join(&project);
-        copy_dir(case, &dir);
         let expected = std::fs::read_to_string(case.join("expected")).expect("expected");
+        // Generated cases are made where they run: a named pipe cannot be
+        // copied (reading it would wait for a writer).
+        if case.starts_with(work.path().join("generated")) {
+            std::fs::rename(case, &dir).expect("move a generated case");
+        } else {
+            copy_dir(case, &dir);
+        }
         let output = dmp_in(&dir, &["up", "--timeout", "30"], &env);
         let stderr = text(&output.stderr);
         let mut problems = Vec::new();
@@ -90,6 +97,10 @@ fn every_bad_input_is_one_clear_error_and_changes_nothing() {
             if !stderr.contains(fragment) {
                 problems.push(format!("missing {fragment:?}"));
             }
+        }
+        // One short paragraph: quoted text clipped, nothing printed whole.
+        if stderr.len() > 3000 || stderr.lines().count() > 30 || stderr.lines().any(|l| l.chars().count() > 400) {
+            problems.push(format!("a long message ({} bytes, {} lines)", stderr.len(), stderr.lines().count()));
         }
         if !stderr.contains("help:") {
             problems.push("no fix (help:) given".into());
@@ -105,4 +116,107 @@ fn every_bad_input_is_one_clear_error_and_changes_nothing() {
         }
     }
     assert!(failures.is_empty(), "{} of {} cases failed:\n\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+}
+
+/// Cases a directory cannot hold (named pipes) or should not (megabytes):
+/// made here, each a directory with `expected`.
+fn generated_cases(work: &Path) -> Vec<std::path::PathBuf> {
+    let stack = "services:\n  web:\n    image: \"a${TAG}\"\n";
+    let mkfifo = |path: &Path| {
+        let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo");
+        assert!(status.success(), "mkfifo {}", path.display());
+    };
+    let mut cases = Vec::new();
+    let mut case = |name: &str, files: &[(&str, &str)], make: &dyn Fn(&Path), expected: &str| {
+        let dir = work.join("generated").join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        for (file, text) in files {
+            std::fs::write(dir.join(file), text).expect("write");
+        }
+        make(&dir);
+        std::fs::write(dir.join("expected"), expected).expect("write");
+        cases.push(dir);
+    };
+    case(
+        "dotenv-named-pipe",
+        &[("dmp.yml", stack)],
+        &|d| mkfifo(&d.join(".env")),
+        ".env: it is a named pipe, not a file\n",
+    );
+    // (A `.env` directory is passed over, as Compose passes over it.)
+    case(
+        "env-file-is-a-directory",
+        &[("dmp.yml", "services:\n  web:\n    image: a\n    env_file: [{path: config, required: false}]\n")],
+        &|d| std::fs::create_dir(d.join("config")).expect("mkdir"),
+        "dmp.yml:4:16\ncannot read env_file config: it is a directory, not a file\n",
+    );
+    case(
+        "env-file-named-pipe",
+        &[("dmp.yml", "services:\n  web:\n    image: a\n    env_file: web.env\n")],
+        &|d| mkfifo(&d.join("web.env")),
+        "dmp.yml:4:15\ncannot read env_file web.env: it is a named pipe, not a file\n",
+    );
+    case(
+        "dockerfile-named-pipe",
+        &[("dmp.yml", "services:\n  web:\n    build: .\n")],
+        &|d| mkfifo(&d.join("Dockerfile")),
+        "service web builds from\nDockerfile: it is a named pipe, not a file\n",
+    );
+    case(
+        "dotenv-too-big",
+        &[("dmp.yml", stack)],
+        &|d| {
+            let file = std::fs::File::create(d.join(".env")).expect("create");
+            file.set_len(17 * 1024 * 1024).expect("grow");
+        },
+        ".env: it is 17 MiB, more than the 16 MiB dmp reads\n",
+    );
+    case(
+        "dotenv-huge-bad-line",
+        &[("dmp.yml", stack)],
+        &|d| std::fs::write(d.join(".env"), format!("A=1\nTAG=\"{}\n", "y".repeat(10_000_000))).expect("write"),
+        ".env:2: unterminated quoted value\n…\n",
+    );
+    case(
+        "dotenv-nul-byte",
+        &[("dmp.yml", stack)],
+        &|d| std::fs::write(d.join(".env"), "TAG=a\0b\n").expect("write"),
+        ".env:1: the value of TAG holds a NUL byte\n",
+    );
+    case(
+        "yaml-long-line",
+        &[],
+        &|d| {
+            let text = format!("services:\n  web:\n    image: a\n    labels: {{x: {}, z: [\n", "y".repeat(50_000));
+            std::fs::write(d.join("dmp.yml"), text).expect("write");
+        },
+        "dmp.yml:4:\nunclosed bracket\n",
+    );
+    case(
+        "yaml-too-deep",
+        &[],
+        &|d| {
+            let text = format!("services:\n  web:\n    image: a\n    labels: {}{}\n", "[".repeat(70), "]".repeat(70));
+            std::fs::write(d.join("dmp.yml"), text).expect("write");
+        },
+        "dmp.yml:4:\nthe YAML nests deeper than dmp reads\n",
+    );
+    case(
+        "depends-on-long-cycle",
+        &[],
+        &|d| {
+            let mut text = String::from("services:\n");
+            for i in 0..3000 {
+                writeln!(
+                    text,
+                    "  service-with-a-long-name-{i}:\n    image: a\n    depends_on: [service-with-a-long-name-{}]",
+                    (i + 1) % 3000
+                )
+                .expect("writing to a String");
+            }
+            std::fs::write(d.join("dmp.yml"), text).expect("write");
+        },
+        "depend on each other in a cycle\nmore)\n",
+    );
+    cases
 }

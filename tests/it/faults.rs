@@ -130,8 +130,8 @@ fn ctrl_c_during_up_stops_cleanly_and_the_next_up_converges() {
     stack.ok(&["up"]);
     let names: Vec<String> = stack.containers().into_iter().map(|(name, _)| name).collect();
     assert_eq!(names.len(), 3, "duplicates or missing containers: {names:?}");
-    let ps: Value = serde_json::from_str(&stack.ok(&["ps", "--json"])).expect("ps");
-    assert!(ps.as_array().expect("list").iter().all(|c| c["state"] == "running"), "{ps}");
+    let ps: Value = serde_json::from_str(&stack.ok(&["ps", "-a", "--json"])).expect("ps");
+    assert!(ps["containers"].as_array().expect("list").iter().all(|c| c["state"] == "running"), "{ps}");
 }
 
 #[test]
@@ -198,7 +198,7 @@ fn doctor_names_each_problem_with_its_fix() {
         (output.status.code(), checks)
     };
     let find = |checks: &Value, name: &str| {
-        checks.as_array().expect("list").iter().find(|c| c["check"] == name).cloned().expect(name)
+        checks["checks"].as_array().expect("list").iter().find(|c| c["check"] == name).cloned().expect(name)
     };
 
     let (code, report) = checks(&stack);

@@ -30,7 +30,9 @@ fn a_rebuild_with_nothing_changed_comes_from_the_cache_with_the_same_ids() {
 
     let output = dmp(&["images", "build", "--json"], &[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let second: Vec<Value> = serde_json::from_slice(&output.stdout).expect("--json output");
+    let second: Value = serde_json::from_slice(&output.stdout).expect("--json output");
+    assert_eq!(second["schema"], 1);
+    let second: Vec<Value> = serde_json::from_value(second["images"].clone()).expect("images");
     for report in &second {
         assert_eq!(report["status"], "cached", "not served from the cache: {report}");
         assert_eq!(report["steps"], report["cached_steps"], "{report}");
@@ -315,7 +317,8 @@ fn the_build_context_honours_dockerignore_on_the_engine_and_no_cache_rebuilds() 
     // --no-cache runs every step again.
     let output = dmp(&["images", "build", "--images-dir", &images_dir, "--no-cache", "--json"], &[]);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let report: Vec<Value> = serde_json::from_slice(&output.stdout).expect("--json output");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("--json output");
+    let report = report["images"].as_array().expect("images").clone();
     assert_eq!(report[0]["status"], "built", "{report:?}");
     assert_eq!(report[0]["cached_steps"], 0, "{report:?}");
 

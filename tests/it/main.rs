@@ -4,16 +4,21 @@
 //! failure.
 
 mod cli;
+mod compose_commands;
 mod compose_corpus;
 mod compose_labels;
 mod config;
+mod contract;
 mod corpus;
 mod endpoint;
 mod faults;
 mod frontend;
 mod images;
 mod loopback;
+mod pull_policy;
+mod reliability;
 mod runtime_keys;
+mod serving;
 mod stack;
 mod support;
 mod watch;

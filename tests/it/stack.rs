@@ -89,7 +89,8 @@ fn up_is_idempotent_recreates_only_what_changed_and_down_removes_it() {
 
     // ps
     let ps: Value = serde_json::from_str(&stack.ok(&["ps", "--json"])).expect("ps --json");
-    let rows = ps.as_array().expect("a list");
+    assert_eq!(ps["schema"], 1, "{ps}");
+    let rows = ps["containers"].as_array().expect("a list");
     assert_eq!(rows.len(), 2);
     for row in rows {
         assert_eq!(row["state"], "running", "{row}");
@@ -112,8 +113,9 @@ fn up_is_idempotent_recreates_only_what_changed_and_down_removes_it() {
 
     // stop and restart
     stack.ok(&["stop", "wsgi"]);
-    let ps: Value = serde_json::from_str(&stack.ok(&["ps", "--json"])).expect("ps --json");
-    let wsgi = ps.as_array().expect("list").iter().find(|r| r["service"] == "wsgi").cloned().expect("wsgi");
+    let ps: Value = serde_json::from_str(&stack.ok(&["ps", "-a", "--json"])).expect("ps --json");
+    let wsgi =
+        ps["containers"].as_array().expect("list").iter().find(|r| r["service"] == "wsgi").cloned().expect("wsgi");
     assert_eq!(wsgi["state"], "exited");
     let fourth = stack.ok(&["up", "--json"]);
     assert_eq!(actions(&fourth), [("nginx".into(), "unchanged".into()), ("wsgi".into(), "started".into())]);

@@ -209,7 +209,10 @@ pub fn base_images() -> &'static Vec<Value> {
         if !output.status.success() {
             return Err(format!("dmp images build failed:\n{}\n{}", text(&output.stdout), text(&output.stderr)));
         }
-        serde_json::from_slice(&output.stdout).map_err(|e| format!("bad --json output ({e}): {}", text(&output.stdout)))
+        serde_json::from_slice::<Value>(&output.stdout)
+            .ok()
+            .and_then(|v| serde_json::from_value(v["images"].clone()).ok())
+            .ok_or_else(|| format!("bad --json output: {}", text(&output.stdout)))
     });
     match result {
         Ok(report) => report,

@@ -14,7 +14,7 @@ mod service;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use miette::NamedSource;
+use crate::compose::error::Excerpt;
 
 use super::error::{ComposeError, Located};
 use super::interpolate::{InterpolationError, interpolate};
@@ -47,11 +47,12 @@ impl Loader<'_> {
 
     pub(super) fn error(&self, pos: Pos, message: &str, label: &str, help: Option<&str>) -> ComposeError {
         let source = &self.sources[pos.file.min(self.sources.len() - 1)];
+        let (source_code, span) = Excerpt::new(source.name.clone(), &source.text, pos.offset, pos.len);
         ComposeError::At(Box::new(Located {
             location: self.location(pos),
             message: message.to_owned(),
-            source_code: NamedSource::new(source.name.clone(), (*source.text).clone()),
-            span: (pos.offset, pos.len.max(1)).into(),
+            source_code,
+            span,
             label: label.to_owned(),
             // Every error says what to do; the specific fix where there is one.
             help: Some(help.unwrap_or("docs/stack-file.md lists every key and its forms").to_owned()),

@@ -232,16 +232,29 @@ impl Loader<'_> {
                 _ => (self.text(item, "an env file path")?, true),
             };
             let path = self.dir.join(&file);
-            if !path.is_file() {
-                if !required {
-                    continue;
+            match crate::user_file::check(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if !required {
+                        continue;
+                    }
+                    return Err(self.error(
+                        item.pos,
+                        &format!("env_file {file} does not exist (looked for {})", path.display()),
+                        "this file",
+                        Some("create it (it may be empty), remove it, or write `{ path: FILE, required: false }`"),
+                    ));
                 }
-                return Err(self.error(
-                    item.pos,
-                    &format!("env_file {file} does not exist (looked for {})", path.display()),
-                    "this file",
-                    Some("create it (it may be empty), remove it, or write `{ path: FILE, required: false }`"),
-                ));
+                // A pipe, a directory, a device or a huge file: refused
+                // even when optional, as reading it would block or flood.
+                Err(e) => {
+                    return Err(self.error(
+                        item.pos,
+                        &format!("cannot read env_file {file}: {e}"),
+                        "this file",
+                        Some("name a regular text file (of at most 16 MiB)"),
+                    ));
+                }
             }
             let earlier = values.clone();
             let lookup = |name: &str| earlier.get(name).cloned().or_else(|| (self.lookup)(name));

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""GOV.UK demo benchmark for scripts/bench.sh: on a running demo stack (the
+project named by $PROJECT), saves a Sass partial N times, 300 ms apart, and
+measures save -> restyled CSS served by nginx on 127.0.0.1, for one way of
+rebuilding:
+
+  warm      dmp watch with the stack file as it is (styles: dmp-sass-worker)
+  exec      dmp watch with the styles rule's `serve` removed: its command
+            (the sass-embedded CLI) runs once per change, in the rule's
+            build shell
+  sass-cli  as `exec`, with the command of the old demo: the `sass` (JS)
+            package's CLI, started per change (needs that package)
+  sass-watch  no dmp: `sass --watch` (sass-embedded's CLI) running inside
+            buildstatic, the run-dev way
+
+Prints one JSON line: {"mode", "saves", "p50", "p90", "p95", "max"} (ms)."""
+import json, os, re, statistics, subprocess, sys, threading, time, urllib.request
+
+dmp, app_dir, port, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+saves = int(sys.argv[5]) if len(sys.argv) > 5 else 30
+project = os.environ["PROJECT"]
+partial = os.path.join(app_dir, "assets/scss/_notes.scss")
+url = f"http://127.0.0.1:{port}/static/css/application.css"
+stack_file = os.path.join(app_dir, "dmp.yml")
+original_stack = open(stack_file).read()
+original_partial = open(partial).read()
+container = f"{project}-buildstatic-1"
+SASS_WATCH = ("sass --watch --style=compressed --no-source-map --load-path=node_modules "
+              "assets/scss/application.scss:static/css/application.css")
+
+
+def docker_exec(script, detach=False):
+    args = ["docker", "exec"] + (["-d"] if detach else []) + [container, "sh", "-c", script]
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+
+
+def kill_in_container(pattern):
+    docker_exec(f"""for p in /proc/[0-9]*; do [ "${{p#/proc/}}" = $$ ] && continue; """
+                f"""case "$(tr '\\0' ' ' <$p/cmdline 2>/dev/null)" in {pattern}) kill ${{p#/proc/}};; esac; done""")
+
+
+watch = None
+try:
+    if mode in ("exec", "sass-cli"):
+        stack = re.sub(r"\n      serve: dmp-sass-worker[^\n]*", "", original_stack)
+        if mode == "sass-cli":
+            if not os.path.isdir(os.path.join(app_dir, "node_modules/sass")):
+                docker_exec("npm install --no-save --no-audit --no-fund sass@1.108.2 >/dev/null 2>&1")
+            stack = stack.replace("command: sass ", "command: node node_modules/sass/sass.js ", 1)
+        open(stack_file, "w").write(stack)
+    if mode == "sass-watch":
+        docker_exec(SASS_WATCH + " >/tmp/sass-watch.log 2>&1", detach=True)
+        time.sleep(5)
+    else:
+        watch = subprocess.Popen([dmp, "-p", project, "watch", "--json", "--no-initial-build"], cwd=app_dir,
+                                 stdout=subprocess.PIPE, text=True)
+        ready = {}
+        while ready.get("event") != "ready":
+            ready = json.loads(watch.stdout.readline())
+        threading.Thread(target=lambda: [None for _ in watch.stdout], daemon=True).start()
+        time.sleep(2)  # the workers load their compilers
+
+    def fetch():
+        # Tools that write in place (sass --watch) can be caught mid-write.
+        try:
+            return urllib.request.urlopen(url).read().decode()
+        except Exception:
+            return ""
+
+    served = []
+    nonce = time.time_ns()
+    for i in range(saves + 1):
+        marker = f".bench-{nonce}-{i}{{"
+        with open(partial, "w") as f:
+            f.write(original_partial + f"\n.bench-{nonce}-{i} {{ order: {i}; }}\n")
+        t0 = time.monotonic()
+        while marker not in fetch():
+            if time.monotonic() - t0 > 30:
+                sys.exit(f"{mode}: save {i} was not served within 30 s")
+            time.sleep(0.002)
+        if i > 0:  # the first save warms what there is to warm
+            served.append((time.monotonic() - t0) * 1000)
+        time.sleep(0.3)
+finally:
+    open(partial, "w").write(original_partial)
+    open(stack_file, "w").write(original_stack)
+    if watch:
+        watch.terminate()
+        watch.wait()
+    if mode == "sass-watch":
+        kill_in_container("*sass*--watch*")
+
+
+def pct(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+print(json.dumps({"mode": mode, "saves": len(served), "p50": round(pct(served, 50)), "p90": round(pct(served, 90)),
+                  "p95": round(pct(served, 95)), "max": round(max(served))}))

@@ -29,9 +29,14 @@ use error::Result;
 pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progress: &Progress) -> Result<UpReport> {
     let started = Instant::now();
     let deadline = started + options.timeout;
-    let mut report = stack::up::up(docker, project, options, progress).await?;
+    let selected = plan::select(project, &options.services)?;
+    // Asked while `up` looks: when it then changes nothing, this answer is
+    // the HTTP wait (a no-op `up` saves a round trip through the stack).
+    let answers = async { if options.wait { wait::answers_now(project, &selected).await } else { None } };
+    let (report, answered) = futures_util::join!(stack::up::up(docker, project, options, progress), answers);
+    let mut report = report?;
+    let unchanged = report.services.iter().all(|s| s.action == stack::up::Action::Unchanged);
     if options.wait {
-        let selected = plan::select(project, &options.services)?;
         let rules_selected = project.dmp.watch.iter().all(|r| selected.iter().any(|s| s.name == r.service));
         if !project.dmp.watch.is_empty() && rules_selected {
             build_assets(docker, project, progress).await?;
@@ -48,6 +53,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
                 ));
                 None
             }
+            _ if unchanged && answered.is_some() => answered,
             _ => wait::wait_http(docker, project, &selected, deadline).await?,
         };
     }

@@ -14,10 +14,12 @@ use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::{EngineError, Request as _};
 
-/// Creates the service's container and starts it. `without_capabilities`
-/// (root in a root-owned checkout): every capability dropped and no new
-/// privileges, so uid 0 inside can write the checkout and nothing more.
-pub async fn create_and_start(
+/// Creates the service's container, not started: `up` creates every
+/// container at once and starts each when its dependencies allow.
+/// `without_capabilities` (root in a root-owned checkout): every capability
+/// dropped and no new privileges, so uid 0 inside can write the checkout
+/// and nothing more.
+pub async fn create_service(
     docker: &Docker,
     project: &Project,
     service: &Service,
@@ -30,8 +32,7 @@ pub async fn create_and_start(
         tracing::debug!(target: "dmp::up", "{}: runs as root without capabilities (a root-owned checkout)", service.name);
         drop_capabilities(&mut body);
     }
-    create(docker, project, service, &name, body).await?;
-    start(docker, &name).await
+    create(docker, project, service, &name, body).await
 }
 
 /// Every capability dropped and no new privileges (root in a root-owned

@@ -98,6 +98,16 @@ impl ProjectContainer {
     pub fn running(&self) -> bool {
         self.state == "running"
     }
+
+    /// Up by the list alone: running for a second or more (the Engine's
+    /// status text says "Up Less than a second" before that), without a
+    /// health check or healthy. Anything else needs a closer look.
+    pub fn settled(&self) -> bool {
+        self.running()
+            && self.status.starts_with("Up ")
+            && !self.status.starts_with("Up Less than a second")
+            && matches!(self.health.as_str(), "none" | "healthy")
+    }
 }
 
 /// The project's containers (all states), sorted by service, once it is
@@ -160,19 +170,47 @@ pub async fn list_containers(docker: &Docker, project: &str) -> Result<Vec<Proje
 /// and `rm` remove them too).
 pub async fn with_oneoffs(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
     // The Engine ANDs label filters: one list per label, run at once.
-    let list = |label: &str| {
-        let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={project}")])]);
-        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        docker.list_containers(Some(options)).named("list containers")
-    };
+    let lists = futures_util::future::join(
+        list_labelled(docker, LABEL_PROJECT, project),
+        list_labelled(docker, labels::compose::PROJECT, project),
+    );
     // Boxed: the two requests would make every caller's future large.
-    let (ours, composes) =
-        Box::pin(futures_util::future::join(list(LABEL_PROJECT), list(labels::compose::PROJECT))).await;
+    let (ours, composes) = Box::pin(lists).await;
+    Ok(project_containers(ours?.into_iter().chain(composes?)))
+}
+
+/// As [`list_containers`], in one request when the Compose-labelled list
+/// holds every container named in `expected` (dmp labels its containers as
+/// Compose does, so a repeated `up` needs no more); only otherwise are the
+/// containers with dmp's label alone (an older dmp's) asked for as well.
+pub async fn list_containers_expecting(
+    docker: &Docker,
+    project: &str,
+    expected: &[String],
+) -> Result<Vec<ProjectContainer>, EngineError> {
+    let composes = list_labelled(docker, labels::compose::PROJECT, project).await?;
+    let names = |c: &ContainerSummary| c.names.clone().unwrap_or_default();
+    let all_there =
+        expected.iter().all(|e| composes.iter().any(|c| names(c).iter().any(|n| n.trim_start_matches('/') == e)));
+    let ours = if all_there { Vec::new() } else { list_labelled(docker, LABEL_PROJECT, project).await? };
+    let mut found = project_containers(ours.into_iter().chain(composes));
+    found.retain(|c| !c.oneoff);
+    Ok(found)
+}
+
+async fn list_labelled(docker: &Docker, label: &str, project: &str) -> Result<Vec<ContainerSummary>, EngineError> {
+    let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={project}")])]);
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    docker.list_containers(Some(options)).named("list containers").await
+}
+
+/// The listed containers, each once, sorted by service.
+fn project_containers(listed: impl Iterator<Item = ContainerSummary>) -> Vec<ProjectContainer> {
     let mut seen = std::collections::HashSet::new();
     let mut found: Vec<ProjectContainer> =
-        ours?.into_iter().chain(composes?).filter(|c| seen.insert(c.id.clone())).map(project_container).collect();
+        listed.filter(|c| seen.insert(c.id.clone())).map(project_container).collect();
     found.sort_by(|a, b| (&a.service, &a.name).cmp(&(&b.service, &b.name)));
-    Ok(found)
+    found
 }
 
 /// Every container of every project on the Engine, found by dmp's project

@@ -35,8 +35,13 @@ pub async fn ensure_images(
     let image_id = |reference: String| async move {
         docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.ok().and_then(|i| i.id)
     };
-    // IDs already seen, so no image is inspected twice (a service's image is
-    // often a base image).
+    // Every image named is inspected once, all at once (a no-op `up` waits
+    // for the slowest, not for the sum); a service's image is often a base
+    // image. Only what is built or pulled below is inspected again.
+    let named =
+        base_refs.iter().map(|name| catalogue.tag(name)).chain(selected.iter().map(|s| spec::image_ref(project, s)));
+    let found = inspect_all(docker, named.collect()).await;
+    let known_id = |reference: &str| found.get(reference).cloned().flatten();
     let mut seen: HashMap<String, String> = HashMap::new();
     // Another Node than the default is an image of its own (crate::node).
     let mut node_majors = BTreeSet::new();
@@ -44,7 +49,7 @@ pub async fn ensure_images(
         let major = crate::node::tag_major(reference);
         if let Some(major) = major.filter(|_| base_image_name(reference, &catalogue).is_some()) {
             base_refs.remove(crate::node::IMAGE);
-            match image_id(reference.to_owned()).await {
+            match known_id(reference) {
                 Some(id) => {
                     seen.insert(reference.to_owned(), id);
                 }
@@ -57,7 +62,7 @@ pub async fn ensure_images(
     let mut missing_bases = Vec::new();
     for name in base_refs {
         let reference = catalogue.tag(&name);
-        match image_id(reference.clone()).await {
+        match known_id(&reference) {
             Some(id) => {
                 seen.insert(reference, id);
             }
@@ -85,7 +90,7 @@ pub async fn ensure_images(
         } else if let Some(id) = seen.get(&reference) {
             Some(id.clone())
         } else {
-            image_id(reference.clone()).await
+            known_id(&reference)
         };
         if id.is_some() && refresh(docker, service, &reference).await {
             id = image_id(reference.clone()).await;
@@ -143,6 +148,15 @@ fn base_images(selected: &[&Service], catalogue: &Catalogue) -> BTreeSet<String>
         }
     }
     base_refs
+}
+
+/// Each image's ID, or `None` when it is missing, inspected all at once.
+async fn inspect_all(docker: &Docker, references: BTreeSet<String>) -> HashMap<String, Option<String>> {
+    let inspect = |reference: String| async move {
+        let id = docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.ok();
+        (reference, id.and_then(|i| i.id))
+    };
+    futures_util::future::join_all(references.into_iter().map(inspect)).await.into_iter().collect()
 }
 
 /// `pull_policy: daily`, `weekly`, `every_<duration>`: pulls `reference`
@@ -321,7 +335,23 @@ pub async fn ensure_networks_and_volumes(
     selected: &[&Service],
     journal: &Journal,
 ) -> Result<()> {
+    let missing = missing_networks(docker, project, selected).await?;
+    create_networks(docker, project, &missing, journal).await?;
+    ensure_volumes(docker, project, selected, journal).await
+}
+
+/// The selected services' networks that do not exist yet, by key, for
+/// [`create_networks`]; an external one that is missing is an error.
+/// Containers may be created before their network exists (the Engine
+/// looks the network up when it starts them), so `up` creates networks and
+/// containers at once.
+pub async fn missing_networks<'p>(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&'p Service],
+) -> Result<Vec<&'p str>> {
     let networks: BTreeSet<&str> = selected.iter().flat_map(|s| s.networks.iter().map(String::as_str)).collect();
+    let mut missing = Vec::new();
     for key in networks {
         let name = project.network_name(key);
         if docker.inspect_network(&name, None).timed(format_args!("inspect network {name}")).await.is_ok() {
@@ -330,10 +360,30 @@ pub async fn ensure_networks_and_volumes(
         if project.networks.get(key).is_some_and(|n| n.external) {
             return Err(StackError::ExternalMissing { kind: "network", name });
         }
+        missing.push(key);
+    }
+    Ok(missing)
+}
+
+/// Creates the networks `keys` names, each recorded in `journal`.
+pub async fn create_networks(docker: &Docker, project: &Project, keys: &[&str], journal: &Journal) -> Result<()> {
+    for key in keys {
+        let name = project.network_name(key);
         let request = spec::network_request(project, key, name.clone(), &labels::network(project, key));
         docker.create_network(request).named(format_args!("create network {name}")).await?;
         journal.record(Created::Network(name));
     }
+    Ok(())
+}
+
+/// Named volumes first: the Engine would make a missing one itself, without
+/// dmp's labels, when a container that mounts it is created.
+pub async fn ensure_volumes(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&Service],
+    journal: &Journal,
+) -> Result<()> {
     let volumes: BTreeSet<&str> = selected
         .iter()
         .flat_map(|s| {

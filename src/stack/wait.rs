@@ -2,7 +2,6 @@
 //! unhealthy ends the wait at once with its last log lines, instead of
 //! running into the timeout.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -10,18 +9,37 @@ use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::HealthStatusEnum;
 use bollard::query_parameters::{InspectContainerOptions, LogsOptionsBuilder};
 use futures_util::StreamExt as _;
-use futures_util::future::join_all;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::engine::Request as _;
 
 use super::container_name;
 use crate::compose::Project;
-use crate::compose::model::{Condition, Service};
+use crate::compose::model::Service;
 use crate::stack::error::{Result, StackError};
 
-const POLL: Duration = Duration::from_millis(100);
+/// How often the HTTP entry point is asked while it is expected soon: a
+/// connect to a published port costs well under a millisecond.
+const HTTP_POLL: Duration = Duration::from_millis(10);
 const LOG_LINES: usize = 20;
+
+/// How long a container must stay running (without a restart) before it
+/// counts as up: a process that exits at once, or a restart loop, shows
+/// itself within this window, and a single "running" snapshot proves
+/// nothing. Counted from the container's own start time, so it overlaps
+/// with everything else `up` waits for.
+pub const SETTLE: Duration = Duration::from_millis(200);
+
+/// The gap before the next look at a container that was started `age` ago:
+/// tight while it is likely to be ready soon, then wider, so a slow service
+/// does not cost the machine a stream of inspects and execs.
+fn poll_gap(age: Duration) -> Duration {
+    match age.as_millis() {
+        0..2_000 => Duration::from_millis(15),
+        2_000..10_000 => Duration::from_millis(100),
+        _ => Duration::from_millis(250),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -42,26 +60,99 @@ pub struct WaitFailure {
     pub logs: Vec<String>,
 }
 
-/// Waits for `container` to reach `target` before `deadline`.
-pub async fn container(docker: &Docker, container: &str, target: Target, deadline: Instant) -> Result<(), WaitFailure> {
-    loop {
-        let inspect = docker
-            .inspect_container(container, None::<InspectContainerOptions>)
-            .timed(format_args!("inspect container {container}"))
-            .await
-            .map_err(|e| WaitFailure { reason: format!("cannot be inspected: {e}"), logs: Vec::new() })?;
-        let state = inspect.state.unwrap_or_default();
-        let health = state.health.as_ref().and_then(|h| h.status);
-        let test = inspect.config.and_then(|c| c.healthcheck).and_then(|h| h.test).unwrap_or_default();
-        let has_healthcheck = test.first().is_some_and(|first| first != "NONE");
-        let running = state.running == Some(true);
-        let exited = matches!(state.status.map(|s| s.to_string()).as_deref(), Some("exited" | "dead"));
-        let exit_code = state.exit_code.unwrap_or(-1);
+/// What a wait found when its target was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reached {
+    /// The container has a health check (its own or its image's).
+    pub has_healthcheck: bool,
+}
 
+/// Besides the container's own health check, a quicker proof that it is
+/// ready: an HTTP answer below 500 at this address (the stack's HTTP entry
+/// point, through its published port).
+#[derive(Debug, Clone)]
+pub struct HttpProbe {
+    pub host: String,
+    pub port: u16,
+    pub path: String,
+}
+
+/// One look at a container: what `inspect` says, in the terms the wait needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Look {
+    running: bool,
+    restarting: bool,
+    exited: bool,
+    exit_code: i64,
+    health: Option<HealthStatusEnum>,
+    healthcheck: Vec<String>,
+    restarts: i64,
+    started_at: String,
+    /// `NAME=value`, as the container runs.
+    env: Vec<String>,
+    /// Its addresses on its networks.
+    addresses: Vec<String>,
+}
+
+impl Look {
+    fn has_healthcheck(&self) -> bool {
+        self.healthcheck.first().is_some_and(|first| first != "NONE")
+    }
+}
+
+async fn look(docker: &Docker, container: &str) -> Result<Look, WaitFailure> {
+    let inspect = docker
+        .inspect_container(container, None::<InspectContainerOptions>)
+        .timed(format_args!("inspect container {container}"))
+        .await
+        .map_err(|e| WaitFailure { reason: format!("cannot be inspected: {e}"), logs: Vec::new() })?;
+    let state = inspect.state.unwrap_or_default();
+    let addresses = inspect
+        .network_settings
+        .and_then(|n| n.networks)
+        .into_iter()
+        .flat_map(|networks| networks.into_values().filter_map(|e| e.ip_address.filter(|ip| !ip.is_empty())))
+        .collect();
+    let config = inspect.config.unwrap_or_default();
+    Ok(Look {
+        running: state.running == Some(true),
+        restarting: state.restarting == Some(true),
+        exited: matches!(state.status.map(|s| s.to_string()).as_deref(), Some("exited" | "dead")),
+        exit_code: state.exit_code.unwrap_or(-1),
+        health: state.health.as_ref().and_then(|h| h.status),
+        healthcheck: config.healthcheck.and_then(|h| h.test).unwrap_or_default(),
+        restarts: inspect.restart_count.unwrap_or(0),
+        started_at: state.started_at.unwrap_or_default(),
+        env: config.env.unwrap_or_default(),
+        addresses,
+    })
+}
+
+/// Waits for `container` to reach `target` before `deadline`, failing at
+/// once when it exits, restarts or turns unhealthy. `started` is when this
+/// `up` started it (then its restart count starts from 0), `None` for a
+/// container that was running already. With `http`, an answer there counts
+/// as healthy too.
+pub async fn container(
+    docker: &Docker,
+    container: &str,
+    target: Target,
+    started: Option<Instant>,
+    http: Option<&HttpProbe>,
+    deadline: Instant,
+) -> Result<Reached, WaitFailure> {
+    let since = started.unwrap_or_else(Instant::now);
+    let mut restarts = started.map(|_| 0);
+    loop {
+        let look = look(docker, container).await?;
+        let restarts_before = *restarts.get_or_insert(look.restarts);
+        let has_healthcheck = look.has_healthcheck();
         let done = match target {
             Target::Healthy | Target::Ready if has_healthcheck => {
-                health == Some(HealthStatusEnum::HEALTHY)
-                    || (running && health == Some(HealthStatusEnum::STARTING) && probe(docker, container, &test).await)
+                look.health == Some(HealthStatusEnum::HEALTHY)
+                    || (look.running
+                        && look.health == Some(HealthStatusEnum::STARTING)
+                        && probe(docker, container, &look, http).await)
             }
             Target::Healthy => {
                 return Err(WaitFailure {
@@ -70,35 +161,175 @@ pub async fn container(docker: &Docker, container: &str, target: Target, deadlin
                     logs: Vec::new(),
                 });
             }
-            Target::Running | Target::Ready => running,
-            Target::Completed => exited && exit_code == 0,
+            Target::Running | Target::Ready => look.running,
+            Target::Completed => look.exited && look.exit_code == 0,
         };
-        if done {
-            return Ok(());
+        if done && (target == Target::Completed || look.restarts == restarts_before) {
+            return Ok(Reached { has_healthcheck });
         }
-        let failure = if exited && !(target == Target::Completed && exit_code == 0) {
-            Some(format!("exited with code {exit_code}"))
-        } else if state.restarting == Some(true) {
-            Some(format!("keeps restarting (last exit code {exit_code})"))
-        } else if health == Some(HealthStatusEnum::UNHEALTHY) && target != Target::Completed {
-            Some("is unhealthy".to_owned())
-        } else if Instant::now() >= deadline {
-            Some(format!("did not become {} in time", target_name(target, has_healthcheck)))
-        } else {
-            None
-        };
+        let failure = failure(&look, target, restarts_before).or_else(|| {
+            (Instant::now() >= deadline)
+                .then(|| format!("did not become {} in time", target_name(target, has_healthcheck)))
+        });
         if let Some(reason) = failure {
             return Err(WaitFailure { reason, logs: last_logs(docker, container).await });
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(poll_gap(since.elapsed())).await;
     }
+}
+
+/// Why a look at a container means it will not reach `target`, if it does.
+fn failure(look: &Look, target: Target, restarts_before: i64) -> Option<String> {
+    if target == Target::Completed {
+        return (look.exited && look.exit_code != 0).then(|| format!("exited with code {}", look.exit_code));
+    }
+    if look.restarting || look.restarts > restarts_before {
+        Some(format!("keeps restarting (last exit code {})", look.exit_code))
+    } else if look.exited {
+        Some(format!("exited with code {}", look.exit_code))
+    } else if look.health == Some(HealthStatusEnum::UNHEALTHY) {
+        Some("is unhealthy".to_owned())
+    } else {
+        None
+    }
+}
+
+/// Waits until a container that reached its target has stayed running,
+/// without a restart, for [`SETTLE`] since it (last) started: only then is
+/// it up. A completed job is done already. `started` as for [`container`].
+pub async fn settle(
+    docker: &Docker,
+    container: &str,
+    target: Target,
+    started: Option<Instant>,
+    deadline: Instant,
+) -> Result<(), WaitFailure> {
+    if target == Target::Completed {
+        return Ok(());
+    }
+    let first_seen = Instant::now();
+    let mut restarts = started.map(|_| 0);
+    let mut first: Option<Look> = None;
+    loop {
+        let looked = Instant::now();
+        let look = look(docker, container).await?;
+        let restarts_before = *restarts.get_or_insert(look.restarts);
+        let restarted = first.as_ref().is_some_and(|f| f.started_at != look.started_at);
+        let failure = failure(&look, Target::Running, restarts_before)
+            .or_else(|| restarted.then(|| format!("keeps restarting (last exit code {})", look.exit_code)))
+            .or_else(|| (!look.running).then(|| "is not running".to_owned()));
+        if let Some(reason) = failure {
+            return Err(WaitFailure { reason, logs: last_logs(docker, container).await });
+        }
+        // Since when it has run: the Engine's start time where this
+        // machine's clock can read it, else when dmp started or first saw it.
+        let first = first.get_or_insert(look);
+        let by_engine = running_for(&first.started_at).and_then(|age| first_seen.checked_sub(age));
+        let since = by_engine.or(started).unwrap_or(first_seen);
+        let settled_at = since + SETTLE;
+        // Up only when seen running after the window closed.
+        if looked >= settled_at {
+            return Ok(());
+        }
+        if looked >= deadline {
+            return Err(WaitFailure { reason: "did not stay running in time".into(), logs: Vec::new() });
+        }
+        let gap = settled_at.saturating_duration_since(Instant::now()).min(Duration::from_millis(50));
+        tokio::time::sleep(gap.max(Duration::from_millis(1))).await;
+    }
+}
+
+/// How long ago `started_at` (the Engine's RFC 3339 UTC time,
+/// `2026-11-22T13:05:01.123456789Z`) was, by this machine's clock; `None`
+/// when it cannot be read or lies in the future.
+fn running_for(started_at: &str) -> Option<Duration> {
+    let started = parse_utc(started_at)?;
+    std::time::SystemTime::now().duration_since(started).ok()
+}
+
+fn parse_utc(text: &str) -> Option<std::time::SystemTime> {
+    let text = text.strip_suffix('Z')?;
+    let (date, time) = text.split_once('T')?;
+    let mut date = date.split('-').map(str::parse::<i64>);
+    let (year, month, day) = (date.next()?.ok()?, date.next()?.ok()?, date.next()?.ok()?);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let mut clock = clock.split(':').map(str::parse::<u64>);
+    let (hour, minute, second) = (clock.next()?.ok()?, clock.next()?.ok()?, clock.next()?.ok()?);
+    let nanos: u32 = format!("{:0<9}", fraction.get(..fraction.len().min(9))?).parse().ok()?;
+    // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    Some(std::time::UNIX_EPOCH + Duration::new(seconds, nanos))
 }
 
 /// Runs the container's own health check command once, as an exec. The
 /// Engine runs it only every `interval` (seconds), so a fresh container
 /// would look "starting" long after it is fine; the same command passing
-/// now means the same thing.
-async fn probe(docker: &Docker, container: &str, test: &[String]) -> bool {
+/// now means the same thing. While the exec runs (60 ms or more: runc
+/// joins the container), quicker proofs are asked every few milliseconds:
+/// `http`, the stack's entry point answering, and dmp's own health check
+/// made from here (see [`direct_probe`]).
+async fn probe(docker: &Docker, container: &str, look: &Look, http: Option<&HttpProbe>) -> bool {
+    let exec = exec_probe(docker, container, &look.healthcheck);
+    let quicker: Vec<HttpProbe> = http.cloned().into_iter().chain(direct_probe(look)).collect();
+    if quicker.is_empty() {
+        return exec.await;
+    }
+    let answered = || async {
+        for probe in &quicker {
+            if matches!(http_status(&probe.host, probe.port, &probe.path).await, Ok(status) if status < 500) {
+                return true;
+            }
+        }
+        false
+    };
+    let answers = async {
+        loop {
+            if answered().await {
+                return;
+            }
+            tokio::time::sleep(HTTP_POLL).await;
+        }
+    };
+    tokio::select! {
+        passed = exec => passed || tokio::time::timeout(HTTP_POLL * 5, answered()).await.unwrap_or(false),
+        () = answers => true,
+    }
+}
+
+/// dmp's images check their health with `dmp-healthcheck PORT PATH`: a GET
+/// of PATH on the container's own PORT, healthy below 500. The same GET
+/// from this machine to the container's address asks the same question
+/// without an exec, when the Engine is local (on its Unix socket) and its
+/// networks are reachable from here (Linux; not Docker Desktop, where the
+/// exec still answers). `None` for any other health check.
+fn direct_probe(look: &Look) -> Option<HttpProbe> {
+    let command = match look.healthcheck.first().map(String::as_str) {
+        Some("CMD-SHELL") => shell_words::split(look.healthcheck.get(1)?).ok()?,
+        Some("CMD") => look.healthcheck[1..].to_vec(),
+        _ => return None,
+    };
+    let [program, port, rest @ ..] = command.as_slice() else { return None };
+    if program != "dmp-healthcheck" || rest.len() > 1 || !crate::engine::address().starts_with("unix://") {
+        return None;
+    }
+    let expand = |word: &str| -> Option<String> {
+        let Some(name) = word.strip_prefix('$') else { return (!word.contains('$')).then(|| word.to_owned()) };
+        let name = name.strip_prefix('{').and_then(|n| n.strip_suffix('}')).unwrap_or(name);
+        look.env.iter().find_map(|e| e.strip_prefix(name)?.strip_prefix('=')).map(str::to_owned)
+    };
+    let port = expand(port)?.parse().ok()?;
+    let path = rest.first().map_or(Some("/".to_owned()), |p| expand(p))?;
+    let host = look.addresses.first()?.clone();
+    Some(HttpProbe { host, port, path })
+}
+
+async fn exec_probe(docker: &Docker, container: &str, test: &[String]) -> bool {
     let command: Vec<String> = match test.first().map(String::as_str) {
         Some("CMD") => test[1..].to_vec(),
         Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")],
@@ -163,6 +394,7 @@ pub async fn last_logs_since(docker: &Docker, container: &str, since: u64) -> Ve
 /// 500 (a 502 from nginx means the app behind it is not up yet). Returns the
 /// last status or error seen when the deadline passes.
 pub async fn http(host: &str, port: u16, path: &str, deadline: Instant) -> Result<u16, String> {
+    let started = Instant::now();
     let mut last;
     loop {
         match http_status(host, port, path).await {
@@ -173,7 +405,7 @@ pub async fn http(host: &str, port: u16, path: &str, deadline: Instant) -> Resul
         if Instant::now() >= deadline {
             return Err(last);
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(poll_gap(started.elapsed()).min(HTTP_POLL * 10)).await;
     }
 }
 
@@ -190,13 +422,13 @@ async fn http_status(host: &str, port: u16, path: &str) -> std::io::Result<u16> 
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response"))
 }
-/// Every selected service healthy (or running, without a health check);
-/// jobs that others wait on to complete, done.
+/// Every selected service up (healthy, or running without a health check,
+/// and settled); jobs that others wait on to complete, done.
 pub async fn wait_ready(docker: &Docker, project: &Project, selected: &[&Service], deadline: Instant) -> Result<()> {
-    let jobs: BTreeSet<&str> = selected
+    let jobs: std::collections::BTreeSet<&str> = selected
         .iter()
         .flat_map(|s| s.depends_on.iter())
-        .filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully)
+        .filter(|(_, d)| d.condition == crate::compose::model::Condition::ServiceCompletedSuccessfully)
         .map(|(name, _)| name.as_str())
         .collect();
     let waits = selected
@@ -205,7 +437,11 @@ pub async fn wait_ready(docker: &Docker, project: &Project, selected: &[&Service
         .map(|(service, name)| {
             let target = if jobs.contains(service.name.as_str()) { Target::Completed } else { Target::Ready };
             async move {
-                container(docker, &name, target, deadline).await.map_err(|f| StackError::ServiceFailed {
+                let waited = async {
+                    container(docker, &name, target, None, None, deadline).await?;
+                    settle(docker, &name, target, None, deadline).await
+                };
+                waited.await.map_err(|f| StackError::ServiceFailed {
                     service: service.name.clone(),
                     container: name.clone(),
                     reason: f.reason,
@@ -213,7 +449,7 @@ pub async fn wait_ready(docker: &Docker, project: &Project, selected: &[&Service
                 })
             }
         });
-    for result in join_all(waits).await {
+    for result in futures_util::future::join_all(waits).await {
         result?;
     }
     Ok(())
@@ -232,6 +468,37 @@ pub fn http_service<'p>(project: &'p Project, selected: &[&'p Service]) -> Optio
     nginx.copied().or_else(|| (publishing.len() == 1).then(|| *publishing[0]))
 }
 
+/// Where the stack's HTTP entry point answers, read from the stack file
+/// when it publishes a fixed TCP port (no Engine request needed); `None`
+/// when there is no entry point or its port is chosen by the Engine.
+pub fn http_probe(project: &Project, selected: &[&Service]) -> Option<HttpProbe> {
+    let service = http_service(project, selected)?;
+    let port = service.ports.iter().find(|p| p.protocol == "tcp")?;
+    Some(HttpProbe {
+        host: reachable(&port.host_ip),
+        port: port.published?,
+        path: project.dmp.http_path.clone().unwrap_or_else(|| "/".into()),
+    })
+}
+
+/// The address to reach a port published on `host_ip` at.
+fn reachable(host_ip: &str) -> String {
+    if host_ip == "0.0.0.0" || host_ip.is_empty() { "127.0.0.1".to_owned() } else { host_ip.to_owned() }
+}
+
+/// The site's root URL when the stack's HTTP entry point (on a fixed port)
+/// answers its health path now, with one GET; `None` otherwise.
+pub async fn answers_now(project: &Project, selected: &[&Service]) -> Option<String> {
+    let probe = http_probe(project, selected)?;
+    let status = http_status(&probe.host, probe.port, &probe.path).await.ok()?;
+    (status < 500).then(|| site(&probe.host, probe.port) + "/")
+}
+
+/// `http://host:port`, with an IPv6 host in brackets.
+fn site(host: &str, port: u16) -> String {
+    if host.contains(':') { format!("http://[{host}]:{port}") } else { format!("http://{host}:{port}") }
+}
+
 pub async fn wait_http(
     docker: &Docker,
     project: &Project,
@@ -239,24 +506,23 @@ pub async fn wait_http(
     deadline: Instant,
 ) -> Result<Option<String>> {
     let Some(service) = http_service(project, selected) else { return Ok(None) };
-    let containers = super::list_containers(docker, &project.name).await?;
-    let Some(port) = containers
-        .iter()
-        .find(|c| c.service == service.name)
-        .and_then(|c| c.ports.iter().find(|p| p.protocol == "tcp"))
-        .cloned()
-    else {
-        return Ok(None);
-    };
-    let host = if port.host_ip == "0.0.0.0" || port.host_ip.is_empty() {
-        "127.0.0.1".to_owned()
+    let (host, published) = if let Some(probe) = http_probe(project, selected) {
+        (probe.host, probe.port)
     } else {
-        port.host_ip.clone()
+        // A port the Engine chose: ask it which.
+        let containers = super::list_containers(docker, &project.name).await?;
+        let Some(port) = containers
+            .iter()
+            .find(|c| c.service == service.name)
+            .and_then(|c| c.ports.iter().find(|p| p.protocol == "tcp"))
+        else {
+            return Ok(None);
+        };
+        (reachable(&port.host_ip), port.published)
     };
     let path = project.dmp.http_path.clone().unwrap_or_else(|| "/".into());
-    let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
-    let site = format!("http://{url_host}:{}", port.published);
-    http(&host, port.published, &path, deadline).await.map_err(|last| StackError::ServiceFailed {
+    let site = site(&host, published);
+    http(&host, published, &path, deadline).await.map_err(|last| StackError::ServiceFailed {
         service: service.name.clone(),
         container: container_name(project, &service.name),
         reason: format!("does not answer HTTP at {site}{path} (last: {last})"),

@@ -311,3 +311,53 @@ fn containers_are_unprivileged_non_root_without_the_socket_and_down_keeps_user_f
         assert!(stack.dir.path().join(file).exists(), "down -v removed {file}");
     }
 }
+
+/// A stack of one service without a health check that runs `script`.
+fn failing_stack(script: &str, extra: &str) -> String {
+    let version = images_version();
+    format!(
+        r#"services:
+  app:
+    image: dmp/wsgi:{version}
+    command: ["sh", "-c", "{script}"]
+    healthcheck: {{ disable: true }}
+{extra}"#
+    )
+}
+
+#[test]
+fn a_container_that_exits_just_after_its_start_is_a_failure_with_its_last_lines() {
+    let engine = require_engine!();
+    base_images();
+    // Running when first looked at, gone 50 ms later: one "running" snapshot
+    // must not make it "up".
+    for run in 0..3 {
+        let stack = StackDir::new(engine, "exitsoon", &failing_stack("echo exiting-soon; sleep 0.05; exit 4", ""), &[]);
+        let output = stack.dmp(&["up"]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "run {run}: {stderr}");
+        assert!(stderr.contains("service app exited with code 4"), "run {run}: {stderr}");
+        assert!(stderr.contains("exiting-soon"), "run {run}: {stderr}");
+        assert!(!stderr.contains("is up"), "run {run}: {stderr}");
+    }
+}
+
+#[test]
+fn a_restart_loop_is_a_failure_with_its_last_lines_never_up() {
+    let engine = require_engine!();
+    base_images();
+    for run in 0..3 {
+        let stack =
+            StackDir::new(engine, "crashloop", &failing_stack("echo looping; exit 1", "    restart: always\n"), &[]);
+        let output = stack.dmp(&["up"]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "run {run}: {stderr}");
+        assert!(
+            stderr.contains("service app keeps restarting (last exit code 1)")
+                || stderr.contains("service app exited with code 1"),
+            "run {run}: {stderr}"
+        );
+        assert!(stderr.contains("looping"), "run {run}: {stderr}");
+        assert!(!stderr.contains("is up"), "run {run}: {stderr}");
+    }
+}

@@ -226,9 +226,19 @@ fn depends_on_service_healthy_waits_and_an_unhealthy_dependency_fails_fast() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("broken is unhealthy"), "{stderr}");
     assert!(stderr.contains("broken-marker"), "the last log lines are missing: {stderr}");
-    assert!(stderr.contains("dmp logs after"), "{stderr}");
+    // The cause is named, with its own logs: broken, not after.
+    assert!(stderr.contains("dmp logs broken"), "{stderr}");
+    // Every container is created at once (as Compose does); only the
+    // starts wait for conditions, so `after` exists but never ran.
     let names: Vec<String> = broken.containers().into_iter().map(|(name, _)| name).collect();
-    assert_eq!(names, [format!("{}-broken-1", broken.project)], "after must not be created");
+    let after = format!("{}-after-1", broken.project);
+    assert_eq!(names, [after.clone(), format!("{}-broken-1", broken.project)]);
+    let state = engine
+        .block_on(engine.docker.inspect_container(&after, None::<bollard::query_parameters::InspectContainerOptions>))
+        .expect("inspect after")
+        .state
+        .expect("state");
+    assert_eq!(state.status.map(|s| s.to_string()).as_deref(), Some("created"), "after must not be started");
 }
 
 #[test]

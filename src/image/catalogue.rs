@@ -48,6 +48,10 @@ pub struct Catalogue {
     pub version: String,
     pub revision: String,
     pub source_date: String,
+    /// SHA-256 of the images' sources (every file's path, mode and
+    /// contents): an image labelled with another was built by another dmp
+    /// (or from other sources), so `up` builds it again.
+    pub digest: String,
     /// In build order: every parent before its children.
     pub images: Vec<BaseImage>,
 }
@@ -112,7 +116,10 @@ impl Catalogue {
                 (rest == "Dockerfile").then(|| (name.to_owned(), String::from_utf8_lossy(f.contents).into_owned()))
             })
             .collect();
-        Self::new(Source::Embedded, version, embedded::REVISION.into(), embedded::SOURCE_DATE.into(), dockerfiles)
+        let digest = source_digest(embedded::FILES.iter().map(|f| (f.path.to_owned(), f.mode, f.contents.to_vec())));
+        let sources =
+            Sources { revision: embedded::REVISION.into(), source_date: embedded::SOURCE_DATE.into(), digest };
+        Self::new(Source::Embedded, version, sources, dockerfiles)
     }
 
     /// The images in `dir` (laid out like dmp's `images/`, with a VERSION file).
@@ -137,14 +144,15 @@ impl Catalogue {
             return Err(CatalogueError::Empty { dir: dir.to_owned() });
         }
         let source_date = newest_mtime(dir).unwrap_or_else(|| "unknown".into());
-        Self::new(Source::Dir(dir.to_owned()), version, "unknown".into(), source_date, dockerfiles)
+        let digest = source_digest(dir_files(dir).into_iter());
+        let sources = Sources { revision: "unknown".into(), source_date, digest };
+        Self::new(Source::Dir(dir.to_owned()), version, sources, dockerfiles)
     }
 
     fn new(
         source: Source,
         version: String,
-        revision: String,
-        source_date: String,
+        Sources { revision, source_date, digest }: Sources,
         mut dockerfiles: Vec<(String, String)>,
     ) -> Result<Self, CatalogueError> {
         dockerfiles.sort();
@@ -165,7 +173,7 @@ impl Catalogue {
             images.push(BaseImage { name, dockerfile, parent, takes_version_arg });
         }
         let images = build_order(images)?;
-        Ok(Self { source, version, revision, source_date, images })
+        Ok(Self { source, version, revision, source_date, digest, images })
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -211,6 +219,7 @@ impl Catalogue {
             // changed then keeps its image ID, and containers are not recreated.
             ("org.opencontainers.image.created".into(), self.source_date.clone()),
             ("dev.dmp.image".into(), image.name.clone()),
+            (SOURCE_DIGEST_LABEL.into(), self.digest.clone()),
         ])
     }
 
@@ -247,6 +256,58 @@ fn build_order(images: Vec<BaseImage>) -> Result<Vec<BaseImage>, CatalogueError>
 
 /// The newest modification time below `dir`, as RFC 3339: a stable stand-in
 /// for a commit date when images come from a plain directory.
+/// Where the images come from, for their labels.
+struct Sources {
+    revision: String,
+    source_date: String,
+    digest: String,
+}
+
+/// The label with [`Catalogue::digest`] on every image dmp builds.
+pub const SOURCE_DIGEST_LABEL: &str = "dev.dmp.source-digest";
+
+/// SHA-256 over `(path, mode, contents)` in path order, each field
+/// length-prefixed so no two trees hash alike.
+fn source_digest(files: impl Iterator<Item = (String, u32, Vec<u8>)>) -> String {
+    use sha2::{Digest as _, Sha256};
+    use std::fmt::Write as _;
+    let mut files: Vec<_> = files.collect();
+    files.sort();
+    let mut hasher = Sha256::new();
+    for (path, mode, contents) in files {
+        for field in [path.as_bytes(), &mode.to_le_bytes(), &contents] {
+            hasher.update((field.len() as u64).to_le_bytes());
+            hasher.update(field);
+        }
+    }
+    hasher.finalize().iter().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
+}
+
+/// Every file below `dir` as `(relative path, 0o755 or 0o644, contents)`,
+/// as build.rs embeds them.
+fn dir_files(dir: &Path) -> Vec<(String, u32, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, files: &mut Vec<(String, u32, Vec<u8>)>) {
+        use std::os::unix::fs::PermissionsExt as _;
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+            if meta.is_dir() {
+                walk(base, &path, files);
+            } else if let (true, Ok(contents)) = (meta.is_file(), fs::read(&path)) {
+                let rel = path.strip_prefix(base).unwrap_or(&path).to_string_lossy().into_owned();
+                let mode = if meta.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+                files.push((rel, mode, contents));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files);
+    files
+}
+
 fn newest_mtime(dir: &Path) -> Option<String> {
     fn walk(dir: &Path, newest: &mut std::time::SystemTime) {
         for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -283,6 +344,31 @@ fn rfc3339_utc(secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{Sources, dir_files, embedded, source_digest};
+
+    fn sources() -> Sources {
+        Sources { revision: "r".into(), source_date: "d".into(), digest: "x".into() }
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_path_mode_or_byte() {
+        let digest = |files: &[(&str, u32, &str)]| {
+            source_digest(files.iter().map(|(p, m, c)| ((*p).to_owned(), *m, c.as_bytes().to_vec())))
+        };
+        let base = digest(&[("a/Dockerfile", 0o644, "FROM x"), ("b", 0o755, "run")]);
+        assert_eq!(base, digest(&[("b", 0o755, "run"), ("a/Dockerfile", 0o644, "FROM x")]), "order does not matter");
+        assert_ne!(base, digest(&[("a/Dockerfile", 0o644, "FROM y"), ("b", 0o755, "run")]));
+        assert_ne!(base, digest(&[("a/Dockerfile", 0o644, "FROM x"), ("b", 0o644, "run")]));
+        assert_ne!(base, digest(&[("a/Dockerfilb", 0o644, "FROM x"), ("b", 0o755, "run")]));
+        assert_ne!(digest(&[("ab", 0o644, "c")]), digest(&[("a", 0o644, "bc")]), "fields are delimited");
+    }
+
+    #[test]
+    fn a_directory_hashes_as_its_embedded_copy() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("images");
+        let embedded = source_digest(embedded::FILES.iter().map(|f| (f.path.to_owned(), f.mode, f.contents.to_vec())));
+        assert_eq!(source_digest(dir_files(&dir).into_iter()), embedded);
+    }
     use super::*;
 
     #[test]
@@ -338,14 +424,12 @@ mod tests {
                 "ARG DMP_VERSION=latest\nFROM --platform=linux/amd64 dmp/base:${DMP_VERSION} AS b\n".to_owned(),
             ),
         ];
-        let catalogue =
-            Catalogue::new(Source::Embedded, "1".into(), "r".into(), "d".into(), dockerfiles).expect("valid");
+        let catalogue = Catalogue::new(Source::Embedded, "1".into(), sources(), dockerfiles).expect("valid");
         assert_eq!(catalogue.images[1].parent.as_deref(), Some("base"));
         assert!(catalogue.images[1].takes_version_arg);
 
         let broken = vec![("x".to_owned(), "# base\nFROM dmp/missing:1\n".to_owned())];
-        let err =
-            Catalogue::new(Source::Embedded, "1".into(), "r".into(), "d".into(), broken).expect_err("unknown parent");
+        let err = Catalogue::new(Source::Embedded, "1".into(), sources(), broken).expect_err("unknown parent");
         assert!(err.to_string().starts_with("x/Dockerfile:2: FROM dmp/missing"), "{err}");
     }
 

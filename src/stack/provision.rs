@@ -31,7 +31,7 @@ pub async fn ensure_images(
 ) -> Result<HashMap<String, String>> {
     let catalogue = Catalogue::embedded()?;
 
-    let mut base_refs = base_images(selected, &catalogue);
+    let base_refs = base_images(selected, &catalogue);
     let image_id = |reference: String| async move {
         docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.ok().and_then(|i| i.id)
     };
@@ -41,39 +41,8 @@ pub async fn ensure_images(
     let named =
         base_refs.iter().map(|name| catalogue.tag(name)).chain(selected.iter().map(|s| spec::image_ref(project, s)));
     let found = inspect_all(docker, named.collect()).await;
-    let known_id = |reference: &str| found.get(reference).cloned().flatten();
-    let mut seen: HashMap<String, String> = HashMap::new();
-    // Another Node than the default is an image of its own (crate::node).
-    let mut node_majors = BTreeSet::new();
-    for reference in selected.iter().filter_map(|s| s.image.as_deref()) {
-        let major = crate::node::tag_major(reference);
-        if let Some(major) = major.filter(|_| base_image_name(reference, &catalogue).is_some()) {
-            base_refs.remove(crate::node::IMAGE);
-            match known_id(reference) {
-                Some(id) => {
-                    seen.insert(reference.to_owned(), id);
-                }
-                None => {
-                    node_majors.insert(major);
-                }
-            }
-        }
-    }
-    let mut missing_bases = Vec::new();
-    for name in base_refs {
-        let reference = catalogue.tag(&name);
-        match known_id(&reference) {
-            Some(id) => {
-                seen.insert(reference, id);
-            }
-            None => missing_bases.push(name),
-        }
-    }
-    if !missing_bases.is_empty() {
-        tracing::debug!(target: "dmp::up", "base images missing, building: {}", missing_bases.join(", "));
-    }
-    base::ensure(docker, &missing_bases, progress).await?;
-    base::ensure_node_images(docker, &node_majors.into_iter().collect::<Vec<_>>(), progress).await?;
+    let known_id = |reference: &str| found.get(reference).cloned().flatten().map(|f| f.id);
+    let seen = ensure_bases(docker, &catalogue, selected, base_refs, &found, progress).await?;
 
     // One inspect per image: its ID, or that it is missing. Only what had to
     // be built or pulled is inspected again.
@@ -134,6 +103,61 @@ pub async fn ensure_images(
     Ok(ids)
 }
 
+/// dmp's base images that `selected` names (as `image:` or in FROM lines,
+/// `base_refs`), built when missing: their IDs by reference. A base image
+/// built by another dmp (its sources differ, or it has no digest) is built
+/// again, as if missing: an upgrade brings its images.
+async fn ensure_bases(
+    docker: &Docker,
+    catalogue: &Catalogue,
+    selected: &[&Service],
+    mut base_refs: BTreeSet<String>,
+    found: &HashMap<String, Option<Found>>,
+    progress: &Progress,
+) -> Result<HashMap<String, String>> {
+    let current = |reference: &str| {
+        found.get(reference).cloned().flatten().filter(|f| f.digest.as_deref() == Some(&catalogue.digest)).map(|f| f.id)
+    };
+    let mut seen = HashMap::new();
+    // Another Node than the default is an image of its own (crate::node).
+    let mut node_majors = BTreeSet::new();
+    // What is built below, inspected again after.
+    let mut rebuilt = BTreeSet::new();
+    for reference in selected.iter().filter_map(|s| s.image.as_deref()) {
+        let major = crate::node::tag_major(reference);
+        if let Some(major) = major.filter(|_| base_image_name(reference, catalogue).is_some()) {
+            base_refs.remove(crate::node::IMAGE);
+            if let Some(id) = current(reference) {
+                seen.insert(reference.to_owned(), id);
+            } else {
+                node_majors.insert(major);
+                rebuilt.insert(reference.to_owned());
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for name in base_refs {
+        let reference = catalogue.tag(&name);
+        if let Some(id) = current(&reference) {
+            seen.insert(reference, id);
+        } else {
+            rebuilt.insert(reference);
+            missing.push(name);
+        }
+    }
+    if !missing.is_empty() {
+        tracing::debug!(target: "dmp::up", "base images missing or from another dmp, building: {}", missing.join(", "));
+    }
+    base::ensure(docker, &missing, progress).await?;
+    base::ensure_node_images(docker, &node_majors.into_iter().collect::<Vec<_>>(), progress).await?;
+    if !rebuilt.is_empty() {
+        seen.extend(
+            inspect_all(docker, rebuilt).await.into_iter().filter_map(|(reference, f)| Some((reference, f?.id))),
+        );
+    }
+    Ok(seen)
+}
+
 /// dmp's base images, named by a service or in a build's FROM lines.
 fn base_images(selected: &[&Service], catalogue: &Catalogue) -> BTreeSet<String> {
     let mut base_refs = BTreeSet::new();
@@ -150,11 +174,23 @@ fn base_images(selected: &[&Service], catalogue: &Catalogue) -> BTreeSet<String>
     base_refs
 }
 
-/// Each image's ID, or `None` when it is missing, inspected all at once.
-async fn inspect_all(docker: &Docker, references: BTreeSet<String>) -> HashMap<String, Option<String>> {
+/// An image that exists: its ID and, for dmp's base images, the digest of
+/// the sources it was built from.
+#[derive(Debug, Clone)]
+struct Found {
+    id: String,
+    digest: Option<String>,
+}
+
+/// Each image, or `None` when it is missing, inspected all at once.
+async fn inspect_all(docker: &Docker, references: BTreeSet<String>) -> HashMap<String, Option<Found>> {
     let inspect = |reference: String| async move {
-        let id = docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.ok();
-        (reference, id.and_then(|i| i.id))
+        let image = docker.inspect_image(&reference).timed(format_args!("inspect image {reference}")).await.ok();
+        let found = image.and_then(|i| {
+            let digest = i.config.and_then(|c| c.labels).and_then(|mut l| l.remove(catalogue::SOURCE_DIGEST_LABEL));
+            Some(Found { id: i.id?, digest })
+        });
+        (reference, found)
     };
     futures_util::future::join_all(references.into_iter().map(inspect)).await.into_iter().collect()
 }

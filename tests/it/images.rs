@@ -41,6 +41,7 @@ fn a_rebuild_with_nothing_changed_comes_from_the_cache_with_the_same_ids() {
 
     // Both tags, and the labels, on every image.
     let version = images_version();
+    let mut digests = std::collections::BTreeSet::new();
     for name in FIVE {
         let (versioned, latest) = engine.block_on(async {
             let docker = &engine.docker;
@@ -56,7 +57,13 @@ fn a_rebuild_with_nothing_changed_comes_from_the_cache_with_the_same_ids() {
             assert!(labels.get(key).is_some_and(|v| !v.is_empty()), "{name}: no {key} label");
         }
         assert_eq!(labels.get("dev.dmp.image").map(String::as_str), Some(name));
+        // The digest of the sources: `up` rebuilds an image whose digest is
+        // not this dmp's (docs/images.md). One tree, one digest.
+        let digest = labels.get("dev.dmp.source-digest").cloned().unwrap_or_default();
+        assert!(digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()), "{name}: digest {digest:?}");
+        digests.insert(digest);
     }
+    assert_eq!(digests.len(), 1, "the five images carry different source digests: {digests:?}");
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! settings and config hash; `exec` runs commands in containers.
 
 pub mod apply;
+mod converge;
 mod error;
 pub mod exec;
 pub mod journal;

@@ -140,21 +140,8 @@ pub async fn events(args: &EventsArgs, ctx: &Context) -> Result<ExitCode> {
 
 /// Unix nanoseconds as `2026-11-22T10:00:00.123456789Z`.
 pub fn format_time(nanos: i64) -> String {
-    let seconds = nanos.div_euclid(1_000_000_000);
-    let fraction = nanos.rem_euclid(1_000_000_000);
-    let days = seconds.div_euclid(86_400);
-    let rest = seconds.rem_euclid(86_400);
-    // Civil date from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{fraction:09}Z", rest / 3600, rest % 3600 / 60, rest % 60)
+    let time = jiff::Timestamp::from_nanosecond(i128::from(nanos)).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    time.strftime("%Y-%m-%dT%H:%M:%S.%9fZ").to_string()
 }
 
 /// `dmp ls`: every project on the Engine, from its containers' labels;

@@ -151,29 +151,7 @@ pub fn parse_time(text: &str, now: i64) -> Result<i64, String> {
 
 /// `2026-11-22T10:00:00Z`, `…T10:00:00.5+01:00` as Unix seconds.
 fn rfc3339(text: &str) -> Option<i64> {
-    let (date, time) = text.split_once('T')?;
-    let mut d = date.split('-').map(str::parse::<i64>);
-    let (year, month, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let (time, offset) = if let Some(t) = time.strip_suffix('Z') {
-        (t, 0)
-    } else {
-        let at = time.rfind(['+', '-'])?;
-        let (t, zone) = time.split_at(at);
-        let sign = if zone.starts_with('-') { -1 } else { 1 };
-        let (h, m) = zone[1..].split_once(':')?;
-        (t, sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60))
-    };
-    let hms = time.split('.').next()?;
-    let mut t = hms.split(':').map(str::parse::<i64>);
-    let (hour, minute, second) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+    text.parse::<jiff::Timestamp>().ok().map(jiff::Timestamp::as_second)
 }
 
 /// One line of `dmp ls`, with Compose's field names.

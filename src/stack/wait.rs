@@ -248,23 +248,7 @@ fn running_for(started_at: &str) -> Option<Duration> {
 }
 
 fn parse_utc(text: &str) -> Option<std::time::SystemTime> {
-    let text = text.strip_suffix('Z')?;
-    let (date, time) = text.split_once('T')?;
-    let mut date = date.split('-').map(str::parse::<i64>);
-    let (year, month, day) = (date.next()?.ok()?, date.next()?.ok()?, date.next()?.ok()?);
-    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
-    let mut clock = clock.split(':').map(str::parse::<u64>);
-    let (hour, minute, second) = (clock.next()?.ok()?, clock.next()?.ok()?, clock.next()?.ok()?);
-    let nanos: u32 = format!("{:0<9}", fraction.get(..fraction.len().min(9))?).parse().ok()?;
-    // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = u64::try_from(era * 146_097 + doe - 719_468).ok()?;
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    Some(std::time::UNIX_EPOCH + Duration::new(seconds, nanos))
+    text.parse::<jiff::Timestamp>().ok().map(std::time::SystemTime::from)
 }
 
 /// Runs the container's own health check command once, as an exec. The
@@ -530,4 +514,15 @@ pub async fn wait_http(
     })?;
     // The site's root, for people to open; the health path was only for waiting.
     Ok(Some(format!("{site}/")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn engine_times_parse_to_the_nanosecond() {
+        let at = |s: &str| super::parse_utc(s).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        assert_eq!(at("2025-11-22T10:00:00.000000005Z"), Some(std::time::Duration::new(1_763_805_600, 5)));
+        assert_eq!(at("0001-01-01T00:00:00Z"), None, "the Engine's zero time is before the epoch");
+        assert_eq!(at("not a time"), None);
+    }
 }

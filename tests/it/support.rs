@@ -709,20 +709,5 @@ impl Drop for StackDir {
 /// `2026-11-22T03:01:02.123456789Z` as a `SystemTime` (UTC only, as the
 /// Engine writes it).
 fn parse_rfc3339(text: &str) -> Option<std::time::SystemTime> {
-    let (date, time) = text.trim_end_matches('Z').split_once('T')?;
-    let mut d = date.split('-').map(str::parse::<i64>);
-    let (year, month, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(str::parse::<i64>);
-    let (hour, minute, second) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-    let nanos: u32 = format!("{fraction:0<9}")[..9].parse().ok()?;
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = u64::try_from(days * 86_400 + hour * 3600 + minute * 60 + second).ok()?;
-    Some(std::time::UNIX_EPOCH + Duration::new(secs, nanos))
+    text.parse::<jiff::Timestamp>().ok().map(std::time::SystemTime::from)
 }

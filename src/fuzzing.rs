@@ -55,6 +55,17 @@ mod tests {
     /// `fuzz/corpus`, then byte-level mutations of them (the long runs use
     /// `cargo fuzz`, see docs/troubleshooting.md).
     fn smoke(target: &str, run: fn(&[u8]), rounds: usize) {
+        // On a thread with the main thread's 8 MiB, where dmp loads files:
+        // a test thread's 2 MiB is too little for 64 levels of YAML in a
+        // debug build.
+        let target = target.to_owned();
+        let thread = std::thread::Builder::new().stack_size(8 << 20).spawn(move || smoke_on(&target, run, rounds));
+        if let Err(panic) = thread.expect("a thread for the smoke run").join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    fn smoke_on(target: &str, run: fn(&[u8]), rounds: usize) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
         let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
             .expect("the seed corpus")

@@ -141,6 +141,7 @@ pub fn parse(text: &str, file: usize) -> Result<Node, SyntaxError> {
         Ok(spanned) => {
             let mut node = Node::tagged(spanned);
             node.set_file(file);
+            core_booleans(&mut node, text);
             Ok(node)
         }
         Err(error) => {
@@ -212,6 +213,36 @@ pub fn offset_of(text: &str, line: u64, column: u64) -> usize {
     let rest = &text[line_start.min(text.len())..];
     let chars = usize::try_from(column.saturating_sub(1)).unwrap_or(0);
     line_start + rest.char_indices().nth(chars).map_or(rest.len(), |(i, _)| i)
+}
+
+/// The booleans of YAML 1.2's core schema, the only ones Compose's YAML
+/// library reads as booleans.
+const CORE_BOOLEANS: [&str; 6] = ["true", "True", "TRUE", "false", "False", "FALSE"];
+
+/// Scalars the parser read as YAML 1.1 booleans (`y`, `Y`, `yes`, `on`, …)
+/// back to the strings Compose reads them as: `environment: {Y: 1}` is
+/// the variable `Y`, not `true`. The source text at each position decides.
+fn core_booleans(node: &mut Node, text: &str) {
+    let source = |pos: &Pos| text.get(pos.offset..pos.offset + pos.len).map(str::trim);
+    match &mut node.value {
+        Value::Bool(_) => {
+            if let Some(written) = source(&node.pos).filter(|t| !t.is_empty() && !CORE_BOOLEANS.contains(t)) {
+                node.value = Value::Str(written.to_owned());
+            }
+        }
+        Value::Seq(items) => items.iter_mut().for_each(|n| core_booleans(n, text)),
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                if (key.name == "true" || key.name == "false")
+                    && let Some(written) = source(&key.pos).filter(|t| !t.is_empty() && !CORE_BOOLEANS.contains(t))
+                {
+                    key.name = written.to_owned();
+                }
+                core_booleans(value, text);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn pos_of(location: &serde_saphyr::Location) -> Pos {
@@ -320,6 +351,20 @@ mod tests {
         let Value::Seq(ports) = &web.get("ports").expect("ports").value else { panic!("a list") };
         assert_eq!(ports[0].as_str(), Some("8080:80"), "YAML 1.2: no sexagesimal surprise");
         assert_eq!(ports[0].pos.line, 5);
+    }
+
+    #[test]
+    fn only_core_schema_booleans_are_booleans() {
+        let root = parse("environment:\n  Y: 1\n  n: yes\n  on: Off\nflags: [true, False, y, N]\n", 0).expect("valid");
+        let env = root.get("environment").expect("environment");
+        let Value::Map(entries) = &env.value else { panic!("a mapping") };
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.name.as_str()).collect();
+        assert_eq!(keys, ["Y", "n", "on"], "keys as written");
+        assert_eq!(env.get("n").and_then(Node::as_str), Some("yes"));
+        assert_eq!(env.get("on").and_then(Node::as_str), Some("Off"));
+        let Value::Seq(flags) = &root.get("flags").expect("flags").value else { panic!("a list") };
+        let values: Vec<&Value> = flags.iter().map(|n| &n.value).collect();
+        assert_eq!(values, [&Value::Bool(true), &Value::Bool(false), &Value::Str("y".into()), &Value::Str("N".into())]);
     }
 
     #[test]

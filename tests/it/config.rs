@@ -276,3 +276,16 @@ fn config_reads_the_env_beside_a_stack_file_found_above_as_compose_v2_does() {
     assert_eq!(from(&compose, &["-f", "../compose.yaml"]), "beside-the-file");
     assert_eq!(from(dmp, &["-f", "../compose.yaml"]), "beside-the-file");
 }
+
+#[test]
+fn config_agrees_with_compose_v2_on_yaml_1_1_booleans() {
+    // `Y`, `yes`, `on`, `off` are strings to Compose's YAML library (YAML
+    // 1.2's core schema); only true and false are booleans.
+    let Some(dir) = stack_dir(&[(
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx\n    environment:\n      Y: 1\n      on: yes\n    labels:\n      n: off\n    tty: true\n",
+    )]) else {
+        return;
+    };
+    compare_in("yaml-1.1-booleans", dir.path(), &[], &[]);
+}

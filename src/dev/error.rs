@@ -14,10 +14,6 @@ pub enum DevError {
     #[diagnostic(transparent)]
     Stack(#[from] StackError),
 
-    #[error("the stack file does not say {what}")]
-    #[diagnostic(code(dmp::stack::not_configured), help("{fix}"))]
-    NotConfigured { what: String, fix: String },
-
     #[error("`{command}` failed in {container} with exit code {code}")]
     #[diagnostic(code(dmp::stack::command_failed), help("its output is above; fix the cause and run it again"))]
     CommandFailed { command: String, container: String, code: i64 },

@@ -4,6 +4,7 @@ use bollard::Docker;
 
 use crate::compose::Project;
 use crate::dev::error::{DevError, Result};
+use crate::stack::StackError;
 use crate::stack::exec::{self, Attach};
 
 /// The migrate command: `x-dmp.migrate`, else Django's when there is a
@@ -15,10 +16,10 @@ pub fn migrate_command(project: &Project) -> Result<Vec<String>> {
     if project.dir.join("manage.py").is_file() {
         return Ok(["python3", "manage.py", "migrate", "--noinput"].map(str::to_owned).to_vec());
     }
-    Err(DevError::NotConfigured {
+    Err(DevError::Stack(StackError::NotConfigured {
         what: "how to run migrations".into(),
         fix: "set `x-dmp: { migrate: COMMAND }` in the stack file".into(),
-    })
+    }))
 }
 
 /// Runs the migrations in the app container as a step of `start`, their

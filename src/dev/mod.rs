@@ -68,10 +68,10 @@ pub fn app_service(project: &Project) -> Result<String> {
     }
     match project.services.keys().collect::<Vec<_>>().as_slice() {
         [only] => Ok((*only).clone()),
-        _ => Err(DevError::NotConfigured {
+        _ => Err(DevError::Stack(StackError::NotConfigured {
             what: "which service is the app".into(),
             fix: "set `x-dmp: { app: SERVICE }` in the stack file".into(),
-        }),
+        })),
     }
 }
 

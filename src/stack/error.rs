@@ -100,6 +100,11 @@ pub enum StackError {
     #[diagnostic(code(dmp::stack::down), help("start it with `dmp up` (`dmp ps` shows what runs)"))]
     Down { project: String, services: String },
 
+    /// A step (migrations, the app, watch rules) the stack file leaves out.
+    #[error("the stack file does not say {what}")]
+    #[diagnostic(code(dmp::stack::not_configured), help("{fix}"))]
+    NotConfigured { what: String, fix: String },
+
     #[error("the stack is not up: service {service} has no running container")]
     #[diagnostic(code(dmp::stack::not_up), help("start the stack with `dmp up`"))]
     NotUp { service: String },

@@ -14,10 +14,6 @@ pub enum WatchError {
     #[diagnostic(transparent)]
     Stack(#[from] StackError),
 
-    #[error("the stack file does not say {what}")]
-    #[diagnostic(code(dmp::stack::not_configured), help("{fix}"))]
-    NotConfigured { what: String, fix: String },
-
     #[error("cannot watch the files: {0}")]
     #[diagnostic(code(dmp::watch), help("try `dmp watch --poll`"))]
     Watcher(String),
@@ -34,7 +30,7 @@ impl WatchError {
     pub fn engine(&self) -> Option<&EngineError> {
         match self {
             Self::Stack(e) => e.engine(),
-            _ => None,
+            Self::Watcher(_) => None,
         }
     }
 }

@@ -7,6 +7,7 @@ use globset::{GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::compose::model::WatchRule;
+use crate::stack::StackError;
 use crate::watch::error::{Result, WatchError};
 
 /// Never a trigger: editors' temporary files and version control.
@@ -95,16 +96,18 @@ fn glob_set(patterns: impl Iterator<Item = String>, rule: &str) -> Result<GlobSe
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
         let glob = globset::GlobBuilder::new(&pattern).literal_separator(true).build().map_err(|e| {
-            WatchError::NotConfigured {
+            WatchError::Stack(StackError::NotConfigured {
                 what: format!("a valid watch glob for {rule} ({pattern:?}: {e})"),
                 fix: "write globs like assets/scss/**/*.scss".into(),
-            }
+            })
         })?;
         builder.add(glob);
     }
-    builder.build().map_err(|e| WatchError::NotConfigured {
-        what: format!("valid watch globs for {rule}: {e}"),
-        fix: String::new(),
+    builder.build().map_err(|e| {
+        WatchError::Stack(StackError::NotConfigured {
+            what: format!("valid watch globs for {rule}: {e}"),
+            fix: String::new(),
+        })
     })
 }
 

@@ -34,6 +34,7 @@ use worker::{RuleWorker, WorkerMessage};
 pub use error::WatchError;
 
 use crate::compose::Project;
+use crate::stack::StackError;
 use crate::stack::up::{self, UpOptions};
 use crate::ui::Progress;
 use error::Result;
@@ -67,10 +68,10 @@ pub async fn run(docker: &Docker, project: &Project, options: &WatchOptions, rep
 async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, reporter: &mut Reporter) -> Result<()> {
     let rules = &project.dmp.watch;
     if rules.is_empty() {
-        return Err(WatchError::NotConfigured {
+        return Err(WatchError::Stack(StackError::NotConfigured {
             what: "any watch rules".into(),
             fix: "add rules under `x-dmp: { watch: [{ name, command, watch: [globs] }] }`".into(),
-        });
+        }));
     }
     let filters = Filters::new(&project.dir, rules)?;
     ensure_services(docker, project, reporter).await?;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{StackDir, WSGI_APP, base_images, http_get, images_version, require_engine};
+use crate::support::{PTY_DRIVER, StackDir, WSGI_APP, base_images, http_get, images_version, require_engine};
 
 /// The app container idles until `dmp start` runs uWSGI in it; nginx in
 /// front. No manage.py and no `x-dmp.migrate`: `start` just starts.
@@ -141,21 +141,9 @@ x-dmp:
     let port = stack.container("nginx").host_port(8080);
     // Python's pty module plays the developer at a terminal: dmp dev runs,
     // a request hits the broken view, the traceback shows, Ctrl-C ends it.
-    let driver = r#"
-import os, pty, select, sys, time, urllib.request
-def read_until(fd, marker, timeout=30):
-    seen = b""
-    end = time.time() + timeout
-    while marker not in seen:
-        if time.time() > end:
-            sys.exit("timed out waiting for %r; saw %r" % (marker, seen[-2000:]))
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if ready:
-            try:
-                seen += os.read(fd, 4096)
-            except OSError:
-                break
-    return seen
+    let driver = format!(
+        "{PTY_DRIVER}{}",
+        r#"
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "dev"])
@@ -169,10 +157,11 @@ line = [l for l in seen.split(b"\n") if b"ZeroDivisionError" in l][0]
 os.write(fd, b"\x03")
 _, status = os.waitpid(pid, 0)
 print("prefixed", b"wsgi" in line and b"|" in line, "exit", os.waitstatus_to_exitcode(status))
-"#;
+"#
+    );
     let output = std::process::Command::new("python3")
         .current_dir(stack.dir.path())
-        .args(["-c", driver, env!("CARGO_BIN_EXE_dmp"), &port.to_string()])
+        .args(["-c", &driver, env!("CARGO_BIN_EXE_dmp"), &port.to_string()])
         .output()
         .expect("python3");
     assert!(

@@ -711,3 +711,23 @@ impl Drop for StackDir {
 fn parse_rfc3339(text: &str) -> Option<std::time::SystemTime> {
     text.parse::<jiff::Timestamp>().ok().map(std::time::SystemTime::from)
 }
+
+/// The start of a Python pty driver (a person at a terminal, played by
+/// Python's pty module): the modules it needs and `read_until(fd, marker)`,
+/// which reads the screen until `marker` shows or exits with what it saw.
+pub const PTY_DRIVER: &str = r#"
+import os, pty, select, signal, struct, sys, fcntl, termios, time, urllib.request
+def read_until(fd, marker, timeout=30):
+    seen = b""
+    end = time.time() + timeout
+    while marker not in seen:
+        if time.time() > end:
+            sys.exit("timed out waiting for %r; saw %r" % (marker, seen[-2000:]))
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    return seen
+"#;

@@ -6,7 +6,9 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{StackDir, base_images, dmp_in, http_get, images_version, repo_path, require_engine, text};
+use crate::support::{
+    PTY_DRIVER, StackDir, base_images, dmp_in, http_get, images_version, repo_path, require_engine, text,
+};
 
 /// The demo's files, relative path and contents, without its stack file.
 fn demo_files() -> Vec<(String, String)> {
@@ -201,21 +203,9 @@ fn an_interactive_shell_on_a_pseudo_terminal_passes_ctrl_c_follows_resizes_and_r
     stack.ok(&["up"]);
     // Python's pty module plays the user at a terminal: it types, reads the
     // screen, resizes the window and leaves with an exit code.
-    let driver = r#"
-import os, pty, select, signal, struct, sys, fcntl, termios, time
-def read_until(fd, marker, timeout=30):
-    seen = b""
-    end = time.time() + timeout
-    while marker not in seen:
-        if time.time() > end:
-            sys.exit("timed out waiting for %r; saw %r" % (marker, seen[-500:]))
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if ready:
-            try:
-                seen += os.read(fd, 4096)
-            except OSError:
-                break
-    return seen
+    let driver = format!(
+        "{PTY_DRIVER}{}",
+        r#"
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "sh"])
@@ -238,10 +228,11 @@ _, status = os.waitpid(pid, 0)
 # dmp restored the terminal: line editing (canonical mode) is back on.
 canonical = termios.tcgetattr(fd)[3] & termios.ICANON
 print("exit", os.waitstatus_to_exitcode(status), "canonical", bool(canonical))
-"#;
+"#
+    );
     let output = Command::new("python3")
         .current_dir(stack.dir.path())
-        .args(["-c", driver, env!("CARGO_BIN_EXE_dmp")])
+        .args(["-c", &driver, env!("CARGO_BIN_EXE_dmp")])
         .env("NO_COLOR", "1")
         .output()
         .expect("python3");

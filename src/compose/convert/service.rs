@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::{Loader, Result};
 use crate::compose::env_file::read_env_file;
 use crate::compose::model::{Condition, Dependency, Healthcheck, Service, duration_text};
+use crate::compose::render_runtime::SERVICE_ORDER;
 use crate::compose::yaml::{Node, Pos, Value};
 
 impl Loader<'_> {
@@ -132,7 +133,7 @@ impl Loader<'_> {
                 "attach" => service.attach = flag()?,
                 "extends" => {}
                 other if other.starts_with("x-") => {}
-                other => return Err(self.unknown(key, "service", other, SERVICE_KEYS)),
+                other => return Err(self.unknown(key, "service", other, &service_keys())),
             }
         }
         if let Some(deploy) = deploy {
@@ -402,89 +403,11 @@ impl Loader<'_> {
     }
 }
 
-const SERVICE_KEYS: &[&str] = &[
-    "annotations",
-    "attach",
-    "blkio_config",
-    "build",
-    "cap_add",
-    "cap_drop",
-    "cgroup",
-    "cgroup_parent",
-    "command",
-    "configs",
-    "container_name",
-    "cpu_count",
-    "cpu_percent",
-    "cpu_period",
-    "cpu_quota",
-    "cpu_rt_period",
-    "cpu_rt_runtime",
-    "cpu_shares",
-    "cpus",
-    "cpuset",
-    "credential_spec",
-    "depends_on",
-    "deploy",
-    "develop",
-    "device_cgroup_rules",
-    "devices",
-    "dns",
-    "dns_opt",
-    "dns_search",
-    "domainname",
-    "entrypoint",
-    "env_file",
-    "environment",
-    "expose",
-    "extends",
-    "external_links",
-    "extra_hosts",
-    "group_add",
-    "healthcheck",
-    "hostname",
-    "image",
-    "init",
-    "ipc",
-    "isolation",
-    "labels",
-    "links",
-    "logging",
-    "mac_address",
-    "mem_limit",
-    "mem_reservation",
-    "mem_swappiness",
-    "memswap_limit",
-    "network_mode",
-    "networks",
-    "oom_kill_disable",
-    "oom_score_adj",
-    "pid",
-    "pids_limit",
-    "platform",
-    "ports",
-    "privileged",
-    "profiles",
-    "pull_policy",
-    "read_only",
-    "restart",
-    "runtime",
-    "scale",
-    "secrets",
-    "security_opt",
-    "shm_size",
-    "stdin_open",
-    "stop_grace_period",
-    "stop_signal",
-    "storage_opt",
-    "sysctls",
-    "tmpfs",
-    "tty",
-    "ulimits",
-    "user",
-    "userns_mode",
-    "uts",
-    "volumes",
-    "volumes_from",
-    "working_dir",
-];
+/// The service keys of the Compose schema, in order for a help line:
+/// compose-go's fields without the legacy ones its schema refuses.
+fn service_keys() -> Vec<&'static str> {
+    const LEGACY: [&str; 5] = ["dockerfile", "log_driver", "log_opt", "net", "volume_driver"];
+    let mut keys: Vec<&str> = SERVICE_ORDER.iter().copied().filter(|k| !LEGACY.contains(k)).collect();
+    keys.sort_unstable();
+    keys
+}

@@ -230,7 +230,9 @@ $(cat "$out/cold.md")
 Engine requests: $noop_requests for dmp's no-op \`up\` (ping, one
 label-filtered container list, the two image inspects at once) plus one
 HTTP GET of the health path through nginx; $ps_requests for \`ps\` (ping and
-the lists by dmp's and Compose's project labels, at once).
+one list by Compose's project label, which dmp's containers carry too; the
+list by dmp's own label only when a container the stack expects is missing
+from it) plus the GET of the health path, made while the Engine lists.
 
 $(cat "$out/noop.md")
 

@@ -176,7 +176,7 @@ async fn existing_containers(
     adopt: bool,
     progress: &Progress,
 ) -> Result<Vec<ProjectContainer>> {
-    let expected: Vec<String> = selected.iter().map(|s| container_name(project, &s.name)).collect();
+    let expected = super::expected_names(project, selected);
     let existing = super::list_containers_expecting(docker, &project.name, &expected).await?;
     if let Some(from) = super::check_owner(docker, project, &existing, adopt).await? {
         progress.println(&format!(

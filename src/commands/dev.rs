@@ -4,6 +4,8 @@
 //! On a terminal a status line stays at the bottom (the site's URL, the
 //! services, whether the app answers, the last build) and `q` quits (exit
 //! 0); Ctrl-C stops watching (exit 130). Either way the stack stays up.
+//! While it runs, an app container started again (an Engine restart) gets
+//! its dev server back.
 
 use std::process::ExitCode;
 use std::rc::Rc;
@@ -91,8 +93,18 @@ pub async fn view(ctx: &Context, options: &WatchOptions) -> Result<ExitCode> {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     };
+    // An app container started again (an Engine restart) gets its dev
+    // server back while dev runs.
+    let keep = Box::pin(crate::dev::keep(docker, project, |line| {
+        if screen.terminal() {
+            let _ = screen.println(&line);
+        } else if ctx.mode != Mode::Quiet {
+            eprintln!("{line}");
+        }
+    }));
     tokio::select! {
         result = printer => result.map(|()| ExitCode::SUCCESS),
+        () = keep => Ok(ExitCode::SUCCESS),
         result = watching => result,
         code = keys(screen.terminal()) => Ok(code),
         () = refresh => Ok(ExitCode::SUCCESS),

@@ -180,9 +180,16 @@ pub fn dmp(args: &[&str], env: &[(&str, &str)]) -> Output {
     dmp_in(Path::new("."), args, env)
 }
 
+/// The `dmp` binary under test: the one built for this run, or
+/// `$DMP_TEST_BIN` (to run the tests against another build, e.g. an older
+/// commit's: tests/README.md).
+pub fn dmp_bin() -> PathBuf {
+    std::env::var_os("DMP_TEST_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_dmp")), PathBuf::from)
+}
+
 /// Runs `dmp` in `dir`, with a clean Compose environment.
 pub fn dmp_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dmp"));
+    let mut command = Command::new(dmp_bin());
     command
         .current_dir(dir)
         .args(args)

@@ -113,14 +113,13 @@ fn signal_while_blocked(dir: &Path, args: &[&str], signal: &str) -> (std::proces
     std::thread::spawn(move || {
         let _ = done.send(child.wait_with_output());
     });
-    let output = finished.recv_timeout(Duration::from_secs(20)).ok().or_else(|| {
+    let Ok(output) = finished.recv_timeout(Duration::from_secs(20)) else {
         let _ = Command::new("kill").args(["-KILL", &pid]).status();
-        finished.recv().ok()
-    });
+        panic!("dmp {args:?} still ran 20 s after SIG{signal}");
+    };
     let took = signalled.elapsed();
     drop(writer);
-    let output = output.expect("dmp ended").expect("waiting for dmp");
-    (output, took)
+    (output.expect("waiting for dmp"), took)
 }
 
 #[test]

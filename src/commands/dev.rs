@@ -112,6 +112,8 @@ pub async fn view(ctx: &Context, options: &WatchOptions) -> Result<ExitCode> {
             eprintln!("{line}");
         }
     }));
+    // On the heap: the watch and the refresh make a large future.
+    let (watching, refresh) = (Box::pin(watching), Box::pin(refresh));
     tokio::select! {
         result = printer => result.map(|()| ExitCode::SUCCESS),
         () = keep => Ok(ExitCode::SUCCESS),

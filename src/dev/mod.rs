@@ -13,7 +13,7 @@ use bollard::Docker;
 
 pub use assets::build_assets;
 pub use migrate::{migrate, migrate_command};
-pub use server::{Started, forget, running, start, start_command, wanted};
+pub use server::{Started, forget, keep, running, start, start_command, wanted};
 
 pub use error::DevError;
 

@@ -223,7 +223,7 @@ async fn reports(
         selected.iter().zip(&results).find_map(|(s, r)| r.as_ref().err().filter(|f| f.refused).map(|f| (s, f)))
     {
         let undone = journal.undo(docker).await;
-        return Err(StackError::Refused { service: service.name.clone(), reason: failure.reason.clone(), undone });
+        return Err(preflight::refused(project, service, failure.reason.clone(), undone));
     }
     let mut reports = Vec::new();
     for (service, result) in selected.iter().zip(results) {

@@ -30,6 +30,7 @@ pub async fn run(args: &UpArgs, ctx: &Context) -> Result<ExitCode> {
         build: args.build,
         force_recreate: args.force_recreate,
         adopt: args.adopt,
+        scale: std::collections::BTreeMap::new(),
     };
     let report = dev::up(docker, project, &options, &progress).await?;
 

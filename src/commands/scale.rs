@@ -31,7 +31,7 @@ pub fn parse_scale(text: &str) -> Result<(String, u32), String> {
 pub async fn run(args: &ScaleArgs, ctx: &Context) -> Result<ExitCode> {
     let project = ctx.runnable_project()?;
     let names: Vec<String> = args.scales.iter().map(|(service, _)| service.clone()).collect();
-    stack::plan::select(project, &names)?;
+    let selected = stack::plan::select(project, &names)?;
     let docker = ctx.docker().await?;
     let (to_zero, up): (Vec<_>, Vec<_>) = args.scales.iter().partition(|(_, n)| *n == 0);
     let progress = Progress::new(ctx.mode, &names);
@@ -47,7 +47,7 @@ pub async fn run(args: &ScaleArgs, ctx: &Context) -> Result<ExitCode> {
     }
     if !to_zero.is_empty() {
         let _lock = stack::ProjectLock::acquire(&project.name).await?;
-        for container in stack::containers(docker, project).await? {
+        for container in stack::containers(docker, project, &selected).await? {
             if to_zero.iter().any(|(service, _)| *service == container.service) {
                 apply::remove(docker, &container.name, false).await?;
             }

@@ -77,7 +77,7 @@ pub async fn run(args: &UpArgs, ctx: &Context) -> Result<ExitCode> {
             return super::watch::watch_project(ctx, &options, true).await;
         }
         // The services' logs and the builds, as `dmp dev`.
-        return super::dev::view(ctx, &options).await;
+        return Box::pin(super::dev::view(ctx, &options)).await;
     }
     Ok(ExitCode::SUCCESS)
 }

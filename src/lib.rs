@@ -12,6 +12,7 @@ mod engine;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod go_path;
 pub mod image;
 mod node;
 pub mod stack;

@@ -179,3 +179,87 @@ impl Task {
 fn console_dim(text: &str) -> String {
     format!("\x1b[2m{text}\x1b[0m")
 }
+
+/// A status line kept at the bottom of a terminal while lines scroll above
+/// it (`dmp dev`). On a terminal the terminal is in raw mode while this
+/// lives (so single keys arrive, Ctrl-C as a key), restored on drop, also
+/// when a panic unwinds. Elsewhere lines are printed plainly and the status
+/// is not shown.
+#[derive(Debug)]
+pub struct StatusLine {
+    status: std::sync::Mutex<String>,
+    terminal: bool,
+}
+
+impl StatusLine {
+    /// On a terminal (stdout) unless `plain`; raw mode if it can be had.
+    pub fn new(plain: bool) -> Self {
+        let terminal = !plain && std::io::stdout().is_terminal() && crossterm::terminal::enable_raw_mode().is_ok();
+        if terminal {
+            // The panic message then reads right; the drop restores it too.
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                let _ = crossterm::terminal::disable_raw_mode();
+                previous(info);
+            }));
+        }
+        Self { status: std::sync::Mutex::new(String::new()), terminal }
+    }
+
+    /// Whether the status line is shown (and keys can be read).
+    pub fn terminal(&self) -> bool {
+        self.terminal
+    }
+
+    /// Prints `text` (one or more lines) above the status line.
+    pub fn println(&self, text: &str) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if !self.terminal {
+            writeln!(out, "{text}")?;
+            return out.flush();
+        }
+        let status = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Raw mode does not turn "\n" into "\r\n": each line does it here.
+        write!(out, "\r\x1b[2K{}\r\n{}", text.trim_end_matches('\n').replace('\n', "\r\n\x1b[2K"), fit(&status))?;
+        out.flush()
+    }
+
+    /// Replaces the status line.
+    pub fn set(&self, text: String) {
+        use std::io::Write as _;
+        if !self.terminal {
+            return;
+        }
+        let mut status = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *status == text {
+            return;
+        }
+        *status = text;
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, "\r\x1b[2K{}", fit(&status));
+        let _ = out.flush();
+    }
+}
+
+impl Drop for StatusLine {
+    fn drop(&mut self) {
+        use std::io::Write as _;
+        if self.terminal {
+            let _ = write!(std::io::stdout(), "\r\x1b[2K");
+            let _ = std::io::stdout().flush();
+            let _ = crossterm::terminal::disable_raw_mode();
+        }
+    }
+}
+
+/// The status in reverse video, cut to the terminal's width (a wrapped
+/// status line could not be redrawn in place).
+fn fit(status: &str) -> String {
+    if status.is_empty() {
+        return String::new();
+    }
+    let width = crossterm::terminal::size().map_or(0, |(w, _)| usize::from(w));
+    let text: String = if width > 1 { status.chars().take(width - 1).collect() } else { status.to_owned() };
+    format!("\x1b[7m{text}\x1b[0m")
+}

@@ -1,5 +1,6 @@
-//! The Docker Engine restarting under a running `dmp watch` and `dmp logs
-//! -f`: both report it and carry on.
+//! The Docker Engine restarting under a running `dmp watch`, `dmp dev` and
+//! `dmp logs -f`: they report it and carry on, the dev server `dmp start`
+//! put in the app container runs again, and the site answers.
 //!
 //! The Engine that restarts is a private one the test starts itself with
 //! `scripts/private-engine.sh`: its own socket, data and exec roots,
@@ -222,6 +223,10 @@ fn watch_and_logs_follow_survive_an_engine_restart() {
     assert_eq!(before, after, "the Engine the tests use, or a container that is not a test's, was disturbed");
 }
 
+fn site_status(port: u16) -> u16 {
+    http_get(port, "/", &[]).map_or(0, |r| r.status)
+}
+
 /// The scenario itself, run by the test above inside the private Engine's
 /// namespace (with `DOCKER_HOST` set to it); on its own it does nothing.
 #[test]
@@ -247,6 +252,9 @@ fn inside_a_private_engine() {
         r#"services:
   wsgi:
     image: dmp/wsgi:{version}
+    command: ['dmp-idle']
+    healthcheck: {{disable: true}}
+    restart: unless-stopped
     volumes: ['./:/app']
   nginx:
     image: dmp/http-frontend:{version}
@@ -258,8 +266,10 @@ fn inside_a_private_engine() {
     image: dmp/http-buildstatic:{version}
     volumes: ['./:/app']
 x-dmp:
+  app: wsgi
   http: nginx
   http_path: /healthcheck
+  start: ['dmp-wsgi']
   watch:
     - name: legacy
       command: mkdir -p static/css && sassc --style compressed assets/legacy/legacy.scss static/css/legacy.css
@@ -270,9 +280,16 @@ x-dmp:
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
     stack.write(".env", &format!("HTTP_PORT={port}\n"));
     stack.ok(&["up"]);
+    // The app idles until `dmp start` runs its dev server.
+    assert_eq!(site_status(port), 502, "the app idles until `dmp start`");
+    stack.ok(&["start"]);
+    assert_eq!(site_status(port), 200, "after `dmp start`");
 
     let mut watch = Running::start(stack.dir.path(), &["watch", "--json", "--no-initial-build"]);
     watch.wait_for("\"event\":\"ready\"", Duration::from_secs(30));
+    // dev's own builds wait ten minutes of quiet: the save below is `watch`'s.
+    let mut dev = Running::start(stack.dir.path(), &["dev", "--no-initial-build", "--quiet-ms", "600000"]);
+    dev.wait_for("watching 1 rules", Duration::from_secs(30));
     let mut logs = Running::start(stack.dir.path(), &["logs", "-f", "--tail", "0", "nginx"]);
     std::thread::sleep(Duration::from_millis(500));
     let _ = http_get(port, "/before-restart", &[]);
@@ -281,8 +298,15 @@ x-dmp:
     let status =
         Command::new(private_engine_script()).arg("restart").arg(&private_dir).status().expect("restarting the Engine");
     assert!(status.success(), "the private Engine did not come back");
-    // Containers come back stopped after an Engine restart; up starts them.
+    // The app container comes back by its restart policy: dev, running
+    // meanwhile, starts the dev server `dmp start` put there again.
+    dev.wait_for("started again without its dev server", Duration::from_secs(60));
+    let probe = "import urllib.request, time\nfor _ in range(100):\n    try:\n        print(urllib.request.urlopen('http://127.0.0.1:8888/').status); break\n    except Exception:\n        time.sleep(0.2)";
+    assert_eq!(stack.ok(&["exec", "-T", "wsgi", "python3", "-c", probe]).trim(), "200", "the dev server is back");
+    // The other containers come back stopped; up starts them: the site
+    // answers through nginx as soon as up returns.
     stack.ok(&["up"]);
+    assert_eq!(site_status(port), 200, "the site after the Engine restart and `dmp up`");
 
     stack.write("assets/legacy/_variables.scss", "$brand-colour: #0a0b0c;\n$text-colour: #000;\n$gutter: 20px;\n");
     watch.wait_for("\"ok\":true", Duration::from_secs(90));

@@ -188,7 +188,7 @@ pub async fn create(args: &ServicesArgs, ctx: &Context) -> Result<ExitCode> {
     let docker = ctx.docker().await?;
     let selected = plan::select(project, &args.services)?;
     let _lock = stack::ProjectLock::acquire(&project.name).await?;
-    let existing = stack::containers(docker, project).await?;
+    let existing = stack::containers(docker, project, &selected).await?;
     let names: Vec<String> = selected.iter().map(|s| s.name.clone()).collect();
     let progress = Progress::new(ctx.mode, &names);
     let image_ids = provision::ensure_images(docker, project, &selected, false, &progress).await?;

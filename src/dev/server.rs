@@ -27,13 +27,22 @@ pub enum Started {
 /// What the supervisor writes to the container's log when the server exits.
 const EXITED: &str = "dmp: the dev server exited with status";
 
+/// Held by the one supervisor of a container (`flock`), so two dmp
+/// processes starting the server at once (`dmp dev` seeing a restart while
+/// `dmp restart` starts it) leave one server. A container's processes and
+/// so its lock end with it.
+const LOCK: &str = "/tmp/.dmp-dev-server.lock";
+
 /// The dev server under a small supervisor: when it exits (a crash, an
 /// import error uWSGI cannot load), it is started again a second later, and
 /// the exit is noted in the container's log. So a crashed dev server comes
-/// back by itself, as run-dev's server did not.
+/// back by itself, as run-dev's server did not. A second supervisor in the
+/// same container ends at once (an image without `flock` has no such guard).
 pub fn supervised(command: &[String]) -> Vec<String> {
     let script = format!(
-        "while :; do {}; echo \"{EXITED} $?; starting it again in 1 s\" >&2; sleep 1; done",
+        "{{ [ -e {LOCK} ] || : > {LOCK}; }} 2>/dev/null; \
+         if command -v flock >/dev/null && [ -r {LOCK} ]; then exec 9< {LOCK}; flock -n 9 || exit 0; fi; \
+         while :; do {}; echo \"{EXITED} $?; starting it again in 1 s\" >&2; sleep 1; done",
         shell_words::join(command)
     );
     vec!["sh".into(), "-c".into(), script]
@@ -116,6 +125,43 @@ pub async fn start(docker: &Docker, project: &Project, timeout: Duration) -> Res
     }
 }
 
+/// While `dmp dev` runs: when the app container is started again (the same
+/// container: an Engine restart with a restart policy, `docker restart`, a
+/// `dmp up` after the Engine came back) and the dev server is wanted but
+/// does not run a few seconds later, starts it (without migrations: they
+/// ran when the container was first started) and tells `say`. Never ends.
+pub async fn keep(docker: &Docker, project: &Project, say: impl Fn(String)) {
+    let Ok(service) = app_service(project) else { return std::future::pending().await };
+    let container = crate::stack::container_name(project, &service);
+    // The container's id and when it last started, while it runs.
+    let mut last: Option<(String, String)> = None;
+    loop {
+        if let Some(now) = started(docker, &container).await {
+            let restarted = last.as_ref().is_some_and(|(id, at)| *id == now.0 && *at != now.1);
+            last = Some(now);
+            if restarted && wanted(project) {
+                // The command that restarted it may be starting the server itself.
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                if !running(docker, project, &container).await.unwrap_or(true) {
+                    say(format!("dmp: {container} started again without its dev server: starting it"));
+                    if let Err(e) = exec::spawn(docker, &container, &supervised(&start_command(project))).await {
+                        say(format!("dmp: could not start the dev server in {container}: {e}"));
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// The id of `container` and when it last started, if it runs.
+async fn started(docker: &Docker, container: &str) -> Option<(String, String)> {
+    let inspect =
+        docker.inspect_container(container, None::<bollard::query_parameters::InspectContainerOptions>).await.ok()?;
+    let state = inspect.state?;
+    (state.running == Some(true)).then(|| (inspect.id.unwrap_or_default(), state.started_at.unwrap_or_default()))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -123,7 +169,8 @@ mod tests {
         let command = ["dmp-wsgi".to_owned(), "--py-autoreload".to_owned(), "1".to_owned()];
         let supervised = super::supervised(&command);
         assert_eq!(supervised[..2], ["sh", "-c"]);
-        assert!(supervised[2].starts_with("while :; do dmp-wsgi --py-autoreload 1; echo "), "{}", supervised[2]);
+        assert!(supervised[2].contains("; while :; do dmp-wsgi --py-autoreload 1; echo "), "{}", supervised[2]);
+        assert!(supervised[2].contains("flock -n 9 || exit 0"), "{}", supervised[2]);
         assert!(supervised[2].ends_with("sleep 1; done"), "{}", supervised[2]);
     }
 }

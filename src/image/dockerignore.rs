@@ -9,6 +9,8 @@
 
 use regex::Regex;
 
+use crate::go_path::clean;
+
 /// A parsed `.dockerignore`.
 #[derive(Debug, Default, Clone)]
 pub struct DockerIgnore {
@@ -58,7 +60,7 @@ impl DockerIgnore {
                     });
                 }
             }
-            let mut cleaned = clean_path(pattern);
+            let mut cleaned = clean(pattern);
             if cleaned.len() > 1 && cleaned.starts_with('/') {
                 cleaned.remove(0);
             }
@@ -75,7 +77,7 @@ impl DockerIgnore {
     /// themselves: the daemon needs them whatever the file says.
     pub fn keep(&mut self, path: &str) {
         if self.is_excluded(path) {
-            let text = clean_path(path);
+            let text = clean(path);
             let regex =
                 Regex::new(&format!("^{}$", regex::escape(&text))).expect("an escaped literal is a valid regex");
             self.patterns.push(Pattern { text, reinclude: true, regex });
@@ -86,7 +88,7 @@ impl DockerIgnore {
     /// out: the last pattern matching it or one of its parent directories
     /// decides.
     pub fn is_excluded(&self, path: &str) -> bool {
-        let path = clean_path(path);
+        let path = clean(path);
         let mut excluded = false;
         for pattern in &self.patterns {
             // Only a pattern that could flip the current answer is worth testing.
@@ -105,14 +107,14 @@ impl DockerIgnore {
     /// pattern may re-include something inside it. Docker decides this from
     /// the pattern's text alone, so `!*/keep` does not rescue `dir/keep`.
     pub fn may_reinclude_below(&self, dir: &str) -> bool {
-        let prefix = format!("{}/", clean_path(dir));
+        let prefix = format!("{}/", clean(dir));
         self.patterns.iter().any(|p| p.reinclude && format!("{}/", p.text).starts_with(&prefix))
     }
 
     /// Whether a file at `path` is sent: neither it nor an ancestor directory
     /// that Docker would skip is excluded.
     pub fn sends(&self, path: &str) -> bool {
-        let path = clean_path(path);
+        let path = clean(path);
         parents(&path).all(|dir| !self.is_excluded(dir) || self.may_reinclude_below(dir)) && !self.is_excluded(&path)
     }
 }
@@ -124,31 +126,6 @@ fn parents(path: &str) -> impl Iterator<Item = &str> {
 
 fn first_line(s: &str) -> &str {
     s.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
-}
-
-/// Go's `filepath.Clean` for `/`-separated paths.
-pub fn clean_path(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            _ => parts.push(part),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
 }
 
 /// Translates a cleaned pattern into an anchored regex the way moby does:
@@ -318,22 +295,5 @@ mod tests {
         let err = DockerIgnore::parse("# c\n[abc\n").expect_err("an unclosed class is rejected");
         assert_eq!(err.line, 2);
         assert!(err.reason.contains("[abc"), "{}", err.reason);
-    }
-
-    #[test]
-    fn clean_path_matches_go() {
-        for (input, expected) in [
-            ("", "."),
-            (".", "."),
-            ("./a/", "a"),
-            ("a//b", "a/b"),
-            ("a/./b/../c", "a/c"),
-            ("../a", "../a"),
-            ("/../a", "/a"),
-            ("/", "/"),
-            ("a/..", "."),
-        ] {
-            assert_eq!(clean_path(input), expected, "clean({input:?})");
-        }
     }
 }

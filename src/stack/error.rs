@@ -69,6 +69,15 @@ pub enum StackError {
     )]
     Refused { service: String, reason: String, undone: String },
 
+    #[error("{at}: service {service}'s `user: {user}` is not in its image (the Engine found no {missing}); {undone}")]
+    #[diagnostic(
+        code(dmp::stack::no_such_user),
+        help(
+            "set `user:` to a user the image has, or a numeric uid[:gid] (`user: \"1000:1000\"`), or add the user in the image's Dockerfile (`RUN useradd {user}`)"
+        )
+    )]
+    UserNotInImage { at: String, service: String, user: String, missing: String, undone: String },
+
     #[error("service {service} builds from {}: {problem}", path.display())]
     #[diagnostic(
         code(dmp::stack::dockerfile),

@@ -176,7 +176,7 @@ async fn existing_containers(
     adopt: bool,
     progress: &Progress,
 ) -> Result<Vec<ProjectContainer>> {
-    let expected: Vec<String> = selected.iter().map(|s| container_name(project, &s.name)).collect();
+    let expected = super::expected_names(project, selected);
     let existing = super::list_containers_expecting(docker, &project.name, &expected).await?;
     if let Some(from) = super::check_owner(docker, project, &existing, adopt).await? {
         progress.println(&format!(
@@ -223,7 +223,7 @@ async fn reports(
         selected.iter().zip(&results).find_map(|(s, r)| r.as_ref().err().filter(|f| f.refused).map(|f| (s, f)))
     {
         let undone = journal.undo(docker).await;
-        return Err(StackError::Refused { service: service.name.clone(), reason: failure.reason.clone(), undone });
+        return Err(preflight::refused(project, service, failure.reason.clone(), undone));
     }
     let mut reports = Vec::new();
     for (service, result) in selected.iter().zip(results) {

@@ -167,7 +167,8 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
 /// The rules' services, started (as `up` would) when they are not running.
 async fn ensure_services(docker: &Docker, project: &Project, reporter: &Reporter) -> Result<()> {
     let services: BTreeSet<String> = project.dmp.watch.iter().map(|r| r.service.clone()).collect();
-    let running = crate::stack::containers(docker, project).await?;
+    let selected = crate::stack::plan::select(project, &services.iter().cloned().collect::<Vec<_>>())?;
+    let running = crate::stack::containers(docker, project, &selected).await?;
     let missing: Vec<String> =
         services.into_iter().filter(|s| !running.iter().any(|c| &c.service == s && c.running())).collect();
     if missing.is_empty() {

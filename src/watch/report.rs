@@ -30,12 +30,17 @@ pub enum Event<'a> {
     },
 }
 
+/// Takes each event and its text line instead of the terminal (`dmp dev`
+/// prints them under its own status line).
+pub type Sink = Box<dyn Fn(&Event<'_>, &str)>;
+
 /// Prints events: JSON lines, or text lines under a status line.
 pub struct Reporter {
     json: bool,
     progress: Progress,
     status: Option<crate::ui::Task>,
     width: usize,
+    sink: Option<Sink>,
 }
 
 impl std::fmt::Debug for Reporter {
@@ -48,7 +53,12 @@ impl Reporter {
     pub fn new(json: bool, mode: crate::ui::Mode, rules: &[WatchRule]) -> Self {
         let progress = Progress::new(if json { crate::ui::Mode::Quiet } else { mode }, &["watch".to_owned()]);
         let status = (mode == crate::ui::Mode::Terminal && !json).then(|| progress.task("watch"));
-        Self { json, progress, status, width: rules.iter().map(|r| r.name.len()).max().unwrap_or(0) }
+        Self { json, progress, status, width: rules.iter().map(|r| r.name.len()).max().unwrap_or(0), sink: None }
+    }
+
+    /// Text lines, each given to `sink` with its event; no status line.
+    pub fn to_sink(rules: &[WatchRule], sink: Sink) -> Self {
+        Self { sink: Some(sink), ..Self::new(false, crate::ui::Mode::Quiet, rules) }
     }
 
     pub(super) fn emit(&self, event: &Event) {
@@ -92,7 +102,10 @@ impl Reporter {
             }
             Event::Notice { message } => format!("watch: {message}"),
         };
-        self.progress.println(&line);
+        match &self.sink {
+            Some(sink) => sink(event, &line),
+            None => self.progress.println(&line),
+        }
     }
 
     /// Closes the status line when watching ends.

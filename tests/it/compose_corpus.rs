@@ -188,7 +188,7 @@ pub fn compare(case: &Case, compose: &Path) -> Outcome {
     copy_tree(&case.dir, &dir);
     let hide = |e: String| e.replace(&work.path().display().to_string(), "…");
     let v2 = case.config_text(compose, &dir).map_err(hide);
-    let dmp = case.config_text(Path::new(env!("CARGO_BIN_EXE_dmp")), &dir).map_err(hide);
+    let dmp = case.config_text(&crate::support::dmp_bin(), &dir).map_err(hide);
     match (dmp, v2) {
         (Err(_), Err(_)) => Outcome::Agree,
         (Ok(_), Err(why)) => {

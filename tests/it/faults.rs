@@ -43,7 +43,7 @@ fn two_ups_at_once_take_turns_and_create_each_container_once() {
     base_images();
     let stack = StackDir::new(engine, "twoups", &idle_stack(""), &[]);
     let start = || {
-        Command::new(env!("CARGO_BIN_EXE_dmp"))
+        Command::new(crate::support::dmp_bin())
             .current_dir(stack.dir.path())
             .args(["up", "--json"])
             .stdout(Stdio::piped())
@@ -115,7 +115,7 @@ fn ctrl_c_during_up_stops_cleanly_and_the_next_up_converges() {
     let stack_yaml = idle_stack(&extra)
         .replace("  web:\n    image", "  web:\n    depends_on:\n      slow: { condition: service_healthy }\n    image");
     let stack = StackDir::new(engine, "sigint", &stack_yaml, &[]);
-    let child = Command::new(env!("CARGO_BIN_EXE_dmp"))
+    let child = Command::new(crate::support::dmp_bin())
         .current_dir(stack.dir.path())
         .args(["up"])
         .stderr(Stdio::piped())
@@ -146,7 +146,7 @@ fn sigterm_during_images_build_stops_and_a_new_build_works() {
     scope.own_image(&format!("dmp/{name}:0.0.1"));
     scope.own_image(&format!("dmp/{name}:latest"));
     let images_dir = dir.path().to_string_lossy().into_owned();
-    let child = Command::new(env!("CARGO_BIN_EXE_dmp"))
+    let child = Command::new(crate::support::dmp_bin())
         .args(["images", "build", "--images-dir", &images_dir])
         .stderr(Stdio::piped())
         .spawn()
@@ -169,7 +169,7 @@ fn an_engine_socket_dmp_may_not_use_is_one_sentence_with_the_fix() {
     // A user who is not in the socket's group.
     let output = Command::new("setpriv")
         .args(["--reuid", "23457", "--regid", "23457", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_dmp"))
+        .arg(crate::support::dmp_bin())
         .arg("ps")
         .current_dir(dir.path())
         .env("NO_COLOR", "1")

@@ -64,7 +64,8 @@ const EVERY_FORM: &str = r#"services:
 
 #[test]
 fn no_port_in_the_valid_corpus_binds_beyond_loopback_unless_the_file_says_so() {
-    let dmp = Path::new(env!("CARGO_BIN_EXE_dmp"));
+    let dmp_bin = crate::support::dmp_bin();
+    let dmp = dmp_bin.as_path();
     let work = tempfile::tempdir().expect("tempdir");
     let mut checked = 0;
     let mut problems = Vec::new();

@@ -95,24 +95,9 @@ fn the_dev_server_survives_restart_crash_and_recreate() {
     assert_eq!(status(port), 200, "after up recreated the app container");
 }
 
-/// An app whose `/boom` view raises, behind nginx, with one watch rule.
-const BROKEN_APP: &str = r#"
-def application(environ, start_response):
-    if environ.get("PATH_INFO") == "/boom":
-        return broken_view()
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok"]
-
-def broken_view():
-    return 1 / 0
-"#;
-
-#[test]
-fn dev_shows_the_apps_traceback_among_the_builds_on_a_terminal_and_ctrl_c_leaves_the_stack_up() {
-    let engine = require_engine!();
-    base_images();
-    let version = images_version();
-    let stack_file = format!(
+/// An app behind nginx with one watch rule.
+fn watched_stack(version: &str) -> String {
+    format!(
         r"services:
   wsgi:
     image: dmp/wsgi:{version}
@@ -120,8 +105,8 @@ fn dev_shows_the_apps_traceback_among_the_builds_on_a_terminal_and_ctrl_c_leaves
   nginx:
     image: dmp/http-headless:{version}
     environment:
-      DM_BACKEND: wsgi:8888
       DM_APP_NAME: dev
+      DM_BACKEND: wsgi:8888
     ports: ['8080']
     depends_on:
       wsgi:
@@ -135,42 +120,155 @@ x-dmp:
       command: 'true'
       watch: ['src/**']
 "
-    );
-    let stack = StackDir::new(engine, "dev", &stack_file, &[("application.py", BROKEN_APP), ("src/a", "")]);
+    )
+}
+
+/// Runs a pty driver (after [`PTY_DRIVER`]) with dmp's path and `port` as
+/// its arguments; what it printed.
+fn drive(stack: &StackDir, script: &str, port: u16) -> String {
+    let output = std::process::Command::new("python3")
+        .current_dir(stack.dir.path())
+        .args(["-c", &format!("{PTY_DRIVER}{script}"), env!("CARGO_BIN_EXE_dmp"), &port.to_string()])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("python3");
+    let stdout = crate::support::text(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", crate::support::text(&output.stderr));
+    stdout.trim().to_owned()
+}
+
+#[test]
+fn dev_on_a_terminal_keeps_a_status_line_under_the_builds_and_ctrl_c_leaves_the_stack_up() {
+    let engine = require_engine!();
+    base_images();
+    let stack =
+        StackDir::new(engine, "dev", &watched_stack(&images_version()), &[("application.py", WSGI_APP), ("src/a", "")]);
     stack.ok(&["up"]);
     let port = stack.container("nginx").host_port(8080);
-    // Python's pty module plays the developer at a terminal: dmp dev runs,
-    // a request hits the broken view, the traceback shows, Ctrl-C ends it.
-    let driver = format!(
-        "{PTY_DRIVER}{}",
+    // Python's pty module plays the developer at a terminal: the status line
+    // names the site, the services, the app answering and the last build;
+    // Ctrl-C (a key in raw mode) ends dev with 130; the terminal is restored.
+    let said = drive(
+        &stack,
         r#"
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "dev"])
-read_until(fd, b"rebuild")
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+seen = read_until(fd, b"last build: rebuild ok")
+if b"app answers" not in seen[seen.rindex(b"dmp dev"):]:
+    seen += read_until(fd, b"app answers")
+status = seen[seen.rindex(b"dmp dev"):]
+print("url", ("http://127.0.0.1:%s/" % sys.argv[2]).encode() in status)
+print("services", b"nginx up" in status and b"wsgi up" in status)
+print("quits", b"q quits" in seen)
+os.write(fd, b"\x03")
+_, code = os.waitpid(pid, 0)
+print("exit", os.waitstatus_to_exitcode(code), "canonical", bool(termios.tcgetattr(fd)[3] & termios.ICANON))
+"#,
+        port,
+    );
+    assert_eq!(said, "url True\nservices True\nquits True\nexit 130 canonical True");
+    assert_eq!(status(port), 200, "the stack is still up");
+}
+
+/// The demo's wsgi and nginx (its stack file without buildstatic and the
+/// watch rules, so nothing is fetched from npm), with a view that raises.
+fn broken_django_demo(engine: &'static crate::support::TestEngine) -> (StackDir, u16, usize) {
+    let (stack, port) = crate::workflow::demo(engine, "dev-django", true);
+    let demo = std::fs::read_to_string(crate::support::repo_path("examples/demo/dmp.yml")).expect("demo stack");
+    let services = demo.split("  buildstatic:").next().expect("services");
+    let settings = demo.split("x-dmp:").nth(1).and_then(|x| x.split("  watch:").next()).expect("x-dmp");
+    stack.write_stack(&format!("{services}x-dmp:{settings}"));
+    let views = std::fs::read_to_string(crate::support::repo_path("examples/demo/notes/views.py")).expect("views");
+    let views = format!(
+        "{views}\n\ndef broken(request):\n    per_note = 100 / Note.objects.count()\n    return JsonResponse({{\"per_note\": per_note}})\n"
+    );
+    let line = views.lines().position(|l| l.contains("per_note = 100 /")).expect("the line") + 1;
+    stack.write("notes/views.py", &views);
+    let urls = std::fs::read_to_string(crate::support::repo_path("examples/demo/demo/urls.py")).expect("urls");
+    stack.write(
+        "demo/urls.py",
+        &urls.replace("    path(\"admin/\"", "    path(\"broken\", views.broken),\n    path(\"admin/\""),
+    );
+    (stack, port, line)
+}
+
+#[test]
+fn dev_shows_a_django_traceback_from_a_broken_view_and_q_leaves_the_stack_up_and_the_admin_is_styled() {
+    let engine = require_engine!();
+    base_images();
+    let (stack, port, line) = broken_django_demo(engine);
+    stack.ok(&["up"]);
+    assert_eq!(status(port), 200);
+    // The demo's migrate step collected the admin's static files: nginx
+    // serves the stylesheet the admin's pages link.
+    let login = http_get(port, "/admin/login/", &[]).expect("GET /admin/login/");
+    assert_eq!(login.status, 200);
+    assert!(String::from_utf8_lossy(&login.body).contains("/static/admin/css/base.css"));
+    let css = http_get(port, "/static/admin/css/base.css", &[]).expect("GET the admin's CSS");
+    assert_eq!(css.status, 200);
+    assert!(String::from_utf8_lossy(&css.body).contains("body"));
+    // The developer at a terminal: dev runs, the broken view is requested,
+    // Django's traceback shows behind `wsgi |`, `q` ends dev with 0.
+    let said = drive(
+        &stack,
+        r#"
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "dev"])
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+read_until(fd, b"q quits")
 try:
-    urllib.request.urlopen("http://127.0.0.1:%s/boom" % sys.argv[2])
+    urllib.request.urlopen("http://127.0.0.1:%s/broken" % sys.argv[2])
 except Exception:
     pass
-seen = read_until(fd, b"ZeroDivisionError")
-line = [l for l in seen.split(b"\n") if b"ZeroDivisionError" in l][0]
-os.write(fd, b"\x03")
-_, status = os.waitpid(pid, 0)
-print("prefixed", b"wsgi" in line and b"|" in line, "exit", os.waitstatus_to_exitcode(status))
-"#
+seen = read_until(fd, b"ZeroDivisionError: division by zero")
+for l in seen.replace(b"\r", b"").split(b"\n"):
+    # What follows the status line's redraw: the log line itself.
+    l = l.split(b"\x1b[2K")[-1]
+    if b"Traceback" in l or b"views.py" in l or b"ZeroDivisionError" in l:
+        print(l.decode().split("|", 1)[0].strip(), "|", l.decode().split("|", 1)[1].strip())
+os.write(fd, b"q")
+_, code = os.waitpid(pid, 0)
+print("exit", os.waitstatus_to_exitcode(code), "canonical", bool(termios.tcgetattr(fd)[3] & termios.ICANON))
+"#,
+        port,
     );
-    let output = std::process::Command::new("python3")
+    assert!(said.contains("wsgi | Traceback (most recent call last):"), "{said}");
+    assert!(said.contains(&format!("wsgi | File \"/app/notes/views.py\", line {line}, in broken")), "{said}");
+    assert!(said.contains("wsgi | ZeroDivisionError: division by zero"), "{said}");
+    assert!(said.ends_with("exit 0 canonical True"), "{said}");
+    assert_eq!(status(port), 200, "the stack is still up");
+}
+
+#[test]
+fn dev_into_a_pipe_prints_plain_lines_without_a_status_line_and_ctrl_c_is_130() {
+    let engine = require_engine!();
+    base_images();
+    let stack = StackDir::new(
+        engine,
+        "dev-pipe",
+        &watched_stack(&images_version()),
+        &[("application.py", WSGI_APP), ("src/a", "")],
+    );
+    stack.ok(&["up"]);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_dmp"))
         .current_dir(stack.dir.path())
-        .args(["-c", &driver, env!("CARGO_BIN_EXE_dmp"), &port.to_string()])
-        .output()
-        .expect("python3");
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        crate::support::text(&output.stdout),
-        crate::support::text(&output.stderr)
-    );
-    assert_eq!(crate::support::text(&output.stdout).trim(), "prefixed True exit 130");
-    // The stack is still up.
-    assert_eq!(status(port), 200);
+        .arg("dev")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dmp dev");
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = http_get(stack.container("nginx").host_port(8080), "/piped", &[]);
+    std::thread::sleep(Duration::from_secs(1));
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(kill.success());
+    let output = child.wait_with_output().expect("dmp dev");
+    let (stdout, stderr) = (crate::support::text(&output.stdout), crate::support::text(&output.stderr));
+    assert_eq!(output.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stderr.contains("rebuild  (start)"), "the build line on stderr: {stderr}");
+    assert!(stdout.contains("nginx |") && stdout.contains("/piped"), "the request in nginx's log: {stdout}");
+    assert!(!stdout.contains('\x1b') && !stdout.contains("q quits"), "no status line into a pipe: {stdout:?}");
 }

@@ -180,9 +180,20 @@ pub fn dmp(args: &[&str], env: &[(&str, &str)]) -> Output {
     dmp_in(Path::new("."), args, env)
 }
 
+/// The `dmp` binary under test: the one built for this run, or
+/// `$DMP_TEST_BIN` (to run the tests against another build, e.g. an older
+/// commit's: tests/README.md).
+pub fn dmp_bin() -> PathBuf {
+    std::env::var_os("DMP_TEST_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_dmp")), PathBuf::from)
+}
+
 /// Runs `dmp` in `dir`, with a clean Compose environment.
 pub fn dmp_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_dmp"));
+    run_dmp(&dmp_bin(), dir, args, env)
+}
+
+fn run_dmp(bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(bin);
     command
         .current_dir(dir)
         .args(args)
@@ -205,7 +216,10 @@ pub fn text(bytes: &[u8]) -> String {
 pub fn base_images() -> &'static Vec<Value> {
     static BUILT: OnceLock<Result<Vec<Value>, String>> = OnceLock::new();
     let result = BUILT.get_or_init(|| {
-        let output = dmp(&["images", "build", "--json", "--progress", "plain"], &[]);
+        // Always this build's dmp, also under DMP_TEST_BIN: the images are
+        // shared by every test run on the Engine.
+        let args = ["images", "build", "--json", "--progress", "plain"];
+        let output = run_dmp(Path::new(env!("CARGO_BIN_EXE_dmp")), Path::new("."), &args, &[]);
         if !output.status.success() {
             return Err(format!("dmp images build failed:\n{}\n{}", text(&output.stdout), text(&output.stderr)));
         }

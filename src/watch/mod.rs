@@ -65,7 +65,8 @@ impl Default for WatchOptions {
 /// Watches until Ctrl-C. The rule workers share the runtime's one thread
 /// (converging is not `Send`), so they run on a local task set.
 pub async fn run(docker: &Docker, project: &Project, options: &WatchOptions, reporter: &mut Reporter) -> Result<()> {
-    tokio::task::LocalSet::new().run_until(watch(docker, project, options, reporter)).await
+    // Boxed: the watch loop's state is large, and callers hold this future.
+    tokio::task::LocalSet::new().run_until(Box::pin(watch(docker, project, options, reporter))).await
 }
 
 async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, reporter: &mut Reporter) -> Result<()> {

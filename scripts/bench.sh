@@ -311,7 +311,8 @@ The demo app (govuk-frontend 6.6 compiled by Dart Sass into 140 KB of CSS,
 from an \`application.scss\` that \`@use\`s it): a partial
 (\`assets/scss/_notes.scss\`) saved ${SAVES:-30} times, 300 ms apart, each save
 timed until nginx serves CSS with the change, polling every 2 ms on
-127.0.0.1. dmp's quiet window is 30 ms.
+127.0.0.1. dmp waits 3 ms after a lone finished save (30 ms of quiet
+after other changes).
 
 $(cat "$out/govuk.md")
 

@@ -29,7 +29,7 @@ pub async fn run(args: &DevArgs, ctx: &Context) -> Result<ExitCode> {
         poll: args.poll,
         initial_build: !args.no_initial_build,
     };
-    view(ctx, &options).await
+    Box::pin(view(ctx, &options)).await
 }
 
 /// Follows the logs and, when the stack has watch rules, watches, until
@@ -85,8 +85,8 @@ pub async fn view(ctx: &Context, options: &WatchOptions) -> Result<ExitCode> {
         }
         // The services every second; the app (one GET, a line in nginx's
         // log) every 5 s and whenever a service starts or stops.
-        let all: Vec<_> = project.services.values().collect();
         for tick in 0_u64.. {
+            let all: Vec<&crate::compose::model::Service> = project.services.values().collect();
             let containers = crate::stack::containers(docker, project, &all).await.unwrap_or_default();
             let services: Vec<(String, bool)> = containers.iter().map(|c| (c.service.clone(), c.running())).collect();
             let changed = lock(&status).services != services;
@@ -112,8 +112,6 @@ pub async fn view(ctx: &Context, options: &WatchOptions) -> Result<ExitCode> {
             eprintln!("{line}");
         }
     }));
-    // On the heap: the watch and the refresh make a large future.
-    let (watching, refresh) = (Box::pin(watching), Box::pin(refresh));
     tokio::select! {
         result = printer => result.map(|()| ExitCode::SUCCESS),
         () = keep => Ok(ExitCode::SUCCESS),

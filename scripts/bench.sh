@@ -175,7 +175,7 @@ cat "$out/watch.md"
 
 echo "== the GOV.UK demo: save a Sass partial -> restyled CSS served by nginx"
 : >"$out/govuk.jsonl"
-for mode in warm exec sass-watch sass-cli sassc; do
+for mode in warm exec sass-js-watch sass-watch sass-cli sassc; do
     PROJECT=bench-watch python3 "$repo/scripts/bench_govuk.py" "$dmp" "$demo" 18083 "$mode" "${SAVES:-30}" |
         tee -a "$out/govuk.jsonl"
 done
@@ -184,7 +184,8 @@ import json, sys
 names = {
     "warm": "`dmp watch`, warm worker (`serve: dmp-sass-worker`, sass-embedded)",
     "exec": "`dmp watch`, the `sass` CLI (sass-embedded) per change",
-    "sass-watch": "`sass --watch` (sass-embedded) inside buildstatic, no dmp",
+    "sass-js-watch": "`sass --watch` (the `sass` JS package) inside buildstatic, no dmp: the run-dev way",
+    "sass-watch": "`sass --watch` (sass-embedded, native Dart Sass) inside buildstatic, no dmp",
     "sass-cli": "`dmp watch`, the `sass` (JS) package's CLI per change: the demo before",
     "sassc": "`dmp watch`, the small sassc rule (its build shell; `legacy.css`)",
 }

@@ -55,6 +55,7 @@ fi
 
 # From here on, inside the private Engine's namespace, DOCKER_HOST set.
 runs=${RUNS:-10}
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 compose=$COMPOSE
 work=$(mktemp -d /tmp/dmp-bench.XXXXXX)
 out=$(mktemp -d /tmp/dmp-bench-out.XXXXXX)
@@ -154,6 +155,9 @@ eval "$down_both"
 echo "dmp: $dmp_rss cold, $dmp_noop_rss no-op, $dmp_ps_rss ps; compose: $compose_rss cold, $compose_noop_rss no-op, $compose_ps_rss ps"
 
 echo "== Engine requests"
+# On a stack that is up and settled (the peak memory runs took it down).
+$dmp_cmd up -q >/dev/null
+sleep 8 # as above: health checks settled, containers up for a second or more
 noop_requests=$($dmp_cmd -v up -q 2>&1 >/dev/null | grep -c 'dmp::engine')
 ps_requests=$($dmp_cmd -v ps 2>&1 >/dev/null | grep -c 'dmp::engine')
 echo "no-op up: $noop_requests, ps: $ps_requests"
@@ -220,6 +224,10 @@ Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(sed -n 's/^
 Engine: $(docker version --format 'Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})') from Debian trixie, a private
 one in its own network namespace (\`scripts/private-engine.sh\`).
 Compose: $($compose version) from Debian trixie. Run on $(date -u +%Y-%m-%d).
+Load average (1, 5, 15 min) at the start: $load_before; at the end:
+$(cut -d' ' -f1-3 /proc/loadavg). The machine's $(nproc) cores are shared with
+whatever else runs: above ~1 the means spread, and Min is the steadier
+figure.
 
 ## \`up\` from nothing to the first HTTP 200 through nginx
 

@@ -29,7 +29,7 @@ pub async fn run(args: &DevArgs, ctx: &Context) -> Result<ExitCode> {
         poll: args.poll,
         initial_build: !args.no_initial_build,
     };
-    view(ctx, &options).await
+    Box::pin(view(ctx, &options)).await
 }
 
 /// Follows the logs and, when the stack has watch rules, watches, until
@@ -86,7 +86,8 @@ pub async fn view(ctx: &Context, options: &WatchOptions) -> Result<ExitCode> {
         // The services every second; the app (one GET, a line in nginx's
         // log) every 5 s and whenever a service starts or stops.
         for tick in 0_u64.. {
-            let containers = crate::stack::containers(docker, project, &[]).await.unwrap_or_default();
+            let all: Vec<&crate::compose::model::Service> = project.services.values().collect();
+            let containers = crate::stack::containers(docker, project, &all).await.unwrap_or_default();
             let services: Vec<(String, bool)> = containers.iter().map(|c| (c.service.clone(), c.running())).collect();
             let changed = lock(&status).services != services;
             let answers = if changed || tick % 5 == 0 { Some(answers(project, &containers).await) } else { None };

@@ -146,16 +146,7 @@ pub async fn run(args: &PsArgs, ctx: &Context) -> Result<ExitCode> {
                 ports: table_ports(c),
                 running_for: running_for(now - c.created),
                 size: "0B",
-                publishers: c
-                    .ports
-                    .iter()
-                    .map(|p| Publisher {
-                        url: &p.host_ip,
-                        target_port: p.target,
-                        published_port: p.published,
-                        protocol: &p.protocol,
-                    })
-                    .collect(),
+                publishers: publishers(c),
                 labels: labels.join(","),
                 answers: answers.get(&c.service).copied(),
             };
@@ -179,11 +170,33 @@ pub async fn run(args: &PsArgs, ctx: &Context) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `127.0.0.1:8080->80/tcp, …`.
+/// Compose's `Publishers`: every port of the container, by target port,
+/// an exposed one that is not published with `URL` "" and
+/// `PublishedPort` 0.
+fn publishers(c: &ProjectContainer) -> Vec<Publisher<'_>> {
+    let exposed = c.exposed.iter().map(|(target, protocol)| Publisher {
+        url: "",
+        target_port: *target,
+        published_port: 0,
+        protocol,
+    });
+    let published = c.ports.iter().map(|p| Publisher {
+        url: &p.host_ip,
+        target_port: p.target,
+        published_port: p.published,
+        protocol: &p.protocol,
+    });
+    let mut all: Vec<Publisher<'_>> = exposed.chain(published).collect();
+    all.sort_by_key(|p| p.target_port);
+    all
+}
+
+/// The docker CLI's port column: exposed ports (`8888/tcp`) first, then
+/// published ones (`127.0.0.1:8080->80/tcp`).
 fn table_ports(c: &ProjectContainer) -> String {
-    let ports: Vec<String> =
-        c.ports.iter().map(|p| format!("{}:{}->{}/{}", p.host_ip, p.published, p.target, p.protocol)).collect();
-    ports.join(", ")
+    let exposed = c.exposed.iter().map(|(target, protocol)| format!("{target}/{protocol}"));
+    let published = c.ports.iter().map(|p| format!("{}:{}->{}/{}", p.host_ip, p.published, p.target, p.protocol));
+    exposed.chain(published).collect::<Vec<_>>().join(", ")
 }
 
 /// Unix seconds as Compose's `CreatedAt`: `2026-11-22 13:12:27 +0000 UTC`.

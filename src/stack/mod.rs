@@ -48,6 +48,10 @@ pub struct ProjectContainer {
     /// The Engine's own summary ("Up 3 minutes (healthy)").
     pub status: String,
     pub ports: Vec<PublishedPort>,
+    /// Ports it exposes without a host port (`EXPOSE`, `expose:`), as
+    /// `(target, protocol)`: `ps --format json` lists them as Compose does.
+    #[serde(skip)]
+    pub exposed: Vec<(u16, String)>,
     #[serde(skip)]
     pub config_hash: Option<String>,
     #[serde(skip)]
@@ -285,9 +289,15 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         .map_or("none", |h| h.trim_start_matches("health: "))
         .to_owned();
     let state = summary.state.map_or(ContainerSummaryStateEnum::EMPTY, |s| s).to_string();
-    let mut ports: Vec<PublishedPort> = summary
-        .ports
-        .unwrap_or_default()
+    let listed = summary.ports.unwrap_or_default();
+    let mut exposed: Vec<(u16, String)> = listed
+        .iter()
+        .filter(|p| p.public_port.is_none())
+        .map(|p| (p.private_port, p.typ.map_or_else(|| "tcp".into(), |t| t.to_string())))
+        .collect();
+    exposed.sort();
+    exposed.dedup();
+    let mut ports: Vec<PublishedPort> = listed
         .into_iter()
         .filter_map(|p| {
             Some(PublishedPort {
@@ -332,6 +342,7 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         health,
         status,
         ports,
+        exposed,
         config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
         hash_version: labels.get(LABEL_HASH_VERSION).cloned(),
         managed: labels.contains_key(LABEL_PROJECT),

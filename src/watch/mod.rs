@@ -153,7 +153,13 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
             }
             Some(message) = results_rx.recv() => match message {
                 WorkerMessage::Built { index, trigger, duration, ok, output } => {
-                    states[index] = if ok { "ok" } else { "FAILED" };
+                    // The status line is a bar: on a terminal, FAILED in red (never with NO_COLOR).
+                    let red = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+                    states[index] = match (ok, red) {
+                        (true, _) => "ok",
+                        (false, true) => "\x1b[31mFAILED\x1b[0m",
+                        (false, false) => "FAILED",
+                    };
                     reporter.emit(&Event::Build { rule: &rules[index].name, trigger, duration_ms: duration.as_millis(), ok, output });
                     reporter.status(&status_line(&states));
                 }

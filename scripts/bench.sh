@@ -318,6 +318,19 @@ after other changes).
 
 $(cat "$out/govuk.md")
 
+dmp's build column is from sending the build to the worker's answer; the
+rest of save → served (the file event, the 3 ms wait, the write and rename,
+nginx) is a few milliseconds. The warm worker keeps the project's
+sass-embedded compiler loaded and rebuilds only the entry points whose
+\`loadedUrls\` hold the saved file, but each compile parses the stylesheets
+again: the embedded protocol has no cache between compiles. Dart Sass's own
+\`--watch\` keeps its parsed stylesheets, so it is a little faster; it
+watches inside the container, though, where bind mounts do not carry file
+events everywhere (Docker Desktop), and it writes the CSS in place, so
+nginx can serve a half-written file, which the workers' write-and-rename
+never does. The small sassc rule runs in its build shell (one exec per
+watch, not per change).
+
 ## \`up\` of the GOV.UK demo with nothing changed
 
 Every asset rule's content stamp matches (see

@@ -55,12 +55,15 @@ fi
 
 # From here on, inside the private Engine's namespace, DOCKER_HOST set.
 runs=${RUNS:-10}
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 compose=$COMPOSE
 work=$(mktemp -d /tmp/dmp-bench.XXXXXX)
 out=$(mktemp -d /tmp/dmp-bench-out.XXXXXX)
 cleanup() {
     (cd "$work" && HTTP_PORT=18081 $dmp -p bench-dmp down -q >/dev/null 2>&1 || true)
     (cd "$work" && HTTP_PORT=18082 $compose -p bench-compose down >/dev/null 2>&1 || true)
+    (cd "$work/plain" && HTTP_PORT=18085 $dmp -p bench-dmp-plain down -q >/dev/null 2>&1 || true)
+    (cd "$work/plain" && HTTP_PORT=18084 $compose -p bench-plain down >/dev/null 2>&1 || true)
     rm -rf "$work" "$out"
 }
 trap cleanup EXIT
@@ -73,10 +76,12 @@ def application(environ, start_response):
     return [b"ok\n"]
 APP
 # The same stack with a plain `depends_on: [wsgi]`: Compose's best case,
-# where its `up -d` does not wait for wsgi's first health check (3 s).
+# where its `up -d` does not wait for wsgi's first health check (3 s), and
+# dmp's (nginx starts once wsgi runs).
 mkdir "$work/plain"
 cp "$work/application.py" "$work/plain/"
 sed 's/^    depends_on:$/    depends_on: [wsgi]/; /^      wsgi:$/d; /condition: service_healthy/d' compose/api.yml >"$work/plain/compose.yaml"
+grep -q 'depends_on: \[wsgi\]' "$work/plain/compose.yaml" || { echo "bench.sh: could not make the plain depends_on file" >&2; exit 1; }
 chmod -R a+rX "$work"
 cd "$work"
 
@@ -86,7 +91,8 @@ compose_cmd="env HTTP_PORT=18082 $compose -p bench-compose"
 wait_compose="until curl -sf -o /dev/null http://127.0.0.1:18082/_status; do sleep 0.02; done"
 compose_plain="env HTTP_PORT=18084 $compose -p bench-plain --project-directory $work/plain -f $work/plain/compose.yaml"
 wait_plain="until curl -sf -o /dev/null http://127.0.0.1:18084/_status; do sleep 0.02; done"
-down_both="$dmp_cmd down -q; $compose_cmd down >/dev/null 2>&1; $compose_plain down >/dev/null 2>&1"
+dmp_plain="env HTTP_PORT=18085 $dmp -p bench-dmp-plain --project-directory $work/plain -f $work/plain/compose.yaml"
+down_both="$dmp_cmd down -q; $compose_cmd down >/dev/null 2>&1; $dmp_plain down -q; $compose_plain down >/dev/null 2>&1"
 up_both="$dmp_cmd up -q >/dev/null; $compose_cmd up -d >/dev/null 2>&1; $wait_compose"
 
 # Both tools' commands side by side in one hyperfine run; the markdown table
@@ -101,9 +107,10 @@ echo "== cold up: from nothing to the first HTTP 200 through nginx"
 side_by_side cold --runs "$runs" --warmup 1 --prepare "$down_both" \
     -n "dmp up" "$dmp_cmd up -q >/dev/null" \
     -n "docker compose up -d + wait for HTTP 200" "$compose_cmd up -d >/dev/null 2>&1; $wait_compose" \
+    -n "dmp up, depends_on without condition" "$dmp_plain up -q >/dev/null" \
     -n "docker compose up -d + wait for HTTP 200, depends_on without condition" \
     "$compose_plain up -d >/dev/null 2>&1; $wait_plain"
-eval "$compose_plain down >/dev/null 2>&1"
+eval "$dmp_plain down -q; $compose_plain down >/dev/null 2>&1"
 
 eval "$up_both"
 sleep 8 # let the Engine's health checks settle, as on a working day
@@ -148,13 +155,16 @@ eval "$down_both"
 echo "dmp: $dmp_rss cold, $dmp_noop_rss no-op, $dmp_ps_rss ps; compose: $compose_rss cold, $compose_noop_rss no-op, $compose_ps_rss ps"
 
 echo "== Engine requests"
+# On a stack that is up and settled (the peak memory runs took it down).
+$dmp_cmd up -q >/dev/null
+sleep 8 # as above: health checks settled, containers up for a second or more
 noop_requests=$($dmp_cmd -v up -q 2>&1 >/dev/null | grep -c 'dmp::engine')
 ps_requests=$($dmp_cmd -v ps 2>&1 >/dev/null | grep -c 'dmp::engine')
 echo "no-op up: $noop_requests, ps: $ps_requests"
 
-echo "== where a cold up spends its time"
+echo "== where a cold up spends its time (depends_on without condition)"
 eval "$down_both"
-$dmp_cmd -v up -q 2>"$out/trace.txt" >/dev/null
+$dmp_plain -v up -q 2>"$out/trace.txt" >/dev/null
 eval "$down_both"
 sed -E 's/^ *([0-9.]+)s DEBUG dmp::[a-z]+: /\1 s  /' "$out/trace.txt" | tee "$out/trace.md"
 
@@ -212,16 +222,21 @@ Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(sed -n 's/^
 Engine: $(docker version --format 'Docker Engine {{.Server.Version}} (API {{.Server.APIVersion}})') from Debian trixie, a private
 one in its own network namespace (\`scripts/private-engine.sh\`).
 Compose: $($compose version) from Debian trixie. Run on $(date -u +%Y-%m-%d).
+Load average (1, 5, 15 min) at the start: $load_before; at the end:
+$(cut -d' ' -f1-3 /proc/loadavg). The machine's $(nproc) cores are shared with
+whatever else runs: above ~1 the means spread, and Min is the steadier
+figure.
 
 ## \`up\` from nothing to the first HTTP 200 through nginx
 
 dmp's \`up\` waits by itself; Compose's \`up -d\` returns earlier, so its time
-includes polling the URL with curl every 20 ms until it answers. With the
-stack's \`condition: service_healthy\`, Compose starts nginx only after the
-Engine's first health check of wsgi (\`--interval\` 3 s); the third row is
-Compose on the same stack with a plain \`depends_on: [wsgi]\`, its best case,
-which starts nginx without waiting for wsgi at all. dmp keeps the condition
-and still waits for every service to settle (see below).
+includes polling the URL with curl every 20 ms until it answers. Each tool
+runs each of two files: the stack as it is, with \`condition:
+service_healthy\` (Compose starts nginx only after the Engine's first health
+check of wsgi, \`--interval\` 3 s; dmp asks wsgi's check itself), and the
+same stack with a plain \`depends_on: [wsgi]\`, Compose's best case, where
+nginx starts once wsgi runs. Like with like: compare the first two rows,
+then the last two. dmp still waits for every service to settle (see below).
 
 $(cat "$out/cold.md")
 
@@ -230,7 +245,9 @@ $(cat "$out/cold.md")
 Engine requests: $noop_requests for dmp's no-op \`up\` (ping, one
 label-filtered container list, the two image inspects at once) plus one
 HTTP GET of the health path through nginx; $ps_requests for \`ps\` (ping and
-the lists by dmp's and Compose's project labels, at once).
+one list by Compose's project label, which dmp's containers carry too; the
+list by dmp's own label only when a container the stack expects is missing
+from it) plus the GET of the health path, made while the Engine lists.
 
 $(cat "$out/noop.md")
 
@@ -260,21 +277,27 @@ $(cat "$out/down.md")
 
 ## Where a cold \`up\` spends its time
 
-One \`dmp -v up\` from nothing: seconds since start, then each Engine request
-with its duration and each decision. The two container starts (containerd,
-runc, the network sandbox, docker-proxy: about 200 ms each even with no
-network) are most of it, and nginx can start only once wsgi is healthy
-(\`condition: service_healthy\`). So dmp creates the network while it
-creates both containers (the Engine looks a network up only at start),
-starts wsgi the moment the network exists, asks wsgi's health check every
-15 ms (the image's \`dmp-healthcheck\` GET made from here to the container's
-address, raced with an exec of the command), starts nginx the moment it
-passes, and takes nginx as ready when it answers through its port. Every
-service must then stay running for 200 ms after its start (the settle
-window that makes "is up" honest); wsgi's runs while nginx starts, so only
-nginx's last ~100 ms add to the total. Compose's \`up -d\` with nothing to
-do takes about 500 ms more than its \`ps\`: it seems to wait on its
-dependency check even when nothing changes (not traced here).
+One \`dmp -v up\` from nothing, on the file with a plain \`depends_on:
+[wsgi]\`: seconds since start, then each Engine request with its duration
+and each decision. dmp creates the network while it creates both containers
+(the Engine looks a network up only at start), starts wsgi the moment the
+network exists, nginx the moment wsgi's start returns, and takes nginx as
+ready when it answers through its port. The critical path is the Engine's:
+creating the network (~100 ms), starting wsgi, then nginx (containerd,
+runc, the network sandbox, docker-proxy: 200-300 ms each on this machine),
+then the settle window (every service must stay running for 200 ms after
+its start: what makes "is up" honest, issue 14), of which only nginx's
+tail, ~100 ms after it first answers, adds to the total. Compose's path is
+the same Engine work (its events show the same network create, the same
+start times per container, nginx's start 60 ms after wsgi's as dmp's) plus
+its own start-up (~100 ms) in place of the settle tail, which is why dmp is
+not much faster there. With \`condition: service_healthy\` Compose waits
+for the Engine's first health check (3 s); dmp asks wsgi's check every 15
+ms itself (the image's \`dmp-healthcheck\` GET made from here to the
+container's address, raced with an exec of the command). Compose's \`up
+-d\` with nothing to do takes about 500 ms more than its \`ps\`: it seems
+to wait on its dependency check even when nothing changes (not traced
+here).
 
 \`\`\`
 $(cat "$out/trace.md")
@@ -288,7 +311,8 @@ The demo app (govuk-frontend 6.6 compiled by Dart Sass into 140 KB of CSS,
 from an \`application.scss\` that \`@use\`s it): a partial
 (\`assets/scss/_notes.scss\`) saved ${SAVES:-30} times, 300 ms apart, each save
 timed until nginx serves CSS with the change, polling every 2 ms on
-127.0.0.1. dmp's quiet window is 30 ms.
+127.0.0.1. dmp waits 3 ms after a lone finished save (30 ms of quiet
+after other changes).
 
 $(cat "$out/govuk.md")
 

@@ -97,8 +97,9 @@ pub enum Command {
     Pull(ServicesArgs),
     /// Push the images of services with `build:` and `image:`.
     Push(ServicesArgs),
-    /// Create the services' containers without starting them.
-    Create(ServicesArgs),
+    /// Create the services' containers without starting them (changed ones
+    /// recreated, as Compose).
+    Create(CreateArgs),
     /// Kill the services' containers (SIGKILL unless `-s`).
     Kill(KillArgs),
     /// Remove stopped service containers.
@@ -114,6 +115,12 @@ pub enum Command {
     /// Copy files between a service container and the host:
     /// `dmp cp SERVICE:SRC DEST` or `dmp cp SRC SERVICE:DEST`.
     Cp(CpArgs),
+    /// Attach dmp's terminal to a service container's main process (its
+    /// output; its stdin when it keeps one open).
+    Attach(AttachArgs),
+    /// Run SERVICE=N containers of each service named (as `up`, with the
+    /// file's `scale:` replaced; 0 removes them).
+    Scale(ScaleArgs),
     /// Wait until the services' containers stop; exits with the first's code.
     Wait(ServicesArgs),
     /// The project's container events as they happen.
@@ -383,6 +390,66 @@ pub struct BuildArgs {
     /// Pull newer versions of the base images first.
     #[arg(long)]
     pub pull: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Which container of the service (1-based).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub index: u32,
+
+    /// Do not pass dmp's stdin to the container.
+    #[arg(long)]
+    pub no_stdin: bool,
+
+    /// Pass Ctrl-C to the process as SIGINT (`--sig-proxy=false`: Ctrl-C
+    /// leaves it running).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub sig_proxy: bool,
+
+    /// The keys that detach, leaving the container running (Docker's
+    /// default: `ctrl-p,ctrl-q`).
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+
+    /// The service.
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// `SERVICE=N`, one or more.
+    #[arg(value_name = "SERVICE=N", required = true, value_parser = crate::commands::parse_scale)]
+    pub scales: Vec<(String, u32)>,
+
+    /// Return once containers are started, without waiting for health.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Seconds to wait for the services to become healthy.
+    #[arg(long, value_name = "SECONDS", default_value_t = 180)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Only these services; all when none.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// Recreate containers even if their configuration and image did not change.
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+
+    /// Leave existing containers as they are, changed or not.
+    #[arg(long)]
+    pub no_recreate: bool,
+
+    /// Build images of services with `build:` even if they exist.
+    #[arg(long)]
+    pub build: bool,
 }
 
 #[derive(Debug, Args)]
@@ -744,6 +811,18 @@ mod parse_tests {
     }
 
     #[test]
+    fn wrong_flags_are_refused() {
+        for line in [
+            &["dmp", "create", "--force-recreate", "--no-recreate"][..],
+            &["dmp", "scale"],
+            &["dmp", "scale", "web"],
+            &["dmp", "scale", "web=x"],
+        ] {
+            assert!(super::Cli::try_parse_from(line).is_err(), "{line:?}");
+        }
+    }
+
+    #[test]
     fn compose_flags_parse() {
         for line in [
             &["dmp", "up", "-d", "web"][..],
@@ -761,6 +840,11 @@ mod parse_tests {
             &["dmp", "version", "--short"],
             &["dmp", "start", "web"],
             &["dmp", "stop", "-t", "2", "web"],
+            &["dmp", "create", "--force-recreate", "web"],
+            &["dmp", "create", "--no-recreate"],
+            &["dmp", "attach", "--no-stdin", "--sig-proxy=false", "--index", "2", "--detach-keys", "ctrl-x", "web"],
+            &["dmp", "attach", "--sig-proxy", "web"],
+            &["dmp", "scale", "web=3", "worker=0"],
         ] {
             if let Err(e) = super::Cli::try_parse_from(line) {
                 panic!("{line:?}: {e}");

@@ -61,6 +61,9 @@ pub struct Progress {
 impl Progress {
     pub fn new(mode: Mode, names: &[String]) -> Self {
         let multi = MultiProgress::with_draw_target(match mode {
+            // indicatif draws nothing to a stderr that is no terminal:
+            // `--progress tty` into a file or pipe gets the bars anyway.
+            Mode::Terminal if !std::io::stderr().is_terminal() => ProgressDrawTarget::term_like(Box::new(ForcedStderr)),
             Mode::Terminal => ProgressDrawTarget::stderr(),
             Mode::Plain | Mode::Quiet => ProgressDrawTarget::hidden(),
         });
@@ -173,6 +176,62 @@ impl Task {
             (None, Mode::Plain) => eprintln!("{} | {summary}", self.prefix),
             _ => {}
         }
+    }
+}
+
+/// stderr as a terminal whatever it is (`--progress tty`): the bars'
+/// escape sequences are written as they would be to a terminal 100
+/// columns wide.
+#[derive(Debug)]
+struct ForcedStderr;
+
+impl ForcedStderr {
+    fn write(text: &str) -> std::io::Result<()> {
+        use std::io::Write as _;
+        std::io::stderr().lock().write_all(text.as_bytes())
+    }
+
+    fn escape(n: usize, code: char) -> std::io::Result<()> {
+        if n == 0 { Ok(()) } else { Self::write(&format!("\x1b[{n}{code}")) }
+    }
+}
+
+impl indicatif::TermLike for ForcedStderr {
+    fn width(&self) -> u16 {
+        100
+    }
+
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        Self::escape(n, 'A')
+    }
+
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        Self::escape(n, 'B')
+    }
+
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        Self::escape(n, 'C')
+    }
+
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        Self::escape(n, 'D')
+    }
+
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        Self::write(&format!("{s}\n"))
+    }
+
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        Self::write(s)
+    }
+
+    fn clear_line(&self) -> std::io::Result<()> {
+        Self::write("\r\x1b[2K")
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        use std::io::Write as _;
+        std::io::stderr().flush()
     }
 }
 

@@ -117,9 +117,9 @@ impl Context {
     /// service names are an error.
     pub async fn containers(&self, services: &[String]) -> Result<Vec<ProjectContainer>> {
         let project = self.project()?;
-        plan::select(project, services)?;
+        let selected = plan::select(project, services)?;
         let docker = self.docker().await?;
-        Ok(stack::containers(docker, project)
+        Ok(stack::containers(docker, project, &selected)
             .await?
             .into_iter()
             .filter(|c| services.is_empty() || services.contains(&c.service))

@@ -29,7 +29,7 @@ pub async fn run(args: &DevArgs, ctx: &Context) -> Result<ExitCode> {
         poll: args.poll,
         initial_build: !args.no_initial_build,
     };
-    view(ctx, &options).await
+    Box::pin(view(ctx, &options)).await
 }
 
 /// Follows the logs and, when the stack has watch rules, watches, until
@@ -44,6 +44,9 @@ pub async fn view(ctx: &Context, options: &WatchOptions) -> Result<ExitCode> {
     let mut lines = logs::follow(docker, &containers, "0", logs::Window::default());
     let printer = async {
         while let Some((index, _, text)) = lines.recv().await {
+            if screen.terminal() && own_probe(&text) {
+                continue;
+            }
             let mut line = Vec::new();
             logs::print_line(&mut line, &prefixes[index], None, &text)?;
             screen.println(String::from_utf8_lossy(&line).trim_end_matches('\n')).map_err(Error::Output)?;
@@ -80,14 +83,21 @@ pub async fn view(ctx: &Context, options: &WatchOptions) -> Result<ExitCode> {
         if !screen.terminal() {
             return std::future::pending().await;
         }
-        loop {
-            let containers = crate::stack::containers(docker, project).await.unwrap_or_default();
-            let answers = answers(project, &containers).await;
+        // The services every second; the app (one GET, a line in nginx's
+        // log) every 5 s and whenever a service starts or stops.
+        for tick in 0_u64.. {
+            let all: Vec<&crate::compose::model::Service> = project.services.values().collect();
+            let containers = crate::stack::containers(docker, project, &all).await.unwrap_or_default();
+            let services: Vec<(String, bool)> = containers.iter().map(|c| (c.service.clone(), c.running())).collect();
+            let changed = lock(&status).services != services;
+            let answers = if changed || tick % 5 == 0 { Some(answers(project, &containers).await) } else { None };
             {
                 let mut now = lock(&status);
-                now.services = containers.iter().map(|c| (c.service.clone(), c.running())).collect();
-                now.url = answers.as_ref().map(|(url, _)| url.clone());
-                now.answers = answers.map(|(_, ok)| ok);
+                now.services = services;
+                if let Some(answers) = answers {
+                    now.url = answers.as_ref().map(|(url, _)| url.clone());
+                    now.answers = answers.map(|(_, ok)| ok);
+                }
                 screen.set(now.render());
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -111,7 +121,8 @@ pub async fn view(ctx: &Context, options: &WatchOptions) -> Result<ExitCode> {
     }
 }
 
-/// What the status line shows, refreshed every second and on every build.
+/// What the status line shows, refreshed every second (the app every 5 s)
+/// and on every build.
 #[derive(Debug, Default)]
 struct Status {
     url: Option<String>,
@@ -143,6 +154,13 @@ impl Status {
         parts.push("q quits (the stack stays up)".into());
         format!(" dmp dev │ {}", parts.join(" │ "))
     }
+}
+
+/// An access-log line of dmp's own health checks (the status line's, `ps`'s,
+/// `up`'s: user agent `dmp` in the dmp images' JSON log format), left out
+/// of the view on a terminal, where the status line shows what they found.
+fn own_probe(line: &str) -> bool {
+    line.contains("\"user_agent\":\"dmp\"")
 }
 
 fn lock(status: &Mutex<Status>) -> std::sync::MutexGuard<'_, Status> {
@@ -224,5 +242,12 @@ mod tests {
             " dmp dev │ http://127.0.0.1:8080/ │ nginx up wsgi DOWN │ app NOT answering │ last build: styles ok 120 ms │ q quits (the stack stays up)"
         );
         assert_eq!(Status::default().render(), " dmp dev │ q quits (the stack stays up)");
+    }
+
+    #[test]
+    fn only_dmps_own_health_checks_are_left_out_of_the_view() {
+        assert!(super::own_probe(r#"{"uri":"/healthcheck","status":200,"user_agent":"dmp","request_id":""}"#));
+        assert!(!super::own_probe(r#"{"uri":"/healthcheck","status":200,"user_agent":"curl/8.0","request_id":""}"#));
+        assert!(!super::own_probe("Traceback (most recent call last):"));
     }
 }

@@ -20,17 +20,51 @@ pub const INTERRUPT: Interrupt = Interrupt::READS;
 struct Check {
     #[serde(rename = "check")]
     name: &'static str,
+    /// Not failed (a warning is ok: dmp works, less well).
     ok: bool,
+    level: Level,
     detail: String,
     fix: Option<String>,
 }
 
+/// How a check ended: a warning leaves the exit code 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Level {
+    Ok,
+    Warning,
+    Failed,
+}
+
+impl Level {
+    /// The mark in front of a check's line: green, yellow and red on a
+    /// terminal (`colour`), plain otherwise.
+    fn mark(self, colour: bool) -> String {
+        let (word, code) = match self {
+            Self::Ok => ("ok", "32"),
+            Self::Warning => ("warning", "33"),
+            Self::Failed => ("FAILED", "31"),
+        };
+        let padded = format!("{word:<7}");
+        if colour { format!("\x1b[{code}m{word}\x1b[0m{}", &padded[word.len()..]) } else { padded }
+    }
+}
+
 fn pass(check: &'static str, detail: impl Into<String>) -> Check {
-    Check { name: check, ok: true, detail: detail.into(), fix: None }
+    Check { name: check, ok: true, level: Level::Ok, detail: detail.into(), fix: None }
+}
+
+fn warn(check: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    Check { name: check, ok: true, level: Level::Warning, detail: detail.into(), fix: Some(fix.into()) }
 }
 
 fn fail(check: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
-    Check { name: check, ok: false, detail: detail.into(), fix: Some(fix.into()) }
+    Check { name: check, ok: false, level: Level::Failed, detail: detail.into(), fix: Some(fix.into()) }
+}
+
+/// Colour on stdout: a terminal, and `NO_COLOR` unset or empty.
+fn colour() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Below this, a `node_modules` tree can exhaust inotify.
@@ -110,18 +144,12 @@ pub async fn run(args: &DoctorArgs, ctx: &Context) -> Result<ExitCode> {
         let ok = checks.iter().all(|c| c.ok);
         super::print_json(&serde_json::json!({ "schema": super::SCHEMA, "ok": ok, "checks": checks }))?;
     } else {
-        let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let colour = colour();
         let mut out = std::io::stdout().lock();
         for check in &checks {
-            let mark = match (check.ok, colour) {
-                (true, _) => "ok  ",
-                (false, true) => "\x1b[31mFAIL\x1b[0m",
-                (false, false) => "FAIL",
-            };
-            writeln!(out, "{mark} {:<12} {}", check.name, check.detail).map_err(Error::Output)?;
+            writeln!(out, "{} {:<12} {}", check.level.mark(colour), check.name, check.detail).map_err(Error::Output)?;
             if let Some(fix) = &check.fix {
-                writeln!(out, "     {:<12} fix: {fix}", "").map_err(Error::Output)?;
+                writeln!(out, "{:<8}{:<12} fix: {fix}", "", "").map_err(Error::Output)?;
             }
         }
     }
@@ -182,7 +210,7 @@ fn inotify() -> Check {
         .and_then(|v| v.trim().parse::<u64>().ok())
     {
         Some(n) if n >= MIN_INOTIFY_WATCHES => pass("inotify", format!("max_user_watches is {n}")),
-        Some(n) => fail(
+        Some(n) => warn(
             "inotify",
             format!("max_user_watches is {n}: dmp watch may fall back to polling on a large tree"),
             "sudo sysctl fs.inotify.max_user_watches=524288",
@@ -212,11 +240,26 @@ async fn disk_space(docker: &bollard::Docker) -> Check {
         });
     match free_kib {
         Some(kib) if kib / 1_048_576 >= MIN_FREE_GB => pass("disk", format!("{} GB free for {root}", kib / 1_048_576)),
-        Some(kib) => fail(
+        Some(kib) => warn(
             "disk",
             format!("only {} MB free for {root}", kib / 1024),
             "free space, or remove unused images (docker image prune)",
         ),
-        None => pass("disk", format!("cannot measure the free space for {root}")),
+        None => warn("disk", format!("cannot measure the free space for {root}"), "check it with `df -h`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Level;
+
+    #[test]
+    fn marks_are_coloured_only_when_asked() {
+        assert_eq!(Level::Ok.mark(false), "ok     ");
+        assert_eq!(Level::Warning.mark(false), "warning");
+        assert_eq!(Level::Failed.mark(false), "FAILED ");
+        assert_eq!(Level::Ok.mark(true), "\x1b[32mok\x1b[0m     ");
+        assert_eq!(Level::Warning.mark(true), "\x1b[33mwarning\x1b[0m");
+        assert_eq!(Level::Failed.mark(true), "\x1b[31mFAILED\x1b[0m ");
     }
 }

@@ -21,11 +21,18 @@ pub async fn run(args: &DownArgs, ctx: &Context) -> Result<ExitCode> {
     let name = ctx.project_name()?;
     let docker = ctx.docker().await?;
     let _lock = stack::ProjectLock::acquire(&name).await?;
-    // With a stack file: only when the project is this directory's.
-    if let Ok(project) = ctx.project() {
-        stack::containers(docker, project).await?;
-    }
-    let containers = stack::with_oneoffs(docker, &name).await?;
+    // With a stack file: only when the project is this directory's, and
+    // one list may answer. With `-p NAME` alone, both lists.
+    let containers = match ctx.project() {
+        Ok(project) => {
+            let expected = stack::expected_names(project, &stack::plan::select(project, &[])?);
+            let containers = stack::with_oneoffs(docker, &name, Some(&expected)).await?;
+            let services: Vec<_> = containers.iter().filter(|c| !c.oneoff).cloned().collect();
+            stack::check_owner(docker, project, &services, false).await?;
+            containers
+        }
+        Err(_) => stack::with_oneoffs(docker, &name, None).await?,
+    };
     let removals = join_all(containers.iter().map(|c| apply::remove(docker, &c.name, args.volumes))).await;
     for result in removals {
         result?;

@@ -46,6 +46,15 @@ pub enum CommandError {
     )]
     CpPaths { from: String, destination: String },
 
+    #[error("`dmp cp {from} {destination}`: {reason}")]
+    #[diagnostic(
+        code(dmp::command::cp),
+        help(
+            "an existing directory receives the source inside it; a new path (its parent must exist) receives it under that name; a path ending in `/` must be an existing directory"
+        )
+    )]
+    Cp { from: String, destination: String, reason: String },
+
     #[error("the command in {container} ended with no exit status from the Engine")]
     #[diagnostic(code(dmp::command::exit_unknown), help("`dmp logs` may say what happened"))]
     ExitUnknown { container: String },

@@ -37,8 +37,9 @@ pub async fn run(verb: Verb, services: &[String], options: &Options, ctx: &Conte
     let project = ctx.project()?;
     let docker = ctx.docker().await?;
     let all = if matches!(verb, Verb::Remove { .. }) {
-        crate::stack::plan::select(project, services)?;
-        stack::with_oneoffs(docker, &project.name)
+        let selected = crate::stack::plan::select(project, services)?;
+        let expected = stack::expected_names(project, &selected);
+        stack::with_oneoffs(docker, &project.name, Some(&expected))
             .await?
             .into_iter()
             .filter(|c| services.is_empty() || services.contains(&c.service))

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with its interrupt policy beside it; the
 //! arguments are resolved once into a [`Context`].
 
+mod attach;
 mod build;
 mod completions;
 mod config;
@@ -19,6 +20,7 @@ mod lifecycle;
 mod logs;
 mod ps;
 mod run;
+mod scale;
 mod select;
 mod sh;
 mod start;
@@ -29,6 +31,7 @@ use std::process::ExitCode;
 
 pub use context::{Context, SCHEMA, print_json, print_table};
 pub use error::CommandError;
+pub use scale::parse_scale;
 
 use crate::cli::{Cli, Command, ImagesCommand};
 use crate::error::Result;
@@ -80,6 +83,8 @@ pub fn interrupt(command: &Command) -> Interrupt {
         | Command::Ls(_)
         | Command::Version(_) => inspect::INTERRUPT,
         Command::Cp(_) => cp::INTERRUPT,
+        Command::Attach(args) => attach::interrupt(args),
+        Command::Scale(_) => scale::INTERRUPT,
         Command::Init(_) => init::INTERRUPT,
         Command::Sh(_) | Command::Migrate | Command::Manage(_) => sh::INTERRUPT,
         Command::Start(_) => start::INTERRUPT,
@@ -99,7 +104,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             None => images::list(args, &ctx).await,
         },
         Command::Config(args) => config::run(args, &ctx),
-        Command::Up(args) => up::run(args, &ctx).await,
+        Command::Up(args) => Box::pin(up::run(args, &ctx)).await,
         Command::Down(args) => down::run(args, &ctx).await,
         Command::Ps(args) => ps::run(args, &ctx).await,
         Command::Logs(args) => logs::run(args, &ctx).await,
@@ -139,6 +144,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ls(args) => inspect::ls(args, &ctx).await,
         Command::Version(args) => inspect::version(args),
         Command::Cp(args) => cp::run(args, &ctx).await,
+        Command::Attach(args) => attach::run(args, &ctx).await,
+        Command::Scale(args) => Box::pin(scale::run(args, &ctx)).await,
         Command::Init(args) => init::run(args, &ctx).await,
         Command::Sh(args) => sh::sh(args, &ctx).await,
         Command::Migrate => sh::migrate(&ctx).await,
@@ -148,7 +155,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Start(args) => start::run(args, &ctx).await,
         Command::Manage(args) => sh::manage(args, &ctx).await,
         Command::Watch(args) => watch::run(args, &ctx).await,
-        Command::Dev(args) => dev::run(args, &ctx).await,
+        Command::Dev(args) => Box::pin(dev::run(args, &ctx)).await,
         Command::Describe(args) => describe::describe(args, &ctx).await,
         Command::Open => describe::open(&ctx).await,
         Command::Doctor(args) => doctor::run(args, &ctx).await,

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::{Context, Interrupt, SCHEMA};
 use crate::cli::{Format, PsArgs};
+use crate::compose::Project;
 use crate::error::{Error, Result};
 use crate::stack::{ProjectContainer, PublishedPort, wait};
 
@@ -80,8 +81,13 @@ struct Publisher<'a> {
 
 pub async fn run(args: &PsArgs, ctx: &Context) -> Result<ExitCode> {
     let project = ctx.project()?;
-    let containers: Vec<ProjectContainer> =
-        ctx.containers(&args.services).await?.into_iter().filter(|c| args.all || c.running()).collect();
+    let lines_only = args.services_only || (ctx.quiet && !args.json && args.format == Format::Table);
+    // The app's entry point is asked while the Engine lists the containers,
+    // at the port the stack file publishes (the list then says whether it is
+    // the app's): the GET through nginx costs as much as the list.
+    let early = async { if lines_only { None } else { early_answer(project).await } };
+    let (containers, early) = futures_util::future::join(ctx.containers(&args.services), early).await;
+    let containers: Vec<ProjectContainer> = containers?.into_iter().filter(|c| args.all || c.running()).collect();
     let mut out = std::io::stdout().lock();
     if args.services_only {
         let mut services: Vec<&str> = containers.iter().map(|c| c.service.as_str()).collect();
@@ -97,7 +103,7 @@ pub async fn run(args: &PsArgs, ctx: &Context) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let answers = answers(ctx, &containers).await?;
+    let answers = answers(ctx, &containers, early).await?;
     if args.json {
         let rows = containers
             .iter()
@@ -140,16 +146,7 @@ pub async fn run(args: &PsArgs, ctx: &Context) -> Result<ExitCode> {
                 ports: table_ports(c),
                 running_for: running_for(now - c.created),
                 size: "0B",
-                publishers: c
-                    .ports
-                    .iter()
-                    .map(|p| Publisher {
-                        url: &p.host_ip,
-                        target_port: p.target,
-                        published_port: p.published,
-                        protocol: &p.protocol,
-                    })
-                    .collect(),
+                publishers: publishers(c),
                 labels: labels.join(","),
                 answers: answers.get(&c.service).copied(),
             };
@@ -173,11 +170,33 @@ pub async fn run(args: &PsArgs, ctx: &Context) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `127.0.0.1:8080->80/tcp, …`.
+/// Compose's `Publishers`: every port of the container, by target port,
+/// an exposed one that is not published with `URL` "" and
+/// `PublishedPort` 0.
+fn publishers(c: &ProjectContainer) -> Vec<Publisher<'_>> {
+    let exposed = c.exposed.iter().map(|(target, protocol)| Publisher {
+        url: "",
+        target_port: *target,
+        published_port: 0,
+        protocol,
+    });
+    let published = c.ports.iter().map(|p| Publisher {
+        url: &p.host_ip,
+        target_port: p.target,
+        published_port: p.published,
+        protocol: &p.protocol,
+    });
+    let mut all: Vec<Publisher<'_>> = exposed.chain(published).collect();
+    all.sort_by_key(|p| p.target_port);
+    all
+}
+
+/// The docker CLI's port column: exposed ports (`8888/tcp`) first, then
+/// published ones (`127.0.0.1:8080->80/tcp`).
 fn table_ports(c: &ProjectContainer) -> String {
-    let ports: Vec<String> =
-        c.ports.iter().map(|p| format!("{}:{}->{}/{}", p.host_ip, p.published, p.target, p.protocol)).collect();
-    ports.join(", ")
+    let exposed = c.exposed.iter().map(|(target, protocol)| format!("{target}/{protocol}"));
+    let published = c.ports.iter().map(|p| format!("{}:{}->{}/{}", p.host_ip, p.published, p.target, p.protocol));
+    exposed.chain(published).collect::<Vec<_>>().join(", ")
 }
 
 /// Unix seconds as Compose's `CreatedAt`: `2026-11-22 13:12:27 +0000 UTC`.
@@ -209,23 +228,47 @@ fn exit_code(status: &str) -> i64 {
         .unwrap_or(0)
 }
 
+/// What the GET made alongside the list found: where it asked, and whether
+/// the app answered there.
+struct EarlyAnswer {
+    probe: wait::HttpProbe,
+    answered: bool,
+}
+
+/// One GET of the entry point at the port the stack file publishes (none
+/// when the Engine chooses the port).
+async fn early_answer(project: &Project) -> Option<EarlyAnswer> {
+    let all: Vec<_> = project.services.values().collect();
+    let probe = wait::http_probe(project, &all)?;
+    let answered = answers_once(&probe.host, probe.port, &probe.path).await;
+    Some(EarlyAnswer { probe, answered })
+}
+
+/// One try, and never more than 2 s: ps must not hang on a stuck app.
+async fn answers_once(host: &str, port: u16, path: &str) -> bool {
+    let once = wait::http(host, port, path, Instant::now());
+    matches!(tokio::time::timeout(std::time::Duration::from_secs(2), once).await, Ok(Ok(_)))
+}
+
 /// Whether the app answers through its HTTP entry service (one GET of
 /// `x-dmp.http_path`), keyed by that service; empty when the stack has none
-/// or it is not running.
-async fn answers(ctx: &Context, containers: &[ProjectContainer]) -> Result<HashMap<String, bool>> {
+/// or it is not running. The `early` GET counts when it asked the port the
+/// running container publishes; else the GET is made now.
+async fn answers(
+    ctx: &Context,
+    containers: &[ProjectContainer],
+    early: Option<EarlyAnswer>,
+) -> Result<HashMap<String, bool>> {
     let project = ctx.project()?;
     let all: Vec<_> = project.services.values().collect();
     let Some(service) = wait::http_service(project, &all) else { return Ok(HashMap::new()) };
     let Some(container) = containers.iter().find(|c| c.service == service.name) else { return Ok(HashMap::new()) };
     let Some(port) = container.ports.iter().find(|p| p.protocol == "tcp") else { return Ok(HashMap::new()) };
-    let answers = if container.running() {
-        let host = if port.host_ip == "0.0.0.0" || port.host_ip.is_empty() { "127.0.0.1" } else { &port.host_ip };
-        let path = project.dmp.http_path.as_deref().unwrap_or("/");
-        // One try, and never more than 2 s: ps must not hang on a stuck app.
-        let once = wait::http(host, port.published, path, Instant::now());
-        matches!(tokio::time::timeout(std::time::Duration::from_secs(2), once).await, Ok(Ok(_)))
-    } else {
-        false
+    let host = wait::reachable(&port.host_ip);
+    let answers = match early {
+        _ if !container.running() => false,
+        Some(early) if early.probe.port == port.published && early.probe.host == host => early.answered,
+        _ => answers_once(&host, port.published, project.dmp.http_path.as_deref().unwrap_or("/")).await,
     };
     Ok(HashMap::from([(service.name.clone(), answers)]))
 }

@@ -16,7 +16,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt as _;
 
 use super::{Context, Interrupt, exec as exec_command};
-use crate::cli::{RunArgs, ServicesArgs};
+use crate::cli::{CreateArgs, RunArgs};
 use crate::compose::Project;
 use crate::compose::model::Service;
 use crate::engine::{EngineError, Request as _};
@@ -24,8 +24,9 @@ use crate::error::Result;
 use crate::stack::exec::{Attach, RawMode, pump};
 use crate::stack::journal::Journal;
 use crate::stack::labels::{self, Made};
+use crate::stack::plan::Action;
 use crate::stack::up::UpOptions;
-use crate::stack::{self, apply, plan, provision, spec};
+use crate::stack::{self, ProjectContainer, apply, plan, provision, spec};
 use crate::ui::Progress;
 
 /// Changes the stack: an interrupt says the next `dmp up` finishes the job.
@@ -180,33 +181,59 @@ async fn attached(docker: &Docker, name: &str, attach: Attach) -> Result<Option<
     }
 }
 
-/// `dmp create`: the selected services' missing containers, created (with
-/// their images, networks and volumes) and not started; existing ones are
-/// left as they are (`dmp up` recreates changed ones).
-pub async fn create(args: &ServicesArgs, ctx: &Context) -> Result<ExitCode> {
+/// `dmp create`: the selected services' containers, created (with their
+/// images, networks and volumes) and not started, as `docker compose
+/// create`: a container whose configuration or image changed is replaced
+/// by a new one (stopped), unless `--no-recreate`; `--force-recreate`
+/// replaces every one. The decision is `up`'s (`plan::decide`).
+pub async fn create(args: &CreateArgs, ctx: &Context) -> Result<ExitCode> {
     let project = ctx.runnable_project()?;
     let docker = ctx.docker().await?;
     let selected = plan::select(project, &args.services)?;
     let _lock = stack::ProjectLock::acquire(&project.name).await?;
-    let existing = stack::containers(docker, project).await?;
+    let existing = stack::containers(docker, project, &selected).await?;
     let names: Vec<String> = selected.iter().map(|s| s.name.clone()).collect();
     let progress = Progress::new(ctx.mode, &names);
-    let image_ids = provision::ensure_images(docker, project, &selected, false, &progress).await?;
+    let image_ids = provision::ensure_images(docker, project, &selected, args.build, &progress).await?;
     provision::ensure_networks_and_volumes(docker, project, &selected, &Journal::default()).await?;
-    let mut created = Vec::new();
-    for service in selected.iter().filter(|s| !existing.iter().any(|c| c.service == s.name)) {
-        let host = spec::host_user(&project.dir);
-        let with_user = spec::for_host_user(service, host);
+    let host = spec::host_user(&project.dir);
+    let bundle = crate::ca::host_bundle();
+    let dir = project.dir.to_string_lossy();
+    let (mut created, mut recreated) = (0, 0);
+    for service in &selected {
+        let mapped = spec::for_host_user(service, host);
+        let without_capabilities = host == Some((0, 0)) && matches!(mapped, std::borrow::Cow::Owned(_));
+        // As `up` runs it, so that `up` after `create` finds the hash it wants.
+        let runs = crate::ca::for_container(mapped, bundle.as_deref());
         let image_id = &image_ids[&service.name];
-        let hash = spec::config_hash(&with_user, image_id, spec::HASH_VERSION).unwrap_or_default();
-        let mut body = spec::container_body(project, &with_user, Made { hash: &hash, image_id, number: 1 });
-        if host == Some((0, 0)) && matches!(with_user, std::borrow::Cow::Owned(_)) {
-            apply::drop_capabilities(&mut body);
+        let hash = spec::config_hash(&runs, image_id, spec::HASH_VERSION).unwrap_or_default();
+        let of_service: Vec<ProjectContainer> =
+            existing.iter().filter(|c| c.service == service.name).cloned().collect();
+        let replicas = stack::replica_names(project, service);
+        // As Compose: the flags are for the services asked for; their
+        // dependencies are recreated when they changed.
+        let asked = args.services.is_empty() || args.services.contains(&service.name);
+        let (force, keep) = (args.force_recreate && asked, args.no_recreate && asked);
+        for (number, name) in (1..).zip(&replicas) {
+            let wanted = |version: &str| spec::config_hash(&runs, image_id, version);
+            let decision = plan::decide(name, &of_service, wanted, spec::HASH_VERSION, force, &dir);
+            let made = Made { hash: &hash, image_id, number };
+            match decision.action {
+                Action::Created => created += 1,
+                Action::Recreated if !keep => {
+                    tracing::debug!(target: "dmp::up", "{name}: recreated ({})", decision.why.describe());
+                    apply::remove(docker, name, false).await?;
+                    recreated += 1;
+                }
+                _ => continue,
+            }
+            apply::create_service(docker, project, &runs, made, without_capabilities).await?;
         }
-        let name = stack::container_name(project, &service.name);
-        apply::create(docker, project, &with_user, &name, body).await?;
-        created.push(name);
     }
-    progress.finish(&format!("{}: created {}", project.name, super::select::plural(created.len(), "container")));
+    let summary = match recreated {
+        0 => super::select::plural(created, "container"),
+        n => format!("{}, recreated {n}", super::select::plural(created, "container")),
+    };
+    progress.finish(&format!("{}: created {summary}", project.name));
     Ok(ExitCode::SUCCESS)
 }

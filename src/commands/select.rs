@@ -204,6 +204,56 @@ pub fn cp_path<'a>(text: &'a str, services: &[&str]) -> CpPath<'a> {
     }
 }
 
+/// What a `dmp cp` path names, on the host or in the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    Missing,
+    File,
+    Dir,
+}
+
+/// Where `dmp cp` puts the source, as `docker cp` decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Inside the existing directory DEST, under the source's own name
+    /// (its contents with `SRC/.`).
+    Into,
+    /// As DEST itself: in DEST's parent under DEST's last name.
+    As,
+}
+
+/// Why `docker cp` refuses a copy, in its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpRefusal {
+    /// A directory onto an existing file.
+    CannotCopyDir,
+    /// A file to `DEST/` where DEST does not exist.
+    NoSuchDirectory,
+}
+
+impl CpRefusal {
+    /// `docker cp`'s words (moby's `archive.Err…`).
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::CannotCopyDir => "cannot copy directory",
+            Self::NoSuchDirectory => "no such directory",
+        }
+    }
+}
+
+/// `docker cp`'s rule (moby's `PrepareArchiveCopy`): into DEST when it is
+/// an existing directory, trailing `/` or not; as DEST otherwise. A
+/// directory cannot replace a file, and a file cannot make a DEST ending
+/// in `/` that does not exist.
+pub fn placement(source_is_dir: bool, dest: Found, dest_ends_in_slash: bool) -> Result<Placement, CpRefusal> {
+    match dest {
+        Found::Dir => Ok(Placement::Into),
+        Found::File if source_is_dir => Err(CpRefusal::CannotCopyDir),
+        Found::Missing if dest_ends_in_slash && !source_is_dir => Err(CpRefusal::NoSuchDirectory),
+        Found::File | Found::Missing => Ok(Placement::As),
+    }
+}
+
 /// `s` unless there is exactly one: `1 container`, `2 containers`.
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
@@ -317,6 +367,27 @@ mod tests {
         assert_eq!(cp_path("web:/etc/hosts", &services), CpPath::Container { service: "web", path: "/etc/hosts" });
         assert_eq!(cp_path("./out", &services), CpPath::Host("./out"));
         assert_eq!(cp_path("a:b", &services), CpPath::Host("a:b"));
+    }
+
+    #[test]
+    fn cp_places_the_source_as_docker_cp_does() {
+        use Found::{Dir, File, Missing};
+        use Placement::{As, Into};
+        let table = [
+            // (source is a directory, destination, ends in /) → placement
+            (false, Dir, false, Ok(Into)),
+            (false, Dir, true, Ok(Into)),
+            (true, Dir, false, Ok(Into)),
+            (false, File, false, Ok(As)),
+            (true, File, false, Err(CpRefusal::CannotCopyDir)),
+            (false, Missing, false, Ok(As)),
+            (true, Missing, false, Ok(As)),
+            (true, Missing, true, Ok(As)),
+            (false, Missing, true, Err(CpRefusal::NoSuchDirectory)),
+        ];
+        for (dir, dest, slash, expected) in table {
+            assert_eq!(placement(dir, dest, slash), expected, "{dir} {dest:?} {slash}");
+        }
     }
 
     #[test]

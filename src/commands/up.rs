@@ -30,6 +30,7 @@ pub async fn run(args: &UpArgs, ctx: &Context) -> Result<ExitCode> {
         build: args.build,
         force_recreate: args.force_recreate,
         adopt: args.adopt,
+        scale: std::collections::BTreeMap::new(),
     };
     let report = dev::up(docker, project, &options, &progress).await?;
 
@@ -76,7 +77,7 @@ pub async fn run(args: &UpArgs, ctx: &Context) -> Result<ExitCode> {
             return super::watch::watch_project(ctx, &options, true).await;
         }
         // The services' logs and the builds, as `dmp dev`.
-        return super::dev::view(ctx, &options).await;
+        return Box::pin(super::dev::view(ctx, &options)).await;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -77,8 +77,8 @@ pub fn app_service(project: &Project) -> Result<String> {
 
 /// The running container of `service`, or an error naming `dmp up`.
 pub async fn running_container(docker: &Docker, project: &Project, service: &str) -> Result<String> {
-    plan::select(project, &[service.to_owned()])?;
-    let containers = stack::containers(docker, project).await?;
+    let selected = plan::select(project, &[service.to_owned()])?;
+    let containers = stack::containers(docker, project, &selected).await?;
     match containers.iter().find(|c| c.service == service) {
         Some(c) if c.running() => Ok(c.name.clone()),
         _ => Err(StackError::NotUp { service: service.to_owned() }.into()),

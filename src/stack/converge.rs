@@ -150,6 +150,7 @@ impl<'a> Resolved<'a> {
         image_id: &str,
         existing: &[ProjectContainer],
         force_recreate: bool,
+        scale: Option<u32>,
     ) -> Self {
         let host = spec::host_user(&project.dir);
         let mapped = spec::for_host_user(service, host);
@@ -158,7 +159,10 @@ impl<'a> Resolved<'a> {
         let runs = crate::ca::for_container(mapped, crate::ca::host_bundle().as_deref()).into_owned();
         let hash = spec::config_hash(&runs, image_id, spec::HASH_VERSION).unwrap_or_default();
         let existing: Vec<ProjectContainer> = existing.iter().filter(|c| c.service == service.name).cloned().collect();
-        let names = super::replica_names(project, service);
+        let names = scale.map_or_else(
+            || super::replica_names(project, service),
+            |n| (1..=n.max(1)).map(|i| super::replica_name(project, &service.name, i)).collect(),
+        );
         let replicas: Vec<Replica> = (1..)
             .zip(&names)
             .map(|(number, name)| {

@@ -48,6 +48,10 @@ pub struct ProjectContainer {
     /// The Engine's own summary ("Up 3 minutes (healthy)").
     pub status: String,
     pub ports: Vec<PublishedPort>,
+    /// Ports it exposes without a host port (`EXPOSE`, `expose:`), as
+    /// `(target, protocol)`: `ps --format json` lists them as Compose does.
+    #[serde(skip)]
+    pub exposed: Vec<(u16, String)>,
     #[serde(skip)]
     pub config_hash: Option<String>,
     #[serde(skip)]
@@ -111,14 +115,25 @@ impl ProjectContainer {
     }
 }
 
-/// The project's containers (all states), sorted by service, once it is
-/// sure the project is this directory's ([`check_owner`]): a command in
-/// another checkout with the same project name stops here, before it
-/// touches anything.
-pub async fn containers(docker: &Docker, project: &Project) -> Result<Vec<ProjectContainer>, StackError> {
-    let found = list_containers(docker, &project.name).await?;
+/// The project's containers (all states) that `selected` would have, and
+/// any others of the project, sorted by service, once it is sure the
+/// project is this directory's ([`check_owner`]): a command in another
+/// checkout with the same project name stops here, before it touches
+/// anything. One list when the project holds what `selected` expects (see
+/// [`lists_needed`]).
+pub async fn containers(
+    docker: &Docker,
+    project: &Project,
+    selected: &[&crate::compose::model::Service],
+) -> Result<Vec<ProjectContainer>, StackError> {
+    let found = list_containers_expecting(docker, &project.name, &expected_names(project, selected)).await?;
     check_owner(docker, project, &found, false).await?;
     Ok(found)
+}
+
+/// The names of `selected`'s containers, every replica's.
+pub fn expected_names(project: &Project, selected: &[&crate::compose::model::Service]) -> Vec<String> {
+    selected.iter().flat_map(|s| replica_names(project, s)).collect()
 }
 
 /// Whether the project in `project.dir` may act on what the Engine holds
@@ -160,43 +175,73 @@ pub async fn check_owner(
 /// The project's containers (all states), sorted by service: those dmp
 /// made and those `docker compose` made for the same project name (Compose
 /// `run` containers aside). Whatever directory made them: see
-/// [`containers`].
+/// [`containers`]. Two lists, at once: with no stack to say what to expect.
 pub async fn list_containers(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
-    let mut found = with_oneoffs(docker, project).await?;
+    let mut found = with_oneoffs(docker, project, None).await?;
     found.retain(|c| !c.oneoff);
     Ok(found)
 }
 
 /// As [`list_containers`], `run`'s one-off containers included (`down`
-/// and `rm` remove them too).
-pub async fn with_oneoffs(docker: &Docker, project: &str) -> Result<Vec<ProjectContainer>, EngineError> {
-    // The Engine ANDs label filters: one list per label, run at once.
-    let lists = futures_util::future::join(
-        list_labelled(docker, LABEL_PROJECT, project),
-        list_labelled(docker, labels::compose::PROJECT, project),
-    );
-    // Boxed: the two requests would make every caller's future large.
-    let (ours, composes) = Box::pin(lists).await;
-    Ok(project_containers(ours?.into_iter().chain(composes?)))
+/// and `rm` remove them too). With `expected`, the containers a stack's
+/// services would have, one list may answer (see [`lists_needed`]);
+/// without, both lists are made at once.
+pub async fn with_oneoffs(
+    docker: &Docker,
+    project: &str,
+    expected: Option<&[String]>,
+) -> Result<Vec<ProjectContainer>, EngineError> {
+    let Some(expected) = expected else {
+        // The Engine ANDs label filters: one list per label, run at once.
+        let lists = futures_util::future::join(
+            list_labelled(docker, LABEL_PROJECT, project),
+            list_labelled(docker, labels::compose::PROJECT, project),
+        );
+        // Boxed: the two requests would make every caller's future large.
+        let (ours, composes) = Box::pin(lists).await;
+        return Ok(project_containers(ours?.into_iter().chain(composes?)));
+    };
+    let composes = list_labelled(docker, labels::compose::PROJECT, project).await?;
+    let ours = match lists_needed(&composes, expected) {
+        Lists::One => Vec::new(),
+        Lists::Two => list_labelled(docker, LABEL_PROJECT, project).await?,
+    };
+    Ok(project_containers(ours.into_iter().chain(composes)))
 }
 
 /// As [`list_containers`], in one request when the Compose-labelled list
-/// holds every container named in `expected` (dmp labels its containers as
-/// Compose does, so a repeated `up` needs no more); only otherwise are the
-/// containers with dmp's label alone (an older dmp's) asked for as well.
+/// holds every container named in `expected` (see [`lists_needed`]).
 pub async fn list_containers_expecting(
     docker: &Docker,
     project: &str,
     expected: &[String],
 ) -> Result<Vec<ProjectContainer>, EngineError> {
-    let composes = list_labelled(docker, labels::compose::PROJECT, project).await?;
-    let names = |c: &ContainerSummary| c.names.clone().unwrap_or_default();
-    let all_there =
-        expected.iter().all(|e| composes.iter().any(|c| names(c).iter().any(|n| n.trim_start_matches('/') == e)));
-    let ours = if all_there { Vec::new() } else { list_labelled(docker, LABEL_PROJECT, project).await? };
-    let mut found = project_containers(ours.into_iter().chain(composes));
+    let mut found = with_oneoffs(docker, project, Some(expected)).await?;
     found.retain(|c| !c.oneoff);
     Ok(found)
+}
+
+/// How many lists find a project's containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lists {
+    /// The list by Compose's project label is the whole answer.
+    One,
+    /// The list by dmp's own project label is needed as well.
+    Two,
+}
+
+/// Whether the list by Compose's project label (`composes`) is the whole
+/// answer: every container dmp makes carries Compose's labels as well as
+/// its own, and so does every container `docker compose` makes, so only an
+/// older dmp's containers (before 0.2: dmp's label alone) can be missing
+/// from it. Such a container holds a name the list lacks; when the list has
+/// every name in `expected` (what the stack's services would be called),
+/// none of those is missing, and one request answered. A project that is
+/// down, partly up or laid out by another stack file asks the second list.
+fn lists_needed(composes: &[ContainerSummary], expected: &[String]) -> Lists {
+    let listed =
+        |name: &str| composes.iter().flat_map(|c| c.names.iter().flatten()).any(|n| n.trim_start_matches('/') == name);
+    if expected.iter().all(|name| listed(name)) { Lists::One } else { Lists::Two }
 }
 
 async fn list_labelled(docker: &Docker, label: &str, project: &str) -> Result<Vec<ContainerSummary>, EngineError> {
@@ -244,9 +289,15 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         .map_or("none", |h| h.trim_start_matches("health: "))
         .to_owned();
     let state = summary.state.map_or(ContainerSummaryStateEnum::EMPTY, |s| s).to_string();
-    let mut ports: Vec<PublishedPort> = summary
-        .ports
-        .unwrap_or_default()
+    let listed = summary.ports.unwrap_or_default();
+    let mut exposed: Vec<(u16, String)> = listed
+        .iter()
+        .filter(|p| p.public_port.is_none())
+        .map(|p| (p.private_port, p.typ.map_or_else(|| "tcp".into(), |t| t.to_string())))
+        .collect();
+    exposed.sort();
+    exposed.dedup();
+    let mut ports: Vec<PublishedPort> = listed
         .into_iter()
         .filter_map(|p| {
             Some(PublishedPort {
@@ -291,6 +342,7 @@ fn project_container(summary: ContainerSummary) -> ProjectContainer {
         health,
         status,
         ports,
+        exposed,
         config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
         hash_version: labels.get(LABEL_HASH_VERSION).cloned(),
         managed: labels.contains_key(LABEL_PROJECT),
@@ -425,4 +477,47 @@ pub async fn volumes(docker: &Docker, project: &str) -> Result<Vec<Volume>, Engi
         .collect();
     found.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::models::ContainerSummary;
+
+    use super::{Lists, lists_needed};
+
+    fn listed(names: &[&str]) -> Vec<ContainerSummary> {
+        names.iter().map(|n| ContainerSummary { names: Some(vec![format!("/{n}")]), ..Default::default() }).collect()
+    }
+
+    fn expected(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn one_list_answers_when_compose_s_label_finds_every_expected_container() {
+        let composes = listed(&["p-wsgi-1", "p-nginx-1"]);
+        assert_eq!(lists_needed(&composes, &expected(&["p-wsgi-1", "p-nginx-1"])), Lists::One);
+        // A subset (`ps wsgi`), and others besides (orphans, `run`'s), too.
+        assert_eq!(lists_needed(&composes, &expected(&["p-wsgi-1"])), Lists::One);
+        let more = listed(&["p-wsgi-1", "p-nginx-1", "p-old-1", "p-wsgi-run-0123"]);
+        assert_eq!(lists_needed(&more, &expected(&["p-wsgi-1", "p-nginx-1"])), Lists::One);
+    }
+
+    #[test]
+    fn dmp_s_own_label_is_asked_when_an_expected_container_is_not_listed() {
+        // An older dmp's nginx carries dmp's label only; or the stack is
+        // partly up, or down.
+        let composes = listed(&["p-wsgi-1"]);
+        assert_eq!(lists_needed(&composes, &expected(&["p-wsgi-1", "p-nginx-1"])), Lists::Two);
+        assert_eq!(lists_needed(&[], &expected(&["p-wsgi-1"])), Lists::Two);
+        // Every replica counts.
+        let one_replica = listed(&["p-wsgi-1", "p-wsgi-2"]);
+        assert_eq!(lists_needed(&one_replica, &expected(&["p-wsgi-1", "p-wsgi-2", "p-wsgi-3"])), Lists::Two);
+    }
+
+    #[test]
+    fn names_are_compared_whole_without_the_engine_s_slash() {
+        assert_eq!(lists_needed(&listed(&["p-wsgi-10"]), &expected(&["p-wsgi-1"])), Lists::Two);
+        assert_eq!(lists_needed(&listed(&["custom"]), &expected(&["custom"])), Lists::One);
+    }
 }

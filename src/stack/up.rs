@@ -35,6 +35,9 @@ pub struct UpOptions {
     pub force_recreate: bool,
     /// Take the project over from another directory (`--adopt`).
     pub adopt: bool,
+    /// `dmp scale SERVICE=N`: this many containers instead of the file's
+    /// number (the config hash stays the file's, so none is recreated).
+    pub scale: std::collections::BTreeMap<String, u32>,
 }
 
 /// `dmp up --json` (with `schema` added by the command): every key always
@@ -80,7 +83,10 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
 
     let services: Vec<Resolved> = selected
         .iter()
-        .map(|service| Resolved::new(project, service, &image_ids[&service.name], &existing, options.force_recreate))
+        .map(|service| {
+            let scale = options.scale.get(&service.name).copied();
+            Resolved::new(project, service, &image_ids[&service.name], &existing, options.force_recreate, scale)
+        })
         .collect();
     // From here on the run creates objects: what the Engine refuses undoes
     // them (never what existed before). Containers that run as they should
@@ -176,7 +182,7 @@ async fn existing_containers(
     adopt: bool,
     progress: &Progress,
 ) -> Result<Vec<ProjectContainer>> {
-    let expected: Vec<String> = selected.iter().map(|s| container_name(project, &s.name)).collect();
+    let expected = super::expected_names(project, selected);
     let existing = super::list_containers_expecting(docker, &project.name, &expected).await?;
     if let Some(from) = super::check_owner(docker, project, &existing, adopt).await? {
         progress.println(&format!(

@@ -466,7 +466,7 @@ pub fn http_probe(project: &Project, selected: &[&Service]) -> Option<HttpProbe>
 }
 
 /// The address to reach a port published on `host_ip` at.
-fn reachable(host_ip: &str) -> String {
+pub fn reachable(host_ip: &str) -> String {
     if host_ip == "0.0.0.0" || host_ip.is_empty() { "127.0.0.1".to_owned() } else { host_ip.to_owned() }
 }
 

@@ -124,6 +124,7 @@ mod tests {
             ignore: ignore.iter().map(|s| (*s).to_owned()).collect(),
             serve: None,
             output: Vec::new(),
+            timeout: None,
         }
     }
 

@@ -3,7 +3,9 @@
 //!
 //! Events come from notify, watching directories recursively (so editors
 //! that save by rename are seen); a short quiet window (`debounce`), with one
-//! timer that is armed only while changes are pending, coalesces bursts.
+//! timer that is armed only while changes are pending, coalesces bursts,
+//! and a lone save that inotify reports finished (closed after writing, or
+//! renamed into place) runs after a few ms instead.
 //! (notify-debouncer-full's ticking thread cost 0.5 % CPU while idle.) Each
 //! rule has one build in flight at most, and changes during a
 //! build queue exactly one more run. Rules build in parallel. A failed build
@@ -25,7 +27,7 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use tokio::sync::mpsc;
 
-use debounce::Debouncer;
+use debounce::{Change, Debouncer};
 pub use filter::Filters;
 pub use report::{Event, Reporter};
 use watcher::start_watcher;
@@ -40,7 +42,8 @@ use crate::ui::Progress;
 use error::Result;
 
 /// The quiet window's default, in ms: short, because a save is one event
-/// once editors' temporary files are filtered out.
+/// once editors' temporary files are filtered out. A lone save that the
+/// file system reports as finished waits only `debounce::SETTLE`.
 pub const DEFAULT_QUIET_MS: u64 = 30;
 
 #[derive(Debug, Clone)]
@@ -62,7 +65,8 @@ impl Default for WatchOptions {
 /// Watches until Ctrl-C. The rule workers share the runtime's one thread
 /// (converging is not `Send`), so they run on a local task set.
 pub async fn run(docker: &Docker, project: &Project, options: &WatchOptions, reporter: &mut Reporter) -> Result<()> {
-    tokio::task::LocalSet::new().run_until(watch(docker, project, options, reporter)).await
+    // Boxed: the watch loop's state is large, and callers hold this future.
+    tokio::task::LocalSet::new().run_until(Box::pin(watch(docker, project, options, reporter))).await
 }
 
 async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, reporter: &mut Reporter) -> Result<()> {
@@ -122,7 +126,11 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
         tokio::select! {
             _ = &mut ctrl_c => break,
             Some(event) = events_rx.recv() => match event {
-                Ok(event) if !event.kind.is_access() => {
+                Ok(event) => {
+                    let change = Change::of(event.kind);
+                    if change == Change::None {
+                        continue;
+                    }
                     let hits = event.paths.iter().flat_map(|path| {
                         let (rules_hit, rel) = filters.triggered(path);
                         if rules_hit.is_empty() {
@@ -133,20 +141,25 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
                         }
                         rules_hit.into_iter().map(move |index| (index, rel.clone()))
                     });
-                    debouncer.event(hits, tokio::time::Instant::now());
+                    debouncer.event(hits, change, tokio::time::Instant::now());
                 }
-                Ok(_) => {}
                 Err(error) => reporter.emit(&Event::Notice { message: format!("file watching: {error}") }),
             },
             () = timer => {
                 for (index, rel) in debouncer.take() {
-                    tracing::debug!(target: "dmp::watch", "{} runs after {} ms of quiet (last change: {rel})", rules[index].name, options.quiet.as_millis());
+                    tracing::debug!(target: "dmp::watch", "{} runs (last change: {rel})", rules[index].name);
                     let _ = triggers[index].send(Some(rel));
                 }
             }
             Some(message) = results_rx.recv() => match message {
                 WorkerMessage::Built { index, trigger, duration, ok, output } => {
-                    states[index] = if ok { "ok" } else { "FAILED" };
+                    // The status line is a bar: on a terminal, FAILED in red (never with NO_COLOR).
+                    let red = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+                    states[index] = match (ok, red) {
+                        (true, _) => "ok",
+                        (false, true) => "\x1b[31mFAILED\x1b[0m",
+                        (false, false) => "FAILED",
+                    };
                     reporter.emit(&Event::Build { rule: &rules[index].name, trigger, duration_ms: duration.as_millis(), ok, output });
                     reporter.status(&status_line(&states));
                 }
@@ -161,7 +174,8 @@ async fn watch(docker: &Docker, project: &Project, options: &WatchOptions, repor
 /// The rules' services, started (as `up` would) when they are not running.
 async fn ensure_services(docker: &Docker, project: &Project, reporter: &Reporter) -> Result<()> {
     let services: BTreeSet<String> = project.dmp.watch.iter().map(|r| r.service.clone()).collect();
-    let running = crate::stack::containers(docker, project).await?;
+    let selected = crate::stack::plan::select(project, &services.iter().cloned().collect::<Vec<_>>())?;
+    let running = crate::stack::containers(docker, project, &selected).await?;
     let missing: Vec<String> =
         services.into_iter().filter(|s| !running.iter().any(|c| &c.service == s && c.running())).collect();
     if missing.is_empty() {

@@ -6,8 +6,10 @@
 //! The protocol is Bazel's persistent workers' idea in lines, so a shell
 //! loop can speak it: dmp writes one line per build (the changed path,
 //! relative to the project; empty for a full build); the worker writes the
-//! build's output, then the line `$DMP_DONE <exit code>` on stdout. The end
-//! of its stdin (dmp has stopped) means stop. A rule with `serve:` names its
+//! build's output, then the line `$DMP_DONE <exit code>` on stdout. The
+//! wrapper dmp starts it in first writes `$DMP_DONE pid <pid>`, so a worker
+//! that never answers can be killed. The end of its stdin (dmp has stopped)
+//! means stop. A rule with `serve:` names its
 //! worker; any other rule gets a shell loop that runs its `command` per
 //! line.
 
@@ -28,11 +30,27 @@ const SHELL_LOOP: &str = r#"while IFS= read -r DMP_CHANGED; do export DMP_CHANGE
 
 type Output = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
 
+/// Kills the process `$DMP_PID` and every process under it, so a wedged
+/// worker's compiler goes too (the Engine API has no way to stop an exec).
+const KILL_TREE: &str = r#"all=$DMP_PID new=$DMP_PID
+while [ -n "$new" ]; do
+  next=
+  for status in /proc/[0-9]*/status; do
+    ppid=
+    while read -r key value; do [ "$key" = PPid: ] && { ppid=$value; break; }; done <"$status" 2>/dev/null
+    for p in $new; do [ "$ppid" = "$p" ] && { d=${status%/status}; next="$next ${d#/proc/}"; }; done
+  done
+  all="$all $next" new=$next
+done
+kill -9 $all 2>/dev/null; true"#;
+
 /// A running worker.
 pub(super) struct Server {
     input: Pin<Box<dyn AsyncWrite + Send>>,
     output: Output,
     done: String,
+    /// The worker's process id in its container.
+    pid: u32,
     /// Stdout not yet ended by a newline.
     partial: String,
 }
@@ -59,7 +77,13 @@ pub(super) fn worker_command(rule: &WatchRule, done: &str) -> (Vec<String>, Vec<
         env.push(format!("DMP_COMMAND={}", rule.command));
         SHELL_LOOP.to_owned()
     };
-    (vec!["sh".into(), "-c".into(), script], env)
+    // First its process id, so a wedged worker can be killed.
+    (vec!["sh".into(), "-c".into(), format!("echo \"$DMP_DONE pid $$\"; {script}")], env)
+}
+
+/// The process id in the worker's first line, `$DMP_DONE pid <pid>`.
+pub(super) fn pid_line(line: &str, done: &str) -> Option<u32> {
+    line.strip_prefix(done)?.strip_prefix(" pid ")?.trim().parse().ok()
 }
 
 /// The result in a finished line of stdout: `Some(code)` for the end line.
@@ -92,10 +116,55 @@ impl Server {
             .named(format_args!("start {} worker in {container}", rule.name))
             .await
             .map_err(|e| e.to_string())?;
-        match started {
-            StartExecResults::Attached { output, input } => Ok(Self { input, output, done, partial: String::new() }),
-            StartExecResults::Detached => Err("the Engine did not attach to it".into()),
+        let StartExecResults::Attached { output, input } = started else {
+            return Err("the Engine did not attach to it".into());
+        };
+        let mut server = Self { input, output, done, pid: 0, partial: String::new() };
+        let first = tokio::time::timeout(std::time::Duration::from_secs(30), server.line())
+            .await
+            .map_err(|_| "it did not start within 30 s".to_owned())?;
+        match first.as_deref().and_then(|line| pid_line(line, &server.done)) {
+            Some(pid) => {
+                server.pid = pid;
+                Ok(server)
+            }
+            None => Err(format!("it did not start: {}", first.unwrap_or_default().trim())),
         }
+    }
+
+    /// The next line of stdout (stderr is dropped); `None` when it ended.
+    async fn line(&mut self) -> Option<String> {
+        loop {
+            if let Some(end) = self.partial.find('\n') {
+                return Some(self.partial.drain(..=end).collect());
+            }
+            match self.output.next().await {
+                Some(Ok(LogOutput::StdErr { .. })) => {}
+                Some(Ok(other)) => self.partial.push_str(&String::from_utf8_lossy(&other.into_bytes())),
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// Kills the worker and everything it started, in `container`.
+    pub(super) async fn kill(&self, docker: &Docker, container: &str) -> Result<(), String> {
+        let options = CreateExecOptions {
+            cmd: Some(vec!["sh".to_owned(), "-c".to_owned(), KILL_TREE.to_owned()]),
+            env: Some(vec![format!("DMP_PID={}", self.pid)]),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec = docker
+            .create_exec(container, options)
+            .named(format_args!("create a kill of worker {} in {container}", self.pid))
+            .await
+            .map_err(|e| e.to_string())?;
+        match docker.start_exec(&exec.id, None).await.map_err(|e| e.to_string())? {
+            StartExecResults::Attached { mut output, .. } => while output.next().await.is_some() {},
+            StartExecResults::Detached => {}
+        }
+        Ok(())
     }
 
     /// One build: the changed path in, the exit code and output back.
@@ -150,6 +219,7 @@ mod tests {
             ignore: Vec::new(),
             serve: serve.map(str::to_owned),
             output: Vec::new(),
+            timeout: None,
         }
     }
 
@@ -157,11 +227,19 @@ mod tests {
     fn a_plain_rule_is_served_by_a_shell_loop_and_a_serve_rule_by_its_worker() {
         let (cmd, env) = worker_command(&rule(None), "dmp-done-1");
         assert_eq!(cmd[..2], ["sh", "-c"]);
+        assert!(cmd[2].starts_with(r#"echo "$DMP_DONE pid $$"; "#), "{}", cmd[2]);
         assert!(cmd[2].contains(r#"sh -c "$DMP_COMMAND""#) && cmd[2].contains(r#"echo "$DMP_DONE $?""#));
         assert_eq!(env, ["DMP_DONE=dmp-done-1", "DMP_COMMAND=sassc in.scss out.css"]);
         let (cmd, env) = worker_command(&rule(Some("dmp-sass-worker a.scss:a.css")), "dmp-done-1");
-        assert_eq!(cmd, ["sh", "-c", "dmp-sass-worker a.scss:a.css"]);
+        assert_eq!(cmd, ["sh", "-c", r#"echo "$DMP_DONE pid $$"; dmp-sass-worker a.scss:a.css"#]);
         assert_eq!(env, ["DMP_DONE=dmp-done-1"]);
+    }
+
+    #[test]
+    fn the_first_line_gives_the_workers_process_id() {
+        assert_eq!(pid_line("dmp-done-1 pid 42\n", "dmp-done-1"), Some(42));
+        assert_eq!(pid_line("dmp-done-1 0", "dmp-done-1"), None);
+        assert_eq!(pid_line("sh: 1: dmp-sass-worker: not found", "dmp-done-1"), None);
     }
 
     #[test]

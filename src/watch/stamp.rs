@@ -185,6 +185,7 @@ mod tests {
             ignore: Vec::new(),
             serve: None,
             output: vec!["static/css/out.css".into()],
+            timeout: None,
         }
     }
 

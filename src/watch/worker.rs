@@ -10,7 +10,7 @@ use bollard::Docker;
 use tokio::sync::mpsc;
 
 use super::Filters;
-use super::server::{Lost, Server};
+use super::server::Server;
 use super::stamp;
 use crate::compose::Project;
 use crate::compose::model::WatchRule;
@@ -21,9 +21,9 @@ use crate::ui::Progress;
 /// Worker losses in a row (without one answer between) after which a rule
 /// stops starting it and builds by exec alone.
 const WORKER_LOSSES: u32 = 3;
-/// A worker that has not answered a build in this long is taken for wedged:
-/// dropped (its stdin ends) and the build run as an exec.
-const WEDGED: Duration = Duration::from_secs(300);
+/// How long a build may take in a rule's worker, unless the rule sets its
+/// `timeout`: then the worker is taken for wedged, killed and restarted.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub(super) enum WorkerMessage {
     Built { index: usize, trigger: Option<String>, duration: Duration, ok: bool, output: String },
@@ -102,9 +102,10 @@ impl RuleWorker {
     ) -> (bool, String) {
         self.start_server(warm).await;
         if let Some(server) = warm.server.as_mut() {
-            let answer = tokio::time::timeout(WEDGED, server.build(trigger)).await.unwrap_or_else(|_| {
-                Err(Lost { output: format!("no answer in {} s, taken for wedged", WEDGED.as_secs()) })
-            });
+            let timeout = self.rule.timeout.map_or(DEFAULT_TIMEOUT, Duration::from_nanos);
+            let Ok(answer) = tokio::time::timeout(timeout, server.build(trigger)).await else {
+                return self.wedged(warm, timeout).await;
+            };
             match answer {
                 Ok((code, output)) => {
                     warm.losses = 0;
@@ -127,6 +128,23 @@ impl RuleWorker {
             }
         }
         self.exec_build(messages).await
+    }
+
+    /// A worker that gave no answer in `timeout`: killed (with what it
+    /// started) and started again, and the build failed. Not run again as
+    /// an exec: what wedged the worker would most likely wedge that too.
+    /// The output stays as it was (the workers write it by renaming).
+    async fn wedged(&self, warm: &mut Warm, timeout: Duration) -> (bool, String) {
+        let container = container_name(&self.project, &self.rule.service);
+        let what = if self.rule.serve.is_some() { "its worker" } else { "its build shell" };
+        let mut message = format!("no answer from {what} in {}; killed it, and it restarts", humantime(timeout));
+        if let Some(server) = warm.server.take()
+            && let Err(e) = server.kill(&self.docker, &container).await
+        {
+            message = format!("no answer from {what} in {}; could not kill it ({e})", humantime(timeout));
+        }
+        self.start_server(warm).await;
+        (false, format!("{message} (the last good output is kept; `timeout:` in the rule sets the limit)\n"))
     }
 
     /// One run of the rule's command as an exec; a lost container or Engine
@@ -161,5 +179,14 @@ impl RuleWorker {
             }
         }
         (false, format!("{container} did not come back"))
+    }
+}
+
+/// `1500 ms`, `30 s`.
+fn humantime(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{} ms", duration.as_millis())
     }
 }

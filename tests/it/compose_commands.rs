@@ -10,7 +10,7 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::compose_corpus::compose_v2;
-use crate::support::{StackDir, WSGI_APP, base_images, dmp_in, images_version, require_engine, text};
+use crate::support::{PTY_DRIVER, StackDir, WSGI_APP, base_images, dmp_in, images_version, require_engine, text};
 
 /// A registry address where nothing listens (this helper's port range).
 const NO_REGISTRY: &str = "127.0.0.1:18499";
@@ -53,6 +53,8 @@ enum Expect {
     Ok(fn(&StackDir, &str)),
     /// This exit code and stderr containing the text.
     Fails(i32, &'static str),
+    /// Exit 0 and stderr (progress) passing the check.
+    Progress(fn(&str)),
 }
 
 struct Row {
@@ -223,6 +225,36 @@ const ROWS: &[Row] = &[
         }),
     },
     Row { args: &["cp", "a", "b"], expect: Expect::Fails(1, "one side must be SERVICE:PATH") },
+    // An existing directory receives the source inside it, `/` or not.
+    Row {
+        args: &["cp", "marker", "wsgi:/tmp"],
+        expect: Expect::Ok(|stack, _| assert_eq!(stack.ok(&["exec", "-T", "wsgi", "cat", "/tmp/marker"]), "one-off\n")),
+    },
+    Row {
+        args: &["cp", "wsgi:/tmp/copied", "outdir"],
+        expect: Expect::Ok(|stack, _| {
+            let copied = stack.dir.path().join("outdir/copied");
+            assert_eq!(std::fs::read_to_string(copied).expect("copied into outdir"), "one-off\n");
+        }),
+    },
+    Row {
+        args: &["cp", "img", "wsgi:/tmp"],
+        expect: Expect::Ok(|stack, _| {
+            assert!(stack.ok(&["exec", "-T", "wsgi", "cat", "/tmp/img/Dockerfile"]).starts_with("FROM "));
+        }),
+    },
+    // docker cp's refusals, in its words (compared with docker cp below).
+    Row { args: &["cp", "marker", "wsgi:/tmp/nowhere/"], expect: Expect::Fails(1, "no such directory") },
+    Row { args: &["cp", "img", "wsgi:/tmp/copied"], expect: Expect::Fails(1, "cannot copy directory") },
+    Row { args: &["cp", "marker", "wsgi:/tmp/copied/"], expect: Expect::Fails(1, "no such directory") },
+    Row { args: &["cp", "wsgi:/tmp/copied", "marker/"], expect: Expect::Fails(1, "marker/: not a directory") },
+    Row { args: &["cp", "wsgi:/tmp/copied", "nodir/x"], expect: Expect::Fails(1, "nodir\" does not exist") },
+    Row {
+        args: &["cp", "wsgi:/nowhere", "out"],
+        expect: Expect::Fails(1, "Could not find the file /nowhere in container"),
+    },
+    Row { args: &["cp", "nowhere", "wsgi:/tmp/"], expect: Expect::Fails(1, "nowhere: no such file or directory") },
+    Row { args: &["cp", "wsgi:/tmp/img", "marker"], expect: Expect::Fails(1, "cannot copy directory") },
     Row { args: &["pause", "wsgi"], expect: Expect::Ok(|stack, _| assert_eq!(state(stack, "wsgi"), "paused")) },
     Row { args: &["unpause", "wsgi"], expect: Expect::Ok(|stack, _| assert_eq!(state(stack, "wsgi"), "running")) },
     Row {
@@ -242,6 +274,58 @@ const ROWS: &[Row] = &[
     Row { args: &["rm", "-f", "nginx"], expect: Expect::Ok(|stack, _| assert_eq!(state(stack, "nginx"), "gone")) },
     Row { args: &["create", "nginx"], expect: Expect::Ok(|stack, _| assert_eq!(state(stack, "nginx"), "created")) },
     Row { args: &["start", "nginx"], expect: Expect::Ok(|stack, _| assert_eq!(state(stack, "nginx"), "running")) },
+    // Unchanged: left running; forced: a new container, created, not started.
+    Row { args: &["create", "nginx"], expect: Expect::Ok(|stack, _| assert_eq!(state(stack, "nginx"), "running")) },
+    Row {
+        args: &["create", "--no-recreate", "--force-recreate", "nginx"],
+        expect: Expect::Fails(2, "cannot be used with"),
+    },
+    Row {
+        args: &["create", "--force-recreate", "nginx"],
+        expect: Expect::Ok(|stack, _| assert_eq!(state(stack, "nginx"), "created")),
+    },
+    Row { args: &["up", "-d"], expect: Expect::Ok(|stack, _| assert_eq!(state(stack, "nginx"), "running")) },
+    Row {
+        args: &["scale", "wsgi=2"],
+        expect: Expect::Ok(|stack, _| {
+            let names: Vec<String> = stack.containers().into_iter().map(|(name, _)| name).collect();
+            assert!(names.contains(&format!("{}-wsgi-2", stack.project)), "{names:?}");
+            let wsgi = states(stack).into_iter().filter(|(s, state)| s == "wsgi" && state == "running").count();
+            assert_eq!(wsgi, 2);
+        }),
+    },
+    Row {
+        args: &["exec", "-T", "--index", "2", "wsgi", "cat", "/app/marker"],
+        expect: Expect::Ok(|_, out| assert_eq!(out, "one-off\n")),
+    },
+    Row {
+        args: &["scale", "wsgi=1"],
+        expect: Expect::Ok(|stack, _| assert_eq!(states(stack).iter().filter(|(s, _)| s == "wsgi").count(), 1)),
+    },
+    Row { args: &["scale", "wsgi"], expect: Expect::Fails(2, "is not SERVICE=N") },
+    Row { args: &["scale", "nosuch=2"], expect: Expect::Fails(1, "nosuch") },
+    // `--progress tty` draws the bars into a file as on a terminal;
+    // `plain` writes lines.
+    Row {
+        args: &["--progress", "tty", "up", "-d"],
+        expect: Expect::Progress(|err| {
+            assert!(err.contains("\r\x1b[2K") && err.contains('✓'), "no bars: {err:?}");
+        }),
+    },
+    Row {
+        args: &["--progress", "plain", "up", "-d"],
+        expect: Expect::Progress(|err| {
+            assert!(!err.contains('\x1b') && err.contains("wsgi  | unchanged"), "not plain: {err:?}");
+        }),
+    },
+    // Not a terminal: no colour.
+    Row {
+        args: &["doctor"],
+        expect: Expect::Ok(|_, out| {
+            assert!(out.starts_with("ok      engine"), "{out}");
+            assert!(!out.contains('\x1b'), "{out:?}");
+        }),
+    },
     Row {
         args: &["rm", "-s", "-f", "built"],
         expect: Expect::Ok(|stack, _| assert_eq!(state(stack, "built"), "gone")),
@@ -261,6 +345,10 @@ fn check(stack: &StackDir, row: &Row, output: &Output) {
         Expect::Ok(check) => {
             assert!(output.status.success(), "dmp {:?} failed:\n{stdout}\n{stderr}", row.args);
             check(stack, &stdout);
+        }
+        Expect::Progress(check) => {
+            assert!(output.status.success(), "dmp {:?} failed:\n{stdout}\n{stderr}", row.args);
+            check(&stderr);
         }
         Expect::Fails(code, message) => {
             assert_eq!(output.status.code(), Some(*code), "dmp {:?}:\n{stdout}\n{stderr}", row.args);
@@ -292,7 +380,7 @@ fn every_compose_command_acts_on_a_real_stack() {
         engine,
         "compose-cmds",
         "",
-        &[("application.py", WSGI_APP), ("marker", "one-off\n"), ("img/Dockerfile", &dockerfile)],
+        &[("application.py", WSGI_APP), ("marker", "one-off\n"), ("img/Dockerfile", &dockerfile), ("outdir/.keep", "")],
     );
     stack.write_stack(&stack_file(&stack.project));
     let _tags = Tags(&stack);
@@ -302,6 +390,9 @@ fn every_compose_command_acts_on_a_real_stack() {
         check(&stack, row, &output);
     }
     events_follow_the_project(&stack);
+    attach_follows_a_service_and_passes_ctrl_c(&stack);
+    doctor_in_colour_on_a_terminal(&stack);
+    cp_refuses_as_docker_cp_does(&stack);
     compare_with_compose(&stack);
 
     // `-p NAME down` without the stack file: everything goes, one-off
@@ -401,29 +492,31 @@ fn compare_with_compose(stack: &StackDir) {
     for (their, our) in theirs.iter().zip(&ours) {
         let missing: Vec<String> = keys(their).difference(&keys(our)).cloned().collect();
         assert!(missing.is_empty(), "ps --format json lacks Compose's keys {missing:?}: {our}");
-        for key in ["Service", "State", "Image", "ExitCode"] {
+        for key in ["Service", "State", "Image", "ExitCode", "Size", "LocalVolumes", "Command"] {
             assert_eq!(our[key], their[key], "{key}: ours {our}\ntheirs {their}");
         }
         assert_eq!(
             our["Name"].as_str().map(|n| n.replacen(&stack.project, "", 1)),
             their["Name"].as_str().map(|n| n.replacen(&project, "", 1))
         );
-        let published = |row: &Value| -> Vec<(Value, Value, Value)> {
-            row["Publishers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|p| p["PublishedPort"] != 0)
-                .map(|p| (p["URL"].clone(), p["TargetPort"].clone(), p["Protocol"].clone()))
-                .collect()
+        // Every port, the exposed ones unpublished (URL "", port 0), in
+        // Compose's order; dmp binds to 127.0.0.1 where Compose binds
+        // every address, IPv4 and IPv6 (docs/commands.md).
+        let publishers = |row: &Value| -> Vec<Value> {
+            let mut all: Vec<Value> = row["Publishers"].as_array().cloned().unwrap_or_default();
+            for publisher in &mut all {
+                if publisher["PublishedPort"] != 0 {
+                    publisher["URL"] = "127.0.0.1".into();
+                    publisher["PublishedPort"] = 1.into();
+                }
+            }
+            all.dedup();
+            all
         };
-        // dmp binds to 127.0.0.1 where Compose binds every address
-        // (docs/commands.md).
-        let their_published: Vec<_> =
-            published(their).into_iter().map(|(_, t, p)| (Value::from("127.0.0.1"), t, p)).collect();
-        let mut their_published = their_published;
-        their_published.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
-        assert_eq!(published(our), their_published, "Publishers");
+        assert_eq!(publishers(our), publishers(their), "Publishers: ours {our}\ntheirs {their}");
+        if publishers(their).iter().all(|p| p["PublishedPort"] == 0) {
+            assert_eq!(our["Ports"], their["Ports"], "Ports");
+        }
     }
 
     let theirs: Value = serde_json::from_str(&run(&["images", "--format", "json"])).expect("compose images");
@@ -448,4 +541,148 @@ fn compare_with_compose(stack: &StackDir) {
     let their_port = run(&["port", "nginx", "8080"]);
     let our_port = stack.ok(&["port", "nginx", "8080"]);
     assert!(their_port.trim().rsplit_once(':').is_some() && our_port.trim().rsplit_once(':').is_some());
+
+    // `create` replaces a container whose configuration changed with a new
+    // one, not started, in both; `--no-recreate` leaves it.
+    let service_state = |rows: &str, service: &str| -> (String, String) {
+        let row = lines(rows).into_iter().find(|r| r["Service"] == service).expect(service);
+        (row["State"].as_str().unwrap_or("").to_owned(), row["ID"].as_str().unwrap_or("").to_owned())
+    };
+    let ours_before = service_state(&stack.ok(&["ps", "-a", "--format", "json"]), "nginx");
+    stack.write_stack(&stack_file(&stack.project).replace("DM_APP_NAME: commands", "DM_APP_NAME: changed"));
+    run(&["create", "--no-recreate", "nginx"]);
+    stack.ok(&["create", "--no-recreate", "nginx"]);
+    assert_eq!(service_state(&run(&["ps", "-a", "--format", "json"]), "nginx").0, "running");
+    assert_eq!(service_state(&stack.ok(&["ps", "-a", "--format", "json"]), "nginx"), ours_before);
+    run(&["create", "nginx"]);
+    stack.ok(&["create", "nginx"]);
+    let theirs = service_state(&run(&["ps", "-a", "--format", "json"]), "nginx");
+    let ours = service_state(&stack.ok(&["ps", "-a", "--format", "json"]), "nginx");
+    assert_eq!((theirs.0.as_str(), ours.0.as_str()), ("created", "created"));
+    assert_ne!(ours.1, ours_before.1, "a new container");
+    // `up` then starts the new one and does not recreate it again.
+    stack.ok(&["up", "-d"]);
+    assert_eq!(service_state(&stack.ok(&["ps", "-a", "--format", "json"]), "nginx").1, ours.1);
+
+    // `scale` adds numbered containers in both.
+    run(&["scale", "wsgi=2"]);
+    stack.ok(&["scale", "wsgi=2"]);
+    let numbered = |rows: &str, project: &str| -> Vec<String> {
+        let mut names: Vec<String> = lines(rows)
+            .iter()
+            .filter(|r| r["Service"] == "wsgi")
+            .map(|r| r["Name"].as_str().unwrap_or("").replacen(project, "", 1))
+            .collect();
+        names.sort();
+        names
+    };
+    let theirs = numbered(&run(&["ps", "--format", "json"]), &project);
+    assert_eq!(numbered(&stack.ok(&["ps", "--format", "json"]), &stack.project), theirs);
+    assert_eq!(theirs, ["-wsgi-1", "-wsgi-2"]);
+}
+
+/// `dmp attach nginx` shows nginx's output as it comes (a request's access
+/// log line), and Ctrl-C (SIGINT to dmp) reaches nginx, which stops: dmp
+/// exits with its code, as `docker compose attach` does.
+fn attach_follows_a_service_and_passes_ctrl_c(stack: &StackDir) {
+    use std::io::Read as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dmp"))
+        .current_dir(stack.dir.path())
+        .args(["attach", "--no-stdin", "nginx"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dmp attach");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buffer) {
+            if n == 0 || tx.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let port = stack.container("nginx").host_port(8080);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("/attached-probe") {
+        let _ = crate::support::http_get(port, "/attached-probe", &[]);
+        if let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+            seen.extend(chunk);
+        }
+        assert!(std::time::Instant::now() < deadline, "no access log line through attach: {}", text(&seen));
+    }
+    let pid = i32::try_from(child.id()).expect("pid");
+    let killed = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let output = child.wait_with_output().expect("dmp attach ends");
+    assert_eq!(state(stack, "nginx"), "exited", "SIGINT reached nginx: {}", text(&output.stderr));
+    let code = lines(&stack.ok(&["ps", "-a", "--format", "json", "nginx"]))[0]["ExitCode"].as_i64();
+    assert_eq!(output.status.code().map(i64::from), code, "{}", text(&output.stderr));
+    stack.ok(&["start", "nginx"]);
+}
+
+/// On a terminal `doctor` marks ok green (and FAILED red); `NO_COLOR`
+/// turns colour off.
+fn doctor_in_colour_on_a_terminal(stack: &StackDir) {
+    let driver = format!(
+        "{PTY_DRIVER}{}",
+        r#"
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "doctor"])
+seen = read_until(fd, b"inotify")
+os.waitpid(pid, 0)
+print(repr(seen))
+"#
+    );
+    let doctor = |no_color: &str| {
+        let output = std::process::Command::new("python3")
+            .current_dir(stack.dir.path())
+            .args(["-c", &driver, env!("CARGO_BIN_EXE_dmp")])
+            .env("NO_COLOR", no_color)
+            .output()
+            .expect("python3");
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let coloured = doctor("");
+    assert!(coloured.contains(r"\x1b[32mok\x1b[0m"), "{coloured}");
+    let plain = doctor("1");
+    assert!(!plain.contains(r"\x1b[") && plain.contains("ok      engine"), "{plain}");
+}
+
+/// The copies `dmp cp` refuses, `docker cp` refuses too, with the same
+/// words; the one into an existing directory both make.
+fn cp_refuses_as_docker_cp_does(stack: &StackDir) {
+    let container = format!("{}-wsgi-1", stack.project);
+    let cases: [(&str, &str, Option<&str>); 9] = [
+        ("marker", "wsgi:/tmp/copied/", Some("no such directory")),
+        ("wsgi:/tmp/copied", "marker/", Some("marker/: not a directory")),
+        ("wsgi:/tmp/copied", "nodir/x", Some("nodir\" does not exist")),
+        ("marker", "wsgi:/tmp/nowhere/", Some("no such directory")),
+        ("img", "wsgi:/tmp/copied", Some("cannot copy directory")),
+        ("wsgi:/nowhere", "out", Some("Could not find the file /nowhere in container")),
+        ("nowhere", "wsgi:/tmp/", Some("no such file or directory")),
+        ("wsgi:/tmp/img", "marker", Some("cannot copy directory")),
+        ("marker", "wsgi:/var", None),
+    ];
+    for (source, destination, refusal) in cases {
+        let docker_side =
+            |path: &str| path.strip_prefix("wsgi:").map_or(path.to_owned(), |p| format!("{container}:{p}"));
+        let theirs = std::process::Command::new("docker")
+            .current_dir(stack.dir.path())
+            .args(["cp", &docker_side(source), &docker_side(destination)])
+            .output()
+            .expect("docker cp");
+        let ours = stack.dmp(&["cp", source, destination]);
+        assert_eq!(ours.status.success(), theirs.status.success(), "cp {source} {destination}: {}", text(&ours.stderr));
+        if let Some(words) = refusal {
+            assert!(text(&theirs.stderr).contains(words), "docker cp {source} {destination}: {}", text(&theirs.stderr));
+            assert!(text(&ours.stderr).contains(words), "dmp cp {source} {destination}: {}", text(&ours.stderr));
+        }
+    }
+    assert_eq!(stack.ok(&["exec", "-T", "wsgi", "cat", "/var/marker"]), "one-off\n");
 }

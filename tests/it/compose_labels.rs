@@ -235,3 +235,60 @@ fn two_checkouts_with_one_directory_name_the_second_refuses_and_adopts_on_reques
     assert!(down.status.success(), "{}", text(&down.stderr));
     cleanup.assert_no_state();
 }
+
+/// The Engine requests `dmp -v` logged that list containers.
+fn container_lists(output: &Output) -> usize {
+    text(&output.stderr).lines().filter(|l| l.contains("dmp::engine: list containers:")).count()
+}
+
+#[test]
+fn ps_of_a_stack_that_is_up_lists_once_and_still_shows_docker_compose_s_and_an_older_dmp_s_containers() {
+    let engine = require_engine!();
+    base_images();
+    let stack = StackDir::new(engine, "pslists", &stack(), &[]);
+    let rows = |output: &Output| -> Vec<(String, String)> {
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let ps: Value = serde_json::from_str(&text(&output.stdout)).expect("ps --json");
+        let mut rows: Vec<(String, String)> = ps["containers"]
+            .as_array()
+            .expect("containers")
+            .iter()
+            .map(|r| {
+                (r["service"].as_str().unwrap_or_default().into(), r["container"].as_str().unwrap_or_default().into())
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    stack.ok(&["up", "--no-wait"]);
+    let ps = stack.dmp(&["-v", "ps", "-a", "--json"]);
+    assert_eq!(rows(&ps).len(), 2);
+    assert_eq!(container_lists(&ps), 1, "{}", text(&ps.stderr));
+
+    // db as a dmp before 0.2 made it: dmp's labels alone, which the list by
+    // Compose's label misses; the missing name sends ps to dmp's label.
+    let db = format!("{}-db-1", stack.project);
+    stack.ok(&["rm", "-s", "-f", "db"]);
+    let labels = [("dev.dmp.project", stack.project.as_str()), ("dev.dmp.service", "db")];
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(format!("dmp/wsgi:{}", images_version())),
+        cmd: Some(vec!["dmp-idle".into()]),
+        labels: Some(labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
+        ..Default::default()
+    };
+    let options = bollard::query_parameters::CreateContainerOptionsBuilder::default().name(&db).build();
+    engine.block_on(engine.docker.create_container(Some(options), body)).expect("create the older dmp's container");
+    let ps = stack.dmp(&["-v", "ps", "-a", "--json"]);
+    assert_eq!(rows(&ps), [("db".into(), db.clone()), ("web".into(), format!("{}-web-1", stack.project))]);
+    assert_eq!(container_lists(&ps), 2, "{}", text(&ps.stderr));
+    stack.ok(&["down", "-v"]);
+    stack.assert_no_state();
+
+    // Made by docker compose: Compose's labels alone, found by the one list.
+    let Some(v2) = compose_v2() else { return };
+    compose_ok(&v2, stack.dir.path(), &stack.project, &["-f", "dmp.yml", "up", "-d"]);
+    let ps = stack.dmp(&["-v", "ps", "-a", "--json"]);
+    assert_eq!(rows(&ps).len(), 2, "{}", text(&ps.stdout));
+    assert_eq!(container_lists(&ps), 1, "{}", text(&ps.stderr));
+    compose_ok(&v2, stack.dir.path(), &stack.project, &["-f", "dmp.yml", "down", "--volumes"]);
+}

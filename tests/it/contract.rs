@@ -112,7 +112,7 @@ fn json_documents_quiet_mode_and_watch_on_ctrl_c() {
     let doctor = stack.dmp(&["doctor", "--json"]);
     let doctor: Value = serde_json::from_slice(&doctor.stdout).expect("doctor --json");
     assert_eq!(keys(&doctor), BTreeSet::from(["schema", "ok", "checks"]));
-    assert_eq!(keys(&doctor["checks"][0]), BTreeSet::from(["check", "ok", "detail", "fix"]));
+    assert_eq!(keys(&doctor["checks"][0]), BTreeSet::from(["check", "ok", "level", "detail", "fix"]));
 
     // watch: JSON lines with schema; Ctrl-C ends it with 130.
     let mut watch = Command::new(env!("CARGO_BIN_EXE_dmp"))

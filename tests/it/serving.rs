@@ -156,7 +156,8 @@ if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "dev"])
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
 seen = read_until(fd, b"last build: rebuild ok")
-seen += read_until(fd, b"app answers")
+if b"app answers" not in seen[seen.rindex(b"dmp dev"):]:
+    seen += read_until(fd, b"app answers")
 status = seen[seen.rindex(b"dmp dev"):]
 print("url", ("http://127.0.0.1:%s/" % sys.argv[2]).encode() in status)
 print("services", b"nginx up" in status and b"wsgi up" in status)
@@ -194,12 +195,20 @@ fn broken_django_demo(engine: &'static crate::support::TestEngine) -> (StackDir,
 }
 
 #[test]
-fn dev_shows_a_django_traceback_from_a_broken_view_and_q_leaves_the_stack_up() {
+fn dev_shows_a_django_traceback_from_a_broken_view_and_q_leaves_the_stack_up_and_the_admin_is_styled() {
     let engine = require_engine!();
     base_images();
     let (stack, port, line) = broken_django_demo(engine);
     stack.ok(&["up"]);
     assert_eq!(status(port), 200);
+    // The demo's migrate step collected the admin's static files: nginx
+    // serves the stylesheet the admin's pages link.
+    let login = http_get(port, "/admin/login/", &[]).expect("GET /admin/login/");
+    assert_eq!(login.status, 200);
+    assert!(String::from_utf8_lossy(&login.body).contains("/static/admin/css/base.css"));
+    let css = http_get(port, "/static/admin/css/base.css", &[]).expect("GET the admin's CSS");
+    assert_eq!(css.status, 200);
+    assert!(String::from_utf8_lossy(&css.body).contains("body"));
     // The developer at a terminal: dev runs, the broken view is requested,
     // Django's traceback shows behind `wsgi |`, `q` ends dev with 0.
     let said = drive(

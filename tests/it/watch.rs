@@ -195,3 +195,46 @@ fn poll_mode_watches_without_inotify() {
     assert_eq!(watch.build_of("legacy")["ok"], true);
     assert!(served(port, "/static/css/legacy.css").contains("#654321"));
 }
+
+#[test]
+fn a_wedged_worker_is_killed_and_restarted_and_the_next_save_builds() {
+    let engine = require_engine!();
+    base_images();
+    let (stack, port) = demo(engine, "watch-wedge", false);
+    // The sassc rule served by a worker that hangs on any path with
+    // "wedge" in it, with a 2 s timeout.
+    stack.write(
+        "wedge-worker.sh",
+        "while IFS= read -r f; do\n  case \"$f\" in *wedge*) sleep 600 ;; esac\n  \
+         mkdir -p static/css && sassc --style compressed assets/legacy/legacy.scss static/css/legacy.css 2>&1\n  \
+         echo \"$DMP_DONE $?\"\ndone\n",
+    );
+    let stack_file = std::fs::read_to_string(stack.dir.path().join("dmp.yml")).expect("stack file");
+    let legacy = "      watch: [\"assets/legacy/**/*.scss\"]\n";
+    assert!(stack_file.contains(legacy), "the demo's legacy rule changed");
+    stack.write(
+        "dmp.yml",
+        &stack_file.replacen(legacy, &format!("{legacy}      serve: sh wedge-worker.sh\n      timeout: 2s\n"), 1),
+    );
+    stack.ok(&["up"]);
+    let buildstatic = stack.container("buildstatic");
+    let count = |what: &str| buildstatic.processes().iter().filter(|(_, c)| c.starts_with(what)).count();
+    let watch = Watch::start(&stack, &[]);
+    assert_eq!(count("sh wedge-worker.sh"), 1, "{:?}", buildstatic.processes());
+
+    let good_css = served(port, "/static/css/legacy.css");
+    stack.write("assets/legacy/wedge.scss", "// hangs the worker\n");
+    let failed = watch.build_of("legacy");
+    assert_eq!(failed["ok"], false, "{failed}");
+    let output = failed["output"].as_str().expect("output");
+    assert!(output.contains("no answer from its worker in 2 s; killed it"), "{output}");
+    assert_eq!(served(port, "/static/css/legacy.css"), good_css, "the last good output went");
+    assert_eq!(count("sleep 600"), 0, "the wedged worker's child survived: {:?}", buildstatic.processes());
+    assert_eq!(count("sh wedge-worker.sh"), 1, "not restarted: {:?}", buildstatic.processes());
+
+    // The next save builds, in the new worker (no notice of a lost one).
+    stack.write("assets/legacy/_variables.scss", "$brand-colour: #fedcba;\n$text-colour: #000;\n$gutter: 20px;\n");
+    let build = watch.next(|e| e["event"] == "build" || e["event"] == "notice", "the next build");
+    assert_eq!((build["event"].as_str(), build["ok"].as_bool()), (Some("build"), Some(true)), "{build}");
+    assert!(served(port, "/static/css/legacy.css").contains("#fedcba"));
+}

@@ -74,9 +74,10 @@ impl Loader<'_> {
                 ignore: Vec::new(),
                 serve: None,
                 output: Vec::new(),
+                timeout: None,
             };
             for (key, value) in
-                self.entries(item, "a watch rule (name, command, watch, ignore, service, serve, output)")?
+                self.entries(item, "a watch rule (name, command, watch, ignore, service, serve, output, timeout)")?
             {
                 match key.name.as_str() {
                     "name" => rule.name = self.string(value, "a rule name")?,
@@ -86,12 +87,13 @@ impl Loader<'_> {
                     "ignore" => rule.ignore = self.globs(value)?,
                     "serve" => rule.serve = Some(self.string(value, "a worker command")?),
                     "output" => rule.output = self.string_list(value, "a path the rule writes")?,
+                    "timeout" => rule.timeout = Some(self.duration(value)?),
                     other => {
                         return Err(self.error(
                             key.pos,
                             &format!("unknown watch rule setting `{other}`"),
                             "unknown",
-                            Some("a rule has name, command, watch, ignore, service, serve and output"),
+                            Some("a rule has name, command, watch, ignore, service, serve, output and timeout"),
                         ));
                     }
                 }

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::duration_text;
+
 /// dmp's own settings, under `x-dmp:` (Compose ignores `x-` keys).
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct DmpSettings {
@@ -50,6 +52,10 @@ pub struct WatchRule {
     /// the rule when one is missing, even if no source changed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub output: Vec<String>,
+    /// Nanoseconds a build may take in the rule's worker before the worker
+    /// is taken for wedged, killed and restarted (`None`: the default).
+    #[serde(skip_serializing_if = "Option::is_none", with = "duration_text")]
+    pub timeout: Option<u64>,
 }
 
 impl DmpSettings {

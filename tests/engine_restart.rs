@@ -1,6 +1,7 @@
 //! The Docker Engine restarting under a running `dmp watch`, `dmp dev` and
-//! `dmp logs -f`: they report it and carry on, the dev server `dmp start`
-//! put in the app container runs again, and the site answers.
+//! `dmp logs -f`: they report it and carry on, and the services with
+//! `restart: unless-stopped` come back with the dev server `dmp start` put in
+//! the app container: the site answers before any dmp command runs.
 //!
 //! The Engine that restarts is a private one the test starts itself with
 //! `scripts/private-engine.sh`: its own socket, data and exec roots,
@@ -262,6 +263,7 @@ fn inside_a_private_engine() {
     volumes: ['./:/app:ro']
     ports: ['${{HTTP_PORT}}:8080']
     depends_on: [wsgi]
+    restart: unless-stopped
   buildstatic:
     image: dmp/http-buildstatic:{version}
     volumes: ['./:/app']
@@ -298,13 +300,26 @@ x-dmp:
     let status =
         Command::new(private_engine_script()).arg("restart").arg(&private_dir).status().expect("restarting the Engine");
     assert!(status.success(), "the private Engine did not come back");
-    // The app container comes back by its restart policy: dev, running
-    // meanwhile, starts the dev server `dmp start` put there again.
-    dev.wait_for("started again without its dev server", Duration::from_secs(60));
-    let probe = "import urllib.request, time\nfor _ in range(100):\n    try:\n        print(urllib.request.urlopen('http://127.0.0.1:8888/').status); break\n    except Exception:\n        time.sleep(0.2)";
-    assert_eq!(stack.ok(&["exec", "-T", "wsgi", "python3", "-c", probe]).trim(), "200", "the dev server is back");
-    // The other containers come back stopped; up starts them: the site
-    // answers through nginx as soon as up returns.
+    // The app container and nginx come back by their restart policy, and
+    // the image's entrypoint starts the dev server `dmp start` put there
+    // again: the site answers with no dmp command in between (the running
+    // `dmp dev` finds the server running and has nothing to do).
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while site_status(port) != 200 {
+        assert!(Instant::now() < deadline, "the site did not answer after the Engine restart without dmp");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    while let Ok(line) = dev.lines.try_recv() {
+        dev.seen.push(line);
+    }
+    assert!(
+        !dev.seen.iter().any(|l| l.contains("started again without its dev server")),
+        "dev started the server the entrypoint starts:\n{}",
+        dev.seen.join("\n")
+    );
+    // buildstatic has no restart policy: it comes back stopped; up starts
+    // it, and the site still answers as soon as up returns.
     stack.ok(&["up"]);
     assert_eq!(site_status(port), 200, "the site after the Engine restart and `dmp up`");
 

@@ -14,8 +14,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt as _;
 
-use super::error::CommandError;
-use super::{Context, Interrupt, exec as exec_command, select};
+use super::{Context, Interrupt, exec as exec_command};
 use crate::cli::AttachArgs;
 use crate::engine::{EngineError, Request as _};
 use crate::error::Result;
@@ -29,9 +28,7 @@ pub fn interrupt(args: &AttachArgs) -> Interrupt {
 }
 
 pub async fn run(args: &AttachArgs, ctx: &Context) -> Result<ExitCode> {
-    let containers = ctx.containers(std::slice::from_ref(&args.service)).await?;
-    let container = select::by_index(&containers, &args.service, args.index)
-        .ok_or_else(|| CommandError::NoContainer { service: args.service.clone(), index: args.index })?;
+    let container = ctx.container(&args.service, args.index).await?;
     if !container.running() {
         return Err(StackError::NotUp { service: args.service.clone() }.into());
     }

@@ -126,6 +126,15 @@ impl Context {
             .collect())
     }
 
+    /// The container of `service` numbered `index` (`--index`), or the
+    /// error that names both.
+    pub async fn container(&self, service: &str, index: u32) -> Result<ProjectContainer> {
+        let containers = self.containers(&[service.to_owned()]).await?;
+        super::select::by_index(&containers, service, index)
+            .cloned()
+            .ok_or_else(|| super::error::CommandError::NoContainer { service: service.to_owned(), index }.into())
+    }
+
     /// As `containers`, for commands that act on a stack that is up
     /// (`logs`, `stop`, `restart`): none at all is an error that says so,
     /// not silence and success.

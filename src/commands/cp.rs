@@ -35,9 +35,7 @@ pub async fn run(args: &CpArgs, ctx: &Context) -> Result<ExitCode> {
             );
         }
     };
-    let containers = ctx.containers(&[service.to_owned()]).await?;
-    let container = select::by_index(&containers, service, args.index)
-        .ok_or_else(|| CommandError::NoContainer { service: service.to_owned(), index: args.index })?;
+    let container = ctx.container(service, args.index).await?;
     let docker = ctx.docker().await?;
     let name = &container.name;
     let not_in_container = |path: &str| format!("Could not find the file {path} in container {name}");

@@ -85,8 +85,8 @@ pub async fn view(ctx: &Context, options: &WatchOptions) -> Result<ExitCode> {
         }
         // The services every second; the app (one GET, a line in nginx's
         // log) every 5 s and whenever a service starts or stops.
+        let all: Vec<_> = project.services.values().collect();
         for tick in 0_u64.. {
-            let all: Vec<&crate::compose::model::Service> = project.services.values().collect();
             let containers = crate::stack::containers(docker, project, &all).await.unwrap_or_default();
             let services: Vec<(String, bool)> = containers.iter().map(|c| (c.service.clone(), c.running())).collect();
             let changed = lock(&status).services != services;

@@ -5,7 +5,7 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use super::error::CommandError;
-use super::{Context, Interrupt, select};
+use super::{Context, Interrupt};
 use crate::cli::ExecArgs;
 use crate::error::Result;
 use crate::stack::StackError;
@@ -15,9 +15,7 @@ use crate::stack::exec::{self, Attach, Settings};
 pub const INTERRUPT: Interrupt = Interrupt::READS;
 
 pub async fn run(args: &ExecArgs, ctx: &Context) -> Result<ExitCode> {
-    let containers = ctx.containers(std::slice::from_ref(&args.service)).await?;
-    let container = select::by_index(&containers, &args.service, args.index)
-        .ok_or_else(|| CommandError::NoContainer { service: args.service.clone(), index: args.index })?;
+    let container = ctx.container(&args.service, args.index).await?;
     if !container.running() {
         return Err(StackError::NotUp { service: args.service.clone() }.into());
     }

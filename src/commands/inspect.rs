@@ -42,9 +42,7 @@ pub async fn top(args: &ServicesArgs, ctx: &Context) -> Result<ExitCode> {
 
 /// `dmp port SERVICE PORT`: `HOST_IP:PORT` where the port is published.
 pub async fn port(args: &PortArgs, ctx: &Context) -> Result<ExitCode> {
-    let containers = ctx.containers(std::slice::from_ref(&args.service)).await?;
-    let container = select::by_index(&containers, &args.service, args.index)
-        .ok_or_else(|| CommandError::NoContainer { service: args.service.clone(), index: args.index })?;
+    let container = ctx.container(&args.service, args.index).await?;
     let published =
         container.ports.iter().find(|p| p.target == args.port && p.protocol == args.protocol).ok_or_else(|| {
             CommandError::PortNotPublished {

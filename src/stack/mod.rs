@@ -201,10 +201,11 @@ pub async fn with_oneoffs(
         let (ours, composes) = Box::pin(lists).await;
         return Ok(project_containers(ours?.into_iter().chain(composes?)));
     };
-    let composes = list_labelled(docker, labels::compose::PROJECT, project).await?;
+    // Boxed, as above.
+    let composes = Box::pin(list_labelled(docker, labels::compose::PROJECT, project)).await?;
     let ours = match lists_needed(&composes, expected) {
         Lists::One => Vec::new(),
-        Lists::Two => list_labelled(docker, LABEL_PROJECT, project).await?,
+        Lists::Two => Box::pin(list_labelled(docker, LABEL_PROJECT, project)).await?,
     };
     Ok(project_containers(ours.into_iter().chain(composes)))
 }

@@ -95,6 +95,66 @@ fn the_dev_server_survives_restart_crash_and_recreate() {
     assert_eq!(status(port), 200, "after up recreated the app container");
 }
 
+/// The supervisors of the dev server running in `container`.
+fn supervisors(container: &crate::support::Container) -> usize {
+    container.processes().iter().filter(|(_, command)| command.contains(".dmp-dev-server")).count()
+}
+
+/// Waits until `container` has started again after `before`.
+fn started_again(container: &crate::support::Container, before: std::time::SystemTime) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while container.started_at() <= before {
+        assert!(Instant::now() < deadline, "{} did not start again", container.name);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The app container started again without dmp, by the Engine API as
+/// `docker restart` does, and by its restart policy when its main process
+/// exits: the image's entrypoint starts the dev server `dmp start` put
+/// there again, and the site answers through nginx with no dmp command in
+/// between. One server: `dmp start` then finds it running.
+#[test]
+fn the_dev_server_comes_back_with_its_container_without_dmp() {
+    let engine = require_engine!();
+    base_images();
+    let yaml = idle_app_stack("one")
+        .replace("    command: ['dmp-idle']\n", "    command: ['dmp-idle']\n    restart: unless-stopped\n");
+    let stack = StackDir::new(engine, "comes-back", &yaml, &[("application.py", WSGI_APP)]);
+    stack.ok(&["up"]);
+    let port = stack.container("nginx").host_port(8080);
+    stack.ok(&["start"]);
+    assert_eq!(status(port), 200);
+    let wsgi = stack.container("wsgi");
+
+    let before = wsgi.started_at();
+    let restart = bollard::query_parameters::RestartContainerOptionsBuilder::default().t(5).build();
+    engine.block_on(engine.docker.restart_container(&wsgi.name, Some(restart))).expect("restart the app container");
+    started_again(&wsgi, before);
+    assert_eq!(eventually_ok(port, 30), 200, "after the app container was restarted by the Engine API");
+    assert_eq!(supervisors(&wsgi), 1, "{:?}", wsgi.processes());
+
+    // Its main process (dmp-idle) exits: `restart: unless-stopped` starts it again.
+    let before = wsgi.started_at();
+    let exec = bollard::exec::CreateExecOptions::<String> {
+        cmd: Some(vec!["sh".into(), "-c".into(), "kill 1".into()]),
+        ..Default::default()
+    };
+    engine.block_on(async {
+        let exec = engine.docker.create_exec(&wsgi.name, exec).await.expect("create exec");
+        let detached = bollard::exec::StartExecOptions { detach: true, tty: false, output_capacity: None };
+        engine.docker.start_exec(&exec.id, Some(detached)).await.expect("start exec");
+    });
+    started_again(&wsgi, before);
+    assert_eq!(eventually_ok(port, 30), 200, "after the app container's main process exited");
+    assert_eq!(supervisors(&wsgi), 1, "{:?}", wsgi.processes());
+
+    let started = stack.dmp(&["start"]);
+    assert!(started.status.success());
+    assert!(String::from_utf8_lossy(&started.stderr).contains("already running"), "{started:?}");
+    assert_eq!(supervisors(&wsgi), 1, "{:?}", wsgi.processes());
+}
+
 /// An app behind nginx with one watch rule.
 fn watched_stack(version: &str) -> String {
     format!(

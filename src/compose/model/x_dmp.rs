@@ -2,8 +2,6 @@
 
 use serde::Serialize;
 
-use super::duration_text;
-
 /// dmp's own settings, under `x-dmp:` (Compose ignores `x-` keys).
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct DmpSettings {
@@ -54,7 +52,7 @@ pub struct WatchRule {
     pub output: Vec<String>,
     /// Nanoseconds a build may take in the rule's worker before the worker
     /// is taken for wedged, killed and restarted (`None`: the default).
-    #[serde(skip_serializing_if = "Option::is_none", with = "duration_text")]
+    #[serde(skip_serializing_if = "Option::is_none", with = "super::duration_text")]
     pub timeout: Option<u64>,
 }
 

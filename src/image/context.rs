@@ -55,18 +55,30 @@ fn is_sensitive(path: &str) -> bool {
         || [".pem", ".key", ".p12", ".pfx"].iter().any(|ext| name.ends_with(ext))
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ContextError {
     #[error("{}:{}: {}", .path.display(), .source.line, .source.reason)]
+    #[diagnostic(
+        code(dmp::context),
+        help(
+            "fix the pattern on that line: .dockerignore patterns are Go's filepath.Match globs, with ** and ! as the docker CLI reads them"
+        )
+    )]
     Ignore { path: PathBuf, source: PatternError },
-    #[error("cannot read {path}: {error}")]
+    #[error("cannot read {}: {error}", .path.display())]
+    #[diagnostic(
+        code(dmp::context),
+        help(
+            "make it a regular file dmp can read; a file of the build context can also be left out by a line in .dockerignore"
+        )
+    )]
     Read { path: PathBuf, error: io::Error },
 }
 
 /// Tars `dir` for a build of `dockerfile` (a path inside `dir`).
 pub fn from_dir(dir: &Path, dockerfile: &str) -> Result<ContextArchive, ContextError> {
     let ignore_path = dir.join(".dockerignore");
-    let ignore_text = match fs::read_to_string(&ignore_path) {
+    let ignore_text = match crate::user_file::read_to_string(&ignore_path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
         Err(source) => {

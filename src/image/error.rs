@@ -13,7 +13,7 @@ pub enum ImageError {
     Catalogue(#[from] CatalogueError),
 
     #[error(transparent)]
-    #[diagnostic(code(dmp::context))]
+    #[diagnostic(transparent)]
     Context(#[from] ContextError),
 
     #[error(transparent)]

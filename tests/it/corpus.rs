@@ -122,10 +122,6 @@ fn every_bad_input_is_one_clear_error_and_changes_nothing() {
 /// made here, each a directory with `expected`.
 fn generated_cases(work: &Path) -> Vec<std::path::PathBuf> {
     let stack = "services:\n  web:\n    image: \"a${TAG}\"\n";
-    let mkfifo = |path: &Path| {
-        let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo");
-        assert!(status.success(), "mkfifo {}", path.display());
-    };
     let mut cases = Vec::new();
     let mut case = |name: &str, files: &[(&str, &str)], make: &dyn Fn(&Path), expected: &str| {
         let dir = work.join("generated").join(name);
@@ -137,30 +133,13 @@ fn generated_cases(work: &Path) -> Vec<std::path::PathBuf> {
         std::fs::write(dir.join("expected"), expected).expect("write");
         cases.push(dir);
     };
-    case(
-        "dotenv-named-pipe",
-        &[("dmp.yml", stack)],
-        &|d| mkfifo(&d.join(".env")),
-        ".env: it is a named pipe, not a file\n",
-    );
+    named_pipe_cases(&mut case, stack);
     // (A `.env` directory is passed over, as Compose passes over it.)
     case(
         "env-file-is-a-directory",
         &[("dmp.yml", "services:\n  web:\n    image: a\n    env_file: [{path: config, required: false}]\n")],
         &|d| std::fs::create_dir(d.join("config")).expect("mkdir"),
         "dmp.yml:4:16\ncannot read env_file config: it is a directory, not a file\n",
-    );
-    case(
-        "env-file-named-pipe",
-        &[("dmp.yml", "services:\n  web:\n    image: a\n    env_file: web.env\n")],
-        &|d| mkfifo(&d.join("web.env")),
-        "dmp.yml:4:15\ncannot read env_file web.env: it is a named pipe, not a file\n",
-    );
-    case(
-        "dockerfile-named-pipe",
-        &[("dmp.yml", "services:\n  web:\n    build: .\n")],
-        &|d| mkfifo(&d.join("Dockerfile")),
-        "service web builds from\nDockerfile: it is a named pipe, not a file\n",
     );
     case(
         "dotenv-too-big",
@@ -219,4 +198,41 @@ fn generated_cases(work: &Path) -> Vec<std::path::PathBuf> {
         "depend on each other in a cycle\nmore)\n",
     );
     cases
+}
+
+/// What the generated cases are made with: a name, files, a final touch
+/// and the expected message fragments.
+type MakeCase<'a> = dyn FnMut(&str, &[(&str, &str)], &dyn Fn(&Path), &str) + 'a;
+
+/// Named pipes where dmp reads a file: refused by type, never opened.
+fn named_pipe_cases(case: &mut MakeCase<'_>, stack: &str) {
+    case(
+        "dotenv-named-pipe",
+        &[("dmp.yml", stack)],
+        &|d| mkfifo(&d.join(".env")),
+        ".env: it is a named pipe, not a file\n",
+    );
+    case(
+        "env-file-named-pipe",
+        &[("dmp.yml", "services:\n  web:\n    image: a\n    env_file: web.env\n")],
+        &|d| mkfifo(&d.join("web.env")),
+        "dmp.yml:4:15\ncannot read env_file web.env: it is a named pipe, not a file\n",
+    );
+    case(
+        "dockerfile-named-pipe",
+        &[("dmp.yml", "services:\n  web:\n    build: .\n")],
+        &|d| mkfifo(&d.join("Dockerfile")),
+        "service web builds from\nDockerfile: it is a named pipe, not a file\n",
+    );
+    case(
+        "dockerignore-named-pipe",
+        &[("dmp.yml", "services:\n  web:\n    build: .\n"), ("Dockerfile", "FROM debian:bookworm-slim\n")],
+        &|d| mkfifo(&d.join(".dockerignore")),
+        ".dockerignore: it is a named pipe, not a file\n",
+    );
+}
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
 }

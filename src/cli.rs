@@ -640,6 +640,10 @@ pub struct PsArgs {
     /// dmp's JSON: `{schema, containers: [...]}`.
     #[arg(long)]
     pub json: bool,
+
+    /// `--format json`'s Command whole (Compose cuts it at 20 characters).
+    #[arg(long)]
+    pub no_trunc: bool,
 }
 
 #[derive(Debug, Args)]

@@ -128,7 +128,7 @@ pub async fn run(args: &PsArgs, ctx: &Context) -> Result<ExitCode> {
             let mut labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             labels.sort();
             let row = ComposeRow {
-                command: format!("\"{}\"", c.command),
+                command: quoted_command(&c.command, !args.no_trunc),
                 created_at: created_at(c.created),
                 id: &c.id[..12.min(c.id.len())],
                 name: &c.name,
@@ -235,6 +235,19 @@ struct EarlyAnswer {
     answered: bool,
 }
 
+/// The command as Compose's `ps --format json` gives it: cut to 20
+/// characters with an ellipsis (unless `--no-trunc`), then quoted as Go's
+/// `strconv.Quote` does.
+fn quoted_command(command: &str, truncate: bool) -> String {
+    const WIDTH: usize = 20;
+    let shown: String = if truncate && command.chars().count() > WIDTH {
+        command.chars().take(WIDTH - 1).chain(['…']).collect()
+    } else {
+        command.to_owned()
+    };
+    format!("{shown:?}")
+}
+
 /// One GET of the entry point at the port the stack file publishes (none
 /// when the Engine chooses the port).
 async fn early_answer(project: &Project) -> Option<EarlyAnswer> {
@@ -279,5 +292,13 @@ mod tests {
     fn exit_codes_come_from_the_status() {
         assert_eq!(super::exit_code("Exited (137) 2 minutes ago"), 137);
         assert_eq!(super::exit_code("Up 3 seconds (healthy)"), 0);
+    }
+
+    #[test]
+    fn the_command_is_cut_at_20_characters_and_quoted_as_compose_does() {
+        assert_eq!(super::quoted_command("dmp-wsgi", true), "\"dmp-wsgi\"");
+        assert_eq!(super::quoted_command("dmp-entrypoint dmp-wsgi", true), "\"dmp-entrypoint dmp-…\"");
+        assert_eq!(super::quoted_command("dmp-entrypoint dmp-wsgi", false), "\"dmp-entrypoint dmp-wsgi\"");
+        assert_eq!(super::quoted_command("sh -c \"x\"", true), "\"sh -c \\\"x\\\"\"");
     }
 }

@@ -119,13 +119,26 @@ async fn look(docker: &Docker, container: &str) -> Result<Look, WaitFailure> {
         restarting: state.restarting == Some(true),
         exited: matches!(state.status.map(|s| s.to_string()).as_deref(), Some("exited" | "dead")),
         exit_code: state.exit_code.unwrap_or(-1),
-        health: state.health.as_ref().and_then(|h| h.status),
+        health: state.health.as_ref().and_then(|h| engine_health(h.status, h.failing_streak)),
         healthcheck: config.healthcheck.and_then(|h| h.test).unwrap_or_default(),
         restarts: inspect.restart_count.unwrap_or(0),
         started_at: state.started_at.unwrap_or_default(),
         env: config.env.unwrap_or_default(),
         addresses,
     })
+}
+
+/// The Engine's health verdict as dmp takes it. The Engine marks a
+/// container `unhealthy` whenever its health monitor stops (a pause does,
+/// "for compatibility reasons" in moby's health.go) though no check failed,
+/// and keeps it until the next check, up to `interval` after an unpause. A
+/// real verdict comes with a failing streak; without one it is "not known
+/// yet", as `starting`, so dmp's own probe decides.
+fn engine_health(status: Option<HealthStatusEnum>, failing_streak: Option<i64>) -> Option<HealthStatusEnum> {
+    match status {
+        Some(HealthStatusEnum::UNHEALTHY) if failing_streak.unwrap_or(0) == 0 => Some(HealthStatusEnum::STARTING),
+        other => other,
+    }
 }
 
 /// Waits for `container` to reach `target` before `deadline`, failing at
@@ -524,5 +537,17 @@ mod tests {
         assert_eq!(at("2025-11-22T10:00:00.000000005Z"), Some(std::time::Duration::new(1_763_805_600, 5)));
         assert_eq!(at("0001-01-01T00:00:00Z"), None, "the Engine's zero time is before the epoch");
         assert_eq!(at("not a time"), None);
+    }
+
+    #[test]
+    fn an_unhealthy_verdict_without_a_failing_streak_is_not_known_yet() {
+        use bollard::models::HealthStatusEnum::{HEALTHY, STARTING, UNHEALTHY};
+        // A pause stops the Engine's monitor, which then says unhealthy.
+        assert_eq!(super::engine_health(Some(UNHEALTHY), Some(0)), Some(STARTING));
+        assert_eq!(super::engine_health(Some(UNHEALTHY), None), Some(STARTING));
+        // Checks that failed `retries` times in a row: unhealthy it is.
+        assert_eq!(super::engine_health(Some(UNHEALTHY), Some(3)), Some(UNHEALTHY));
+        assert_eq!(super::engine_health(Some(HEALTHY), Some(0)), Some(HEALTHY));
+        assert_eq!(super::engine_health(None, None), None);
     }
 }

@@ -10,7 +10,7 @@ use super::{Context, Interrupt, SCHEMA};
 use crate::cli::DescribeArgs;
 use crate::compose::Project;
 use crate::error::{Error, Result};
-use crate::stack::{ProjectContainer, PublishedPort, wait};
+use crate::stack::{ProjectContainer, PublishedPort, http};
 
 /// Reads only: Ctrl-C stops it at once.
 pub const INTERRUPT: Interrupt = Interrupt::READS;
@@ -47,7 +47,7 @@ fn url(port: &PublishedPort) -> String {
 /// The site's root URL: the HTTP entry service's first published TCP port.
 fn site(project: &Project, containers: &[ProjectContainer]) -> Option<String> {
     let all: Vec<_> = project.services.values().collect();
-    let service = wait::http_service(project, &all)?;
+    let service = http::http_service(project, &all)?;
     let container = containers.iter().find(|c| c.service == service.name && c.running())?;
     container.ports.iter().find(|p| p.protocol == "tcp").map(url)
 }
@@ -127,5 +127,5 @@ pub async fn open(ctx: &Context) -> Result<ExitCode> {
 
 fn http_name(project: &Project) -> String {
     let all: Vec<_> = project.services.values().collect();
-    wait::http_service(project, &all).map_or_else(|| "(the HTTP service)".into(), |s| s.name.clone())
+    http::http_service(project, &all).map_or_else(|| "(the HTTP service)".into(), |s| s.name.clone())
 }

@@ -16,7 +16,7 @@ use super::{Context, Interrupt, logs};
 use crate::cli::DevArgs;
 use crate::compose::Project;
 use crate::error::{Error, Result};
-use crate::stack::{ProjectContainer, wait};
+use crate::stack::{ProjectContainer, http};
 use crate::ui::{Mode, StatusLine};
 use crate::watch::{self, Event, Reporter, WatchOptions};
 
@@ -172,20 +172,16 @@ fn lock(status: &Mutex<Status>) -> std::sync::MutexGuard<'_, Status> {
 /// with a published port.
 async fn answers(project: &Project, containers: &[ProjectContainer]) -> Option<(String, bool)> {
     let all: Vec<_> = project.services.values().collect();
-    let service = wait::http_service(project, &all)?;
+    let service = http::http_service(project, &all)?;
     let container = containers.iter().find(|c| c.service == service.name)?;
     let port = container.ports.iter().find(|p| p.protocol == "tcp")?;
-    let host = if port.host_ip == "0.0.0.0" || port.host_ip.is_empty() { "127.0.0.1" } else { &port.host_ip };
-    let url = if host.contains(':') {
-        format!("http://[{host}]:{}/", port.published)
-    } else {
-        format!("http://{host}:{}/", port.published)
-    };
+    let host = http::reachable(&port.host_ip);
+    let url = http::site(&host, port.published) + "/";
     if !container.running() {
         return Some((url, false));
     }
     let path = project.dmp.http_path.as_deref().unwrap_or("/");
-    let once = wait::http(host, port.published, path, Instant::now());
+    let once = http::http(&host, port.published, path, Instant::now());
     let ok = matches!(tokio::time::timeout(Duration::from_secs(2), once).await, Ok(Ok(_)));
     Some((url, ok))
 }

@@ -14,7 +14,7 @@ use super::{Context, Interrupt, SCHEMA};
 use crate::cli::{Format, PsArgs};
 use crate::compose::Project;
 use crate::error::{Error, Result};
-use crate::stack::{ProjectContainer, PublishedPort, wait};
+use crate::stack::{ProjectContainer, PublishedPort, http};
 
 /// Reads only: Ctrl-C stops it at once.
 pub const INTERRUPT: Interrupt = Interrupt::READS;
@@ -231,7 +231,7 @@ fn exit_code(status: &str) -> i64 {
 /// What the GET made alongside the list found: where it asked, and whether
 /// the app answered there.
 struct EarlyAnswer {
-    probe: wait::HttpProbe,
+    probe: http::HttpProbe,
     answered: bool,
 }
 
@@ -252,14 +252,14 @@ fn quoted_command(command: &str, truncate: bool) -> String {
 /// when the Engine chooses the port).
 async fn early_answer(project: &Project) -> Option<EarlyAnswer> {
     let all: Vec<_> = project.services.values().collect();
-    let probe = wait::http_probe(project, &all)?;
+    let probe = http::http_probe(project, &all)?;
     let answered = answers_once(&probe.host, probe.port, &probe.path).await;
     Some(EarlyAnswer { probe, answered })
 }
 
 /// One try, and never more than 2 s: ps must not hang on a stuck app.
 async fn answers_once(host: &str, port: u16, path: &str) -> bool {
-    let once = wait::http(host, port, path, Instant::now());
+    let once = http::http(host, port, path, Instant::now());
     matches!(tokio::time::timeout(std::time::Duration::from_secs(2), once).await, Ok(Ok(_)))
 }
 
@@ -274,10 +274,10 @@ async fn answers(
 ) -> Result<HashMap<String, bool>> {
     let project = ctx.project()?;
     let all: Vec<_> = project.services.values().collect();
-    let Some(service) = wait::http_service(project, &all) else { return Ok(HashMap::new()) };
+    let Some(service) = http::http_service(project, &all) else { return Ok(HashMap::new()) };
     let Some(container) = containers.iter().find(|c| c.service == service.name) else { return Ok(HashMap::new()) };
     let Some(port) = container.ports.iter().find(|p| p.protocol == "tcp") else { return Ok(HashMap::new()) };
-    let host = wait::reachable(&port.host_ip);
+    let host = http::reachable(&port.host_ip);
     let answers = match early {
         _ if !container.running() => false,
         Some(early) if early.probe.port == port.published && early.probe.host == host => early.answered,

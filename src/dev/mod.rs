@@ -19,7 +19,7 @@ pub use error::DevError;
 
 use crate::compose::Project;
 use crate::stack::up::{UpOptions, UpReport};
-use crate::stack::{self, StackError, plan, wait};
+use crate::stack::{self, StackError, http, plan};
 use crate::ui::Progress;
 use error::Result;
 
@@ -32,7 +32,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let selected = plan::select(project, &options.services)?;
     // Asked while `up` looks: when it then changes nothing, this answer is
     // the HTTP wait (a no-op `up` saves a round trip through the stack).
-    let answers = async { if options.wait { wait::answers_now(project, &selected).await } else { None } };
+    let answers = async { if options.wait { http::answers_now(project, &selected).await } else { None } };
     let (report, answered) = futures_util::join!(stack::up::up(docker, project, options, progress), answers);
     let mut report = report?;
     let unchanged = report.services.iter().all(|s| s.action == stack::up::Action::Unchanged);
@@ -54,7 +54,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
                 None
             }
             _ if unchanged && answered.is_some() => answered,
-            _ => wait::wait_http(docker, project, &selected, deadline).await?,
+            _ => http::wait_http(docker, project, &selected, deadline).await?,
         };
     }
     report.seconds = started.elapsed().as_secs_f64();

@@ -10,7 +10,7 @@ use crate::compose::Project;
 use crate::dev::error::Result;
 use crate::stack::StackError;
 use crate::stack::exec;
-use crate::stack::wait;
+use crate::stack::{http, wait};
 
 /// The dev server command: `x-dmp.start`, else uWSGI reloading on changes.
 pub fn start_command(project: &Project) -> Vec<String> {
@@ -121,7 +121,7 @@ pub async fn start(docker: &Docker, project: &Project, timeout: Duration) -> Res
     let all: Vec<_> = project.services.values().collect();
     remember(project);
     if running(docker, project, &container).await? {
-        let url = wait::wait_http(docker, project, &all, deadline).await?;
+        let url = http::wait_http(docker, project, &all, deadline).await?;
         return Ok((Started::Already, url));
     }
     // An app without migrations (a plain Flask app) just starts.
@@ -141,7 +141,7 @@ pub async fn start(docker: &Docker, project: &Project, timeout: Duration) -> Res
         }
     };
     tokio::select! {
-        url = wait::wait_http(docker, project, &all, deadline) => Ok((Started::Now, url?)),
+        url = http::wait_http(docker, project, &all, deadline) => Ok((Started::Now, url?)),
         () = server => Err(StackError::ServiceFailed {
             service,
             container: container.clone(),

@@ -10,6 +10,7 @@ use bollard::Docker;
 use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 
+use super::http;
 use super::journal::{Created, Journal};
 use super::plan::Action;
 use super::wait::{self, Reached, Target, WaitFailure};
@@ -72,7 +73,7 @@ impl<'a> ServiceJobs<'a> {
         job: ConvergeJob<'a>,
         known: Option<Reached>,
         target: Target,
-        probe: Option<wait::HttpProbe>,
+        probe: Option<http::HttpProbe>,
     ) -> Self {
         let (docker, deadline) = (job.docker, job.deadline);
         let names: Vec<String> = job.resolved.replicas.iter().map(|r| r.name.clone()).collect();

@@ -11,6 +11,7 @@ pub mod apply;
 mod converge;
 mod error;
 pub mod exec;
+pub mod http;
 pub mod journal;
 pub mod labels;
 pub mod owner;

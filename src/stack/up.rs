@@ -14,9 +14,10 @@ use futures_util::future::{LocalBoxFuture, Shared, join_all};
 use serde::Serialize;
 
 use super::converge::{ConvergeJob, Dependency, Failure, Resolved, ServiceJobs, Started};
+use super::http;
 use super::journal::Journal;
 pub use super::plan::Action;
-use super::wait::{self, Reached, Target};
+use super::wait::{Reached, Target};
 use super::{ProjectContainer, container_name, plan, preflight, provision};
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
@@ -119,8 +120,8 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         .filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully)
         .map(|(name, _)| name.as_str())
         .collect();
-    let http = wait::http_service(project, &selected).map(|s| s.name.as_str());
-    let http_probe = wait::http_probe(project, &selected);
+    let http = http::http_service(project, &selected).map(|s| s.name.as_str());
+    let http_probe = http::http_probe(project, &selected);
     let mut jobs: HashMap<&str, ServiceJobs> = HashMap::new();
     for resolved in services {
         let service = resolved.service;

@@ -149,8 +149,8 @@ pub enum Command {
     /// on every change; Ctrl-C stops watching and leaves the stack up.
     Watch(WatchArgs),
     /// Develop: the services' logs (coloured by service, tracebacks
-    /// included) interleaved with the watch rules' builds, until Ctrl-C,
-    /// which leaves the stack up.
+    /// included) interleaved with the watch rules' builds, with a status
+    /// line on a terminal, until `q` or Ctrl-C, which leave the stack up.
     Dev(DevArgs),
     /// The stack at a glance: services, their URLs, ports, mounts, health.
     Describe(DescribeArgs),
@@ -199,8 +199,9 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
+/// How the watch loop sees changes: `dmp watch` and `dmp dev` alike.
 #[derive(Debug, Args, Clone)]
-pub struct WatchArgs {
+pub struct WatchLoopArgs {
     /// Poll the files instead of using inotify (for file systems without events).
     #[arg(long)]
     pub poll: bool,
@@ -212,6 +213,22 @@ pub struct WatchArgs {
     /// Do not build every rule once at the start.
     #[arg(long)]
     pub no_initial_build: bool,
+}
+
+impl WatchLoopArgs {
+    pub fn options(&self) -> crate::watch::WatchOptions {
+        crate::watch::WatchOptions {
+            quiet: std::time::Duration::from_millis(self.quiet_ms),
+            poll: self.poll,
+            initial_build: !self.no_initial_build,
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub watching: WatchLoopArgs,
 
     /// Print JSON event lines on stdout.
     #[arg(long)]
@@ -227,17 +244,8 @@ pub struct DescribeArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct DevArgs {
-    /// Poll the files instead of using inotify.
-    #[arg(long)]
-    pub poll: bool,
-
-    /// Milliseconds of quiet that end a burst of changes.
-    #[arg(long, value_name = "MS", default_value_t = crate::watch::DEFAULT_QUIET_MS)]
-    pub quiet_ms: u64,
-
-    /// Do not build every rule once at the start.
-    #[arg(long)]
-    pub no_initial_build: bool,
+    #[command(flatten)]
+    pub watching: WatchLoopArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

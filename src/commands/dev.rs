@@ -24,12 +24,7 @@ use crate::watch::{self, Event, Reporter, WatchOptions};
 pub const INTERRUPT: Interrupt = Interrupt { own_ctrl_c: true, changes: false };
 
 pub async fn run(args: &DevArgs, ctx: &Context) -> Result<ExitCode> {
-    let options = WatchOptions {
-        quiet: Duration::from_millis(args.quiet_ms),
-        poll: args.poll,
-        initial_build: !args.no_initial_build,
-    };
-    Box::pin(view(ctx, &options)).await
+    Box::pin(view(ctx, &args.watching.options())).await
 }
 
 /// Follows the logs and, when the stack has watch rules, watches, until

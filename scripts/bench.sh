@@ -238,7 +238,7 @@ service_healthy\` (Compose starts nginx only after the Engine's first health
 check of wsgi, \`--interval\` 3 s; dmp asks wsgi's check itself), and the
 same stack with a plain \`depends_on: [wsgi]\`, Compose's best case, where
 nginx starts once wsgi runs. Like with like: compare the first two rows,
-then the last two. dmp still waits for every service to settle (see below).
+then the last two. dmp's \`up\` returns once every service is up (see below).
 
 $(cat "$out/cold.md")
 
@@ -282,21 +282,25 @@ $(cat "$out/down.md")
 One \`dmp -v up\` from nothing, on the file with a plain \`depends_on:
 [wsgi]\`: seconds since start, then each Engine request with its duration
 and each decision. dmp creates the network while it creates both containers
-(the Engine looks a network up only at start), starts wsgi the moment the
-network exists, nginx the moment wsgi's start returns, and takes nginx as
-ready when it answers through its port. The critical path is the Engine's:
-creating the network (~100 ms), starting wsgi, then nginx (containerd,
-runc, the network sandbox, docker-proxy: 200-300 ms each on this machine),
-then the settle window (every service must stay running for 200 ms after
-its start: what makes "is up" honest, issue 14), of which only nginx's
-tail, ~100 ms after it first answers, adds to the total. Compose's path is
-the same Engine work (its events show the same network create, the same
-start times per container, nginx's start 60 ms after wsgi's as dmp's) plus
-its own start-up (~100 ms) in place of the settle tail, which is why dmp is
-not much faster there. With \`condition: service_healthy\` Compose waits
+(the Engine looks a network up only at start) and starts wsgi the moment
+the network exists. Its critical path is then the Engine's: creating the
+network (~80 ms), then starting the containers (containerd, runc, the
+network sandbox, docker-proxy: 200-300 ms each on this machine). A
+\`service_started\` dependent starts once its dependency has joined its
+network ("joined" below: the Engine's network connect event, ~15 ms into
+wsgi's start; from then on the name \`wsgi\` resolves), not when wsgi's
+start request returns ~200 ms later, so the two starts run side by side;
+then uWSGI boots (~50 ms) and the first GET through nginx answers. A
+service with a health check is up when its check passes (dmp makes the
+check's GET itself, from here to the container's address, and leaves the
+exec of the check out while that address answers or refuses: the exec's
+runc would take CPU from uWSGI's boot); the 200 ms settle window is for
+services without one. Compose does the same Engine work one step after
+the other (its events show the same network create and the same start
+times per container, nginx's start after wsgi's returned), after its own
+start-up (~100 ms). With \`condition: service_healthy\` Compose waits
 for the Engine's first health check (3 s); dmp asks wsgi's check every 15
-ms itself (the image's \`dmp-healthcheck\` GET made from here to the
-container's address, raced with an exec of the command). Compose's \`up
+ms itself. Compose's \`up
 -d\` with nothing to do takes about 500 ms more than its \`ps\`: it seems
 to wait on its dependency check even when nothing changes (not traced
 here).

@@ -18,14 +18,14 @@ use crate::engine::{EngineError, Request as _};
 /// container at once and starts each when its dependencies allow.
 /// `without_capabilities` (root in a root-owned checkout): every capability
 /// dropped and no new privileges, so uid 0 inside can write the checkout
-/// and nothing more.
+/// and nothing more. Returns the container's ID.
 pub async fn create_service(
     docker: &Docker,
     project: &Project,
     service: &Service,
     made: Made<'_>,
     without_capabilities: bool,
-) -> Result<(), EngineError> {
+) -> Result<String, EngineError> {
     let name = super::replica_name(project, &service.name, made.number);
     let mut body = spec::container_body(project, service, made);
     if without_capabilities {
@@ -47,14 +47,15 @@ pub fn drop_capabilities(body: &mut bollard::models::ContainerCreateBody) {
 
 /// Creates container `name` of `service` from `body` (its bind sources
 /// first), joins its other networks and writes its secrets and configs; it
-/// is not started. `run`'s one-off containers are made here too.
+/// is not started; returns its ID. `run`'s one-off containers are made here
+/// too.
 pub async fn create(
     docker: &Docker,
     project: &Project,
     service: &Service,
     name: &str,
     body: bollard::models::ContainerCreateBody,
-) -> Result<(), EngineError> {
+) -> Result<String, EngineError> {
     spec::create_bind_sources(service, spec::host_user(&project.dir)).map_err(|e| {
         EngineError::request(
             format!("create the bind mount sources of {name}"),
@@ -65,7 +66,8 @@ pub async fn create(
     if let Some(platform) = &service.platform {
         options = options.platform(platform);
     }
-    docker.create_container(Some(options.build()), body).named(format_args!("create container {name}")).await?;
+    let created =
+        docker.create_container(Some(options.build()), body).named(format_args!("create container {name}")).await?;
     if service.network_mode.is_none() {
         for network in service.networks.iter().skip(1) {
             let request = NetworkConnectRequest {
@@ -86,7 +88,7 @@ pub async fn create(
             .named(format_args!("write secrets and configs into {name}"))
             .await?;
     }
-    Ok(())
+    Ok(created.id)
 }
 
 /// Restarts a running container (its `stop_signal`, then SIGKILL after its

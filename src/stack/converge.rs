@@ -1,7 +1,12 @@
 //! One service's part of `up`: its containers created at once (what they
 //! replace removed first), started the moment its dependencies' conditions
-//! hold, then its target reached and the settle window passed, each stage a
-//! shared future the services that depend on it wait on.
+//! hold, then its target reached and, without a health check, the settle
+//! window passed, each stage a shared future the services that depend on it
+//! wait on. A `service_started` condition holds once the dependency's
+//! containers joined their networks in their start (their names resolve
+//! from then on; see `joins`), unless the service uses the dependency's
+//! container itself; whether that start then succeeded is checked after
+//! the service's own.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -11,6 +16,7 @@ use futures_util::FutureExt as _;
 use futures_util::future::{LocalBoxFuture, Shared, join_all};
 
 use super::http;
+use super::joins::Joins;
 use super::journal::{Created, Journal};
 use super::plan::Action;
 use super::wait::{self, Reached, Target, WaitFailure};
@@ -56,11 +62,14 @@ pub(super) struct Started {
     pub(super) at: Option<Instant>,
 }
 
-/// The three stages of a service, each a shared future others can wait on:
-/// its container created and started (after its dependencies' conditions),
-/// its target reached (healthy, running, or completed), and settled (still
-/// running, without a restart, [`wait::SETTLE`] after its start).
+/// The stages of a service, each a shared future others can wait on: its
+/// containers joined their networks in their start (true; false: the
+/// service was not started, or its start failed before that), its
+/// containers created and started (after its dependencies' conditions), its
+/// target reached (healthy, running, or completed), and settled (see
+/// [`wait::settle`]).
 pub(super) struct ServiceJobs<'a> {
+    pub(super) joined: Shared<LocalBoxFuture<'a, bool>>,
     pub(super) started: Job<'a, Started>,
     pub(super) reached: Job<'a, Reached>,
     pub(super) settled: Job<'a, ()>,
@@ -70,13 +79,16 @@ impl<'a> ServiceJobs<'a> {
     /// The stages of `job`'s service; `known`: ready by the list already
     /// (it holds only while this `up` leaves the containers alone).
     pub(super) fn new(
-        job: ConvergeJob<'a>,
+        mut job: ConvergeJob<'a>,
         known: Option<Reached>,
         target: Target,
         probe: Option<http::HttpProbe>,
     ) -> Self {
         let (docker, deadline) = (job.docker, job.deadline);
         let names: Vec<String> = job.resolved.replicas.iter().map(|r| r.name.clone()).collect();
+        let (joined_tx, joined) = tokio::sync::oneshot::channel();
+        job.joined = Some(joined_tx);
+        let joined = joined.map(|sent| sent.is_ok()).boxed_local().shared();
         let started = converge_service(job).boxed_local().shared();
         let reached = {
             let (started, names) = (started.clone(), names.clone());
@@ -100,8 +112,8 @@ impl<'a> ServiceJobs<'a> {
             let (started, reached) = (started.clone(), reached.clone());
             async move {
                 let started = started.await?;
-                reached.await?;
-                if known.is_some() && started.action == Action::Unchanged {
+                let reached = reached.await?;
+                if reached.has_healthcheck || (known.is_some() && started.action == Action::Unchanged) {
                     return Ok(());
                 }
                 let settles = names.iter().map(|name| wait::settle(docker, name, target, started.at, deadline));
@@ -111,7 +123,7 @@ impl<'a> ServiceJobs<'a> {
             .boxed_local()
             .shared()
         };
-        Self { started, reached, settled }
+        Self { joined, started, reached, settled }
     }
 }
 
@@ -135,6 +147,8 @@ pub(super) struct Replica {
     pub(super) name: String,
     pub(super) number: u32,
     pub(super) decision: plan::Decision,
+    /// The Engine's ID of the container by that name, when it exists.
+    pub(super) id: Option<String>,
 }
 
 impl Resolved<'_> {
@@ -181,7 +195,8 @@ impl<'a> Resolved<'a> {
                     format!("{:?}", decision.action).to_lowercase(),
                     decision.why.describe()
                 );
-                Replica { name: name.clone(), number, decision }
+                let id = existing.iter().find(|c| &c.name == name).map(|c| c.id.clone());
+                Replica { name: name.clone(), number, decision, id }
             })
             .collect();
         let strays: Vec<String> =
@@ -201,6 +216,11 @@ pub(super) struct Dependency<'a> {
     condition: Condition,
     /// `depends_on.restart`: a change to it restarts this service.
     restart: bool,
+    /// `service_started`, and the service does not use the dependency's
+    /// container itself: it may start once the dependency joined its
+    /// networks, before the dependency's start returns.
+    on_join: bool,
+    joined: Shared<LocalBoxFuture<'a, bool>>,
     started: Job<'a, Started>,
     reached: Job<'a, Reached>,
 }
@@ -219,6 +239,8 @@ impl<'a> Dependency<'a> {
                     .map_or_else(|| vec![container_name(project, dependency)], |d| super::replica_names(project, d)),
                 condition: d.condition,
                 restart: d.restart,
+                on_join: d.condition == Condition::ServiceStarted && !plan::uses_container_of(service, dependency),
+                joined: jobs[dependency.as_str()].joined.clone(),
                 started: jobs[dependency.as_str()].started.clone(),
                 reached: jobs[dependency.as_str()].reached.clone(),
             })
@@ -234,6 +256,12 @@ pub(super) struct ConvergeJob<'a> {
     /// The project's networks created (false: that failed).
     pub(super) networks: Shared<LocalBoxFuture<'a, bool>>,
     pub(super) journal: &'a Journal,
+    /// The project's network connect events, when a dependent may start on
+    /// them.
+    pub(super) joins: Option<&'a Joins>,
+    /// Told when the service's containers joined their networks (or
+    /// started); set by [`ServiceJobs::new`].
+    pub(super) joined: Option<tokio::sync::oneshot::Sender<()>>,
     pub(super) deadline: Instant,
     pub(super) task: Task,
 }
@@ -241,7 +269,7 @@ pub(super) struct ConvergeJob<'a> {
 /// Creates the service's container at once (removing what it replaces),
 /// then starts it when its dependencies' conditions hold.
 async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Started, Failure> {
-    let result = converge(&mut job).await;
+    let result = Box::pin(converge(&mut job)).await;
     match &result {
         Ok(started) => job.task.finish(true, &format!("{:?}", started.action).to_lowercase()),
         Err(failure) => job.task.finish(false, &failure.reason),
@@ -251,36 +279,17 @@ async fn converge_service(mut job: ConvergeJob<'_>) -> Result<Started, Failure> 
 
 async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
     let docker = job.docker;
-    let resolved = &job.resolved;
-    let service = &resolved.runs;
     let no_network = || Failure {
         reason: "was not started: its network could not be created".into(),
         logs: Vec::new(),
         refused: false,
     };
     // A container joins its other networks right after its creation.
-    if service.networks.len() > 1 && !resolved.unchanged() && !job.networks.clone().await {
+    if job.resolved.runs.networks.len() > 1 && !job.resolved.unchanged() && !job.networks.clone().await {
         return Err(no_network());
     }
-    for stray in &resolved.strays {
-        apply::remove(docker, stray, false).await?;
-    }
-    for replica in &resolved.replicas {
-        let made = super::labels::Made { hash: &resolved.hash, image_id: &resolved.image_id, number: replica.number };
-        match replica.decision.action {
-            Action::Unchanged | Action::Started | Action::Restarted => {}
-            Action::Recreated => {
-                job.task.announce(&format!("recreating ({})", replica.decision.why.describe()));
-                apply::remove(docker, &replica.name, false).await?;
-                apply::create_service(docker, job.project, service, made, resolved.without_capabilities).await?;
-            }
-            Action::Created => {
-                job.task.announce("creating");
-                job.journal.record(Created::Container(replica.name.clone()));
-                apply::create_service(docker, job.project, service, made, resolved.without_capabilities).await?;
-            }
-        }
-    }
+    let ids = create(job).await?;
+    let resolved = &job.resolved;
     // A container left alone is restarted when a dependency it names with
     // `restart: true` changed (as in Compose): only then it waits for them.
     let mut changed = Vec::new();
@@ -295,31 +304,116 @@ async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
     if action == Action::Unchanged {
         return Ok(Started { action, at: None });
     }
+    let not_started = |dependency: &Dependency, failure: Failure| Failure {
+        reason: format!("was not started because {} {}", dependency.service, failure.reason),
+        logs: failure.logs,
+        refused: false,
+    };
+    // Dependencies that only joined their networks yet: their starts are
+    // checked once this service's returned.
+    let mut joined_only = Vec::new();
     for dependency in std::mem::take(&mut job.dependencies) {
         job.task.announce(&format!("waiting for {} ({})", dependency.service, condition_name(dependency.condition)));
-        holds(docker, &dependency, job.deadline).await.map_err(|failure| Failure {
-            reason: format!("was not started because {} {}", dependency.service, failure.reason),
-            logs: failure.logs,
-            refused: false,
-        })?;
+        if dependency.on_join && dependency.joined.clone().await {
+            joined_only.push(dependency);
+        } else {
+            holds(docker, &dependency, job.deadline).await.map_err(|f| not_started(&dependency, f))?;
+        }
     }
     if !job.networks.clone().await {
         return Err(no_network());
     }
-    for (replica, action) in resolved.replicas.iter().zip(&actions) {
-        match action {
-            Action::Unchanged => {}
-            Action::Restarted => {
-                job.task.announce("restarting (a dependency with restart: true changed)");
-                apply::restart(docker, &replica.name).await?;
+    start(job, &actions, &ids).await?;
+    let at = Instant::now();
+    for dependency in joined_only {
+        started_and_running(docker, &dependency, job.deadline)
+            .await
+            .map_err(|f| Failure { reason: format!("was started but {} {}", dependency.service, f.reason), ..f })?;
+    }
+    Ok(Started { action, at: Some(at) })
+}
+
+/// Creates the containers the service lacks or must replace (removing its
+/// strays first); returns each replica's container ID where it is known.
+async fn create(job: &mut ConvergeJob<'_>) -> Result<Vec<Option<String>>, Failure> {
+    let (docker, resolved) = (job.docker, &job.resolved);
+    for stray in &resolved.strays {
+        apply::remove(docker, stray, false).await?;
+    }
+    let mut ids = Vec::new();
+    for replica in &resolved.replicas {
+        let made = super::labels::Made { hash: &resolved.hash, image_id: &resolved.image_id, number: replica.number };
+        let without_capabilities = resolved.without_capabilities;
+        let id = match replica.decision.action {
+            Action::Unchanged | Action::Started | Action::Restarted => replica.id.clone(),
+            Action::Recreated => {
+                job.task.announce(&format!("recreating ({})", replica.decision.why.describe()));
+                apply::remove(docker, &replica.name, false).await?;
+                Some(apply::create_service(docker, job.project, &resolved.runs, made, without_capabilities).await?)
             }
-            _ => {
-                job.task.announce("starting");
-                apply::start(docker, &replica.name).await?;
+            Action::Created => {
+                job.task.announce("creating");
+                job.journal.record(Created::Container(replica.name.clone()));
+                Some(apply::create_service(docker, job.project, &resolved.runs, made, without_capabilities).await?)
+            }
+        };
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Starts (or restarts) the replicas as `actions` say, and tells the
+/// service's dependents once they joined their networks (container `ids`),
+/// or else once the starts returned.
+async fn start(job: &mut ConvergeJob<'_>, actions: &[Action], ids: &[Option<String>]) -> Result<(), Failure> {
+    let ConvergeJob { docker, project, resolved, joins, joined, task, .. } = job;
+    let mut tell_joined = || joined.take().map(|tx| tx.send(()));
+    let starts = async {
+        for (replica, action) in resolved.replicas.iter().zip(actions) {
+            match action {
+                Action::Unchanged => {}
+                Action::Restarted => {
+                    task.announce("restarting (a dependency with restart: true changed)");
+                    apply::restart(docker, &replica.name).await?;
+                }
+                _ => {
+                    task.announce("starting");
+                    apply::start(docker, &replica.name).await?;
+                }
             }
         }
+        Ok::<(), EngineError>(())
+    };
+    let networks = joined_networks(project, &resolved.runs);
+    let joins = async {
+        match (*joins, ids.iter().map(Option::as_ref).collect::<Option<Vec<&String>>>()) {
+            (Some(joins), Some(ids)) if !networks.is_empty() && !actions.contains(&Action::Restarted) => {
+                for id in ids {
+                    joins.joined(id, &networks).await;
+                }
+            }
+            _ => std::future::pending().await,
+        }
+    };
+    tokio::pin!(starts);
+    tokio::select! {
+        started = &mut starts => started?,
+        () = joins => {
+            tell_joined();
+            starts.await?;
+        }
     }
-    Ok(Started { action, at: Some(Instant::now()) })
+    tell_joined();
+    Ok(())
+}
+
+/// The Engine names of the networks `service`'s containers join in their
+/// start; none with `network_mode`.
+fn joined_networks(project: &Project, service: &Service) -> Vec<String> {
+    if service.network_mode.is_some() {
+        return Vec::new();
+    }
+    service.networks.iter().map(|n| project.network_name(n)).collect()
 }
 
 /// Waits until `dependency`'s condition holds: started (and running),
@@ -327,12 +421,7 @@ async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
 async fn holds(docker: &Docker, dependency: &Dependency<'_>, deadline: Instant) -> Result<(), Failure> {
     let failed = |_| Failure { reason: "failed".into(), logs: Vec::new(), refused: false };
     match dependency.condition {
-        Condition::ServiceStarted => {
-            let started = dependency.started.clone().await.map_err(failed)?;
-            for container in &dependency.containers {
-                wait::container(docker, container, Target::Running, started.at, None, deadline).await?;
-            }
-        }
+        Condition::ServiceStarted => started_and_running(docker, dependency, deadline).await?,
         Condition::ServiceHealthy => {
             dependency.started.clone().await.map_err(failed)?;
             let reached = dependency.reached.clone().await?;
@@ -349,6 +438,20 @@ async fn holds(docker: &Docker, dependency: &Dependency<'_>, deadline: Instant) 
             dependency.started.clone().await.map_err(failed)?;
             dependency.reached.clone().await?;
         }
+    }
+    Ok(())
+}
+
+/// Waits for `dependency`'s start to return, then for its containers to be
+/// running.
+async fn started_and_running(docker: &Docker, dependency: &Dependency<'_>, deadline: Instant) -> Result<(), Failure> {
+    let started = dependency.started.clone().await.map_err(|_| Failure {
+        reason: "failed".into(),
+        logs: Vec::new(),
+        refused: false,
+    })?;
+    for container in &dependency.containers {
+        wait::container(docker, container, Target::Running, started.at, None, deadline).await?;
     }
     Ok(())
 }

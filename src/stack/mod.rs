@@ -12,6 +12,7 @@ mod converge;
 mod error;
 pub mod exec;
 pub mod http;
+mod joins;
 pub mod journal;
 pub mod labels;
 pub mod owner;

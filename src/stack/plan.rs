@@ -129,6 +129,25 @@ pub fn after_dependencies(action: Action, dependencies: &[(bool, Action)]) -> Ac
     if action == Action::Unchanged && restarting { Action::Restarted } else { action }
 }
 
+/// Whether `service` uses `dependency`'s running container itself: its
+/// network stack, IPC or PID namespace (`service:NAME`), its volumes
+/// (`volumes_from`) or a link to it. The Engine accepts none of these
+/// before that container runs, so such a service starts only once its
+/// dependency's start returned; any other `service_started` dependent may
+/// start as soon as the dependency joined its networks.
+pub fn uses_container_of(service: &Service, dependency: &str) -> bool {
+    let names_it = |mode: &Option<String>| mode.as_deref().and_then(|m| m.strip_prefix("service:")) == Some(dependency);
+    let from_it = |source: &String| {
+        !source.starts_with("container:")
+            && source.strip_prefix("service:").unwrap_or(source).split(':').next() == Some(dependency)
+    };
+    names_it(&service.network_mode)
+        || names_it(&service.ipc)
+        || names_it(&service.pid)
+        || service.volumes_from.iter().any(from_it)
+        || service.links.iter().any(|link| link.split(':').next() == Some(dependency))
+}
+
 /// One action for a service of several containers: the one that changed
 /// most (recreated, created, restarted, started, unchanged).
 pub fn summary(actions: &[Action]) -> Action {
@@ -462,5 +481,27 @@ mod tests {
         running.state = "exited".into();
         assert_eq!(checked(&[running]), [8080, 5353, 8081], "a stopped container holds nothing");
         assert_eq!(checked(&[]), [8080, 5353, 8081]);
+    }
+
+    #[test]
+    fn a_dependent_waits_for_the_start_only_when_it_uses_the_dependencys_container() {
+        let uses = |edit: fn(&mut Service)| {
+            let mut service = Service { name: "web".into(), ..Service::default() };
+            edit(&mut service);
+            uses_container_of(&service, "db")
+        };
+        assert!(!uses(|_| {}), "a plain depends_on");
+        assert!(uses(|s| s.network_mode = Some("service:db".into())));
+        assert!(!uses(|s| s.network_mode = Some("service:dbx".into())));
+        assert!(!uses(|s| s.network_mode = Some("host".into())));
+        assert!(uses(|s| s.ipc = Some("service:db".into())));
+        assert!(uses(|s| s.pid = Some("service:db".into())));
+        assert!(uses(|s| s.volumes_from = vec!["db".into()]));
+        assert!(uses(|s| s.volumes_from = vec!["db:ro".into()]));
+        assert!(uses(|s| s.volumes_from = vec!["service:db:ro".into()]));
+        assert!(!uses(|s| s.volumes_from = vec!["container:db".into()]), "a container outside the project");
+        assert!(uses(|s| s.links = vec!["db:database".into()]));
+        assert!(uses(|s| s.links = vec!["db".into()]));
+        assert!(!uses(|s| s.links = vec!["cache:db".into()]), "an alias named like it");
     }
 }

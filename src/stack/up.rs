@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::converge::{ConvergeJob, Dependency, Failure, Resolved, ServiceJobs, Started};
 use super::http;
+use super::joins::Joins;
 use super::journal::Journal;
 pub use super::plan::Action;
 use super::wait::{Reached, Target};
@@ -68,8 +69,9 @@ pub struct ServiceReport {
 /// the HTTP wait) are `dev::up`'s.
 ///
 /// Every container is created at once; only the starts follow the
-/// dependencies, each the moment its dependencies' conditions hold. A
-/// service is ready once its target holds and it stayed running through the
+/// dependencies, each the moment its dependencies' conditions hold
+/// (`service_started`: joined their networks). A service is ready once its
+/// target holds and, without a health check, it stayed running through the
 /// settle window, which runs alongside the other services' starts.
 pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progress: &Progress) -> Result<UpReport> {
     let started = Instant::now();
@@ -94,6 +96,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     // need none of this: the Engine removes no network or volume a
     // container uses.
     let journal = Journal::default();
+    let joins = Joins::default();
     let mut missing_networks = Vec::new();
     if services.iter().any(|r| !r.unchanged()) {
         preflight::health_checks(docker, &selected, &image_ids).await?;
@@ -120,6 +123,9 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         .filter(|(_, d)| d.condition == Condition::ServiceCompletedSuccessfully)
         .map(|(name, _)| name.as_str())
         .collect();
+    // A `service_started` dependent starts once its dependency joined its
+    // networks, told by the Engine's events (see `joins`).
+    let follow_joins = services.iter().any(|r| !r.unchanged()) && starts_on_join(&selected);
     let http = http::http_service(project, &selected).map(|s| s.name.as_str());
     let http_probe = http::http_probe(project, &selected);
     let mut jobs: HashMap<&str, ServiceJobs> = HashMap::new();
@@ -141,19 +147,26 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
             dependencies,
             networks: networks.clone(),
             journal: &journal,
+            joins: follow_joins.then_some(&joins),
+            joined: None,
             deadline,
             task: progress.task(&service.name),
         };
         jobs.insert(&service.name, ServiceJobs::new(job, known, target, probe));
     }
     let starts = join_all(selected.iter().map(|s| jobs[s.name.as_str()].started.clone()));
-    let results: Vec<Result<Started, Failure>> = if options.wait {
-        let settles = join_all(selected.iter().map(|s| jobs[s.name.as_str()].settled.clone()));
-        let (_, starts, settles) = futures_util::join!(networks, starts, settles);
-        starts.into_iter().zip(settles).map(|(start, settle)| settle.and(start)).collect()
-    } else {
-        futures_util::join!(networks, starts).1
+    let converged = async {
+        if options.wait {
+            let settles = join_all(selected.iter().map(|s| jobs[s.name.as_str()].settled.clone()));
+            let (_, starts, settles) = futures_util::join!(networks, starts, settles);
+            starts.into_iter().zip(settles).map(|(start, settle)| settle.and(start)).collect()
+        } else {
+            futures_util::join!(networks, starts).1
+        }
     };
+    let followed = follow_joins
+        .then(|| selected.iter().flat_map(|s| s.networks.iter().map(|n| project.network_name(n))).collect());
+    let results: Vec<Result<Started, Failure>> = joins.alongside(docker, followed, converged).await;
     drop(jobs);
     if let Some(error) = network_error.take() {
         eprintln!("{}", journal.undo(docker).await);
@@ -242,6 +255,17 @@ async fn reports(
         });
     }
     Ok(reports)
+}
+
+/// Whether some selected service may start on a dependency's network join.
+fn starts_on_join(selected: &[&Service]) -> bool {
+    selected.iter().any(|service| {
+        service.depends_on.iter().any(|(dependency, d)| {
+            d.condition == Condition::ServiceStarted
+                && selected.iter().any(|s| &s.name == dependency)
+                && !plan::uses_container_of(service, dependency)
+        })
+    })
 }
 
 fn failed(project: &Project, service: &Service, failure: Failure) -> StackError {

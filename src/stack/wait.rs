@@ -22,11 +22,13 @@ use crate::stack::error::{Result, StackError};
 pub(super) const HTTP_POLL: Duration = Duration::from_millis(10);
 const LOG_LINES: usize = 20;
 
-/// How long a container must stay running (without a restart) before it
-/// counts as up: a process that exits at once, or a restart loop, shows
-/// itself within this window, and a single "running" snapshot proves
-/// nothing. Counted from the container's own start time, so it overlaps
-/// with everything else `up` waits for.
+/// How long a container without a health check must stay running (without
+/// a restart) before it counts as up: a process that exits at once, or a
+/// restart loop, shows itself within this window, and a single "running"
+/// snapshot proves nothing. Counted from the container's own start time, so
+/// it overlaps with everything else `up` waits for. A container whose
+/// health check passed has answered, which proves more, and does not wait
+/// for it.
 pub const SETTLE: Duration = Duration::from_millis(200);
 
 /// The gap before the next look at a container that was started `age` ago:
@@ -260,15 +262,29 @@ fn parse_utc(text: &str) -> Option<std::time::SystemTime> {
 /// joins the container), quicker proofs are asked every few milliseconds:
 /// `http`, the stack's entry point answering, and dmp's own health check
 /// made from here (see [`direct_probe`]).
+///
+/// When that GET reaches the container (it answers, or its kernel refuses
+/// the connection: nothing listens yet), it is the health check itself and
+/// the exec is left out: a runc exec is tens of milliseconds of CPU taken
+/// from the server while it boots. The quicker proofs are then asked for
+/// [`DIRECT_ROUND`], and the caller looks at the container again.
 async fn probe(docker: &Docker, container: &str, look: &Look, http: Option<&HttpProbe>) -> bool {
-    let exec = exec_probe(docker, container, &look.healthcheck);
-    let quicker: Vec<HttpProbe> = http.cloned().into_iter().chain(direct_probe(look)).collect();
+    let direct = direct_probe(look);
+    let reached = match &direct {
+        Some(probe) => match http_status(&probe.host, probe.port, &probe.path).await {
+            Ok(status) if status < 500 => return true,
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+        },
+        None => false,
+    };
+    let quicker: Vec<HttpProbe> = http.cloned().into_iter().chain(direct).collect();
     if quicker.is_empty() {
-        return exec.await;
+        return exec_probe(docker, container, &look.healthcheck).await;
     }
     let answered = || async {
         for probe in &quicker {
-            if matches!(http_status(&probe.host, probe.port, &probe.path).await, Ok(status) if status < 500) {
+            if reached_by(Some(probe)).await {
                 return true;
             }
         }
@@ -276,16 +292,34 @@ async fn probe(docker: &Docker, container: &str, look: &Look, http: Option<&Http
     };
     let answers = async {
         loop {
+            tokio::time::sleep(HTTP_POLL).await;
             if answered().await {
                 return;
             }
-            tokio::time::sleep(HTTP_POLL).await;
+        }
+    };
+    let checked = async {
+        if reached {
+            tokio::time::sleep(DIRECT_ROUND).await;
+            false
+        } else {
+            exec_probe(docker, container, &look.healthcheck).await
         }
     };
     tokio::select! {
-        passed = exec => passed || tokio::time::timeout(HTTP_POLL * 5, answered()).await.unwrap_or(false),
+        passed = checked => passed || tokio::time::timeout(HTTP_POLL * 5, answered()).await.unwrap_or(false),
         () = answers => true,
     }
+}
+
+/// How long [`probe`] asks the quicker proofs when the container's own
+/// address can be reached, before its caller looks at the container again.
+const DIRECT_ROUND: Duration = Duration::from_millis(100);
+
+/// Whether `probe` answers now with a status below 500.
+async fn reached_by(probe: Option<&HttpProbe>) -> bool {
+    let Some(probe) = probe else { return false };
+    matches!(http_status(&probe.host, probe.port, &probe.path).await, Ok(status) if status < 500)
 }
 
 /// dmp's images check their health with `dmp-healthcheck PORT PATH`: a GET

@@ -153,3 +153,94 @@ fn scale_runs_numbered_containers_and_changing_it_adds_or_removes_only() {
     let stderr = text(&output.stderr);
     assert!(!output.status.success() && stderr.contains("fixed host port"), "{stderr}");
 }
+
+/// `server`, and two services that depend on it with `service_started`:
+/// `client` looks its name up the moment it starts (a proxy resolving its
+/// upstream does the same) and `sidecar` shares its network stack.
+fn started_dependents(server_user: &str) -> String {
+    let version = images_version();
+    format!(
+        r#"services:
+  server:
+    image: dmp/wsgi:{version}
+    command: ["dmp-idle"]
+    healthcheck: {{ disable: true }}
+    user: "{server_user}"
+  client:
+    image: dmp/wsgi:{version}
+    command: ["sh", "-c", "getent hosts server || {{ echo server-not-found; exit 3; }}; exec dmp-idle"]
+    healthcheck: {{ disable: true }}
+    depends_on: [server]
+  sidecar:
+    image: dmp/wsgi:{version}
+    command: ["dmp-idle"]
+    healthcheck: {{ disable: true }}
+    network_mode: "service:server"
+    depends_on: [server]
+"#
+    )
+}
+
+/// When `up`'s `-v` trace has `container`'s start request begin and end,
+/// in seconds since dmp started.
+fn start_request(trace: &str, container: &str) -> Option<(f64, f64)> {
+    let needle = format!("start container {container}: ");
+    trace.lines().find_map(|line| {
+        let (at, rest) = line.trim_start().split_once("s DEBUG")?;
+        let ms = rest.split_once(&needle)?.1.strip_suffix(" ms")?;
+        let end: f64 = at.parse().ok()?;
+        Some((end - ms.parse::<f64>().ok()? / 1000.0, end))
+    })
+}
+
+#[test]
+fn a_service_started_dependent_starts_once_its_dependency_joined_the_network() {
+    let engine = require_engine!();
+    base_images();
+    let stack = StackDir::new(engine, "onjoin", &started_dependents("app"), &[]);
+    let (server, client, sidecar) = (
+        format!("{}-server-1", stack.project),
+        format!("{}-client-1", stack.project),
+        format!("{}-sidecar-1", stack.project),
+    );
+    let mut early = 0;
+    for run in 0..3 {
+        let output = stack.dmp(&["-v", "up"]);
+        let trace = text(&output.stderr);
+        assert!(
+            output.status.success(),
+            "run {run}: the dependency's name resolves at the dependent's start:\n{trace}"
+        );
+        let server_start = start_request(&trace, &server).expect("server's start in the trace");
+        let client_start = start_request(&trace, &client).expect("client's start in the trace");
+        let sidecar_start = start_request(&trace, &sidecar).expect("sidecar's start in the trace");
+        assert!(
+            sidecar_start.0 >= server_start.1,
+            "run {run}: a service on the dependency's network stack waits for its start to return:\n{trace}"
+        );
+        // On the Engine's network connect event, before the dependency's
+        // start returns; the return itself is the fallback, so this holds
+        // in most runs rather than every one.
+        if client_start.0 < server_start.1 {
+            early += 1;
+        }
+        stack.ok(&["down", "-q"]);
+    }
+    assert!(early >= 1, "client never started before server's start returned");
+}
+
+#[test]
+fn a_dependency_that_fails_after_joining_its_network_takes_its_dependents_back() {
+    let engine = require_engine!();
+    base_images();
+    // The Engine finds the missing user only when it makes the process,
+    // after the container joined its network.
+    let stack = StackDir::new(engine, "joinfail", &started_dependents("no-such-user"), &[]);
+    let output = stack.dmp(&["up"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no-such-user"), "the cause is named: {stderr}");
+    assert!(stderr.contains("server"), "{stderr}");
+    assert!(stderr.contains("dmp removed the 3 containers and 1 network this run had created"), "{stderr}");
+    stack.assert_no_state();
+}

@@ -79,11 +79,15 @@ pub fn tag_major(reference: &str) -> Option<u32> {
 /// asks for, built from this dmp's images at `version` (`dmp config` shows
 /// the result).
 pub fn pin(project: &mut Project, version: &str) {
-    let Some(major) = requested_major(&project.dir) else { return };
     let name = format!("{}/{IMAGE}", crate::image::catalogue::NAMESPACE);
+    let unpinned = |image: &str| image.split_once(':').map_or(image, |(n, _)| n) == name && tag_major(image).is_none();
+    // The project's files are read only when some service needs them.
+    if !project.services.values().any(|s| unpinned(s.image.as_deref().unwrap_or_default())) {
+        return;
+    }
+    let Some(major) = requested_major(&project.dir) else { return };
     for service in project.services.values_mut() {
-        let image = service.image.as_deref().unwrap_or_default();
-        if image.split_once(':').map_or(image, |(n, _)| n) == name && tag_major(image).is_none() {
+        if unpinned(service.image.as_deref().unwrap_or_default()) {
             service.image = Some(format!("{name}:{version}-node{major}"));
         }
     }

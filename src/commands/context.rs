@@ -63,7 +63,7 @@ impl Context {
             profiles: self.project_args.profiles.clone(),
         };
         let mut loaded = compose::load(&options)?;
-        crate::node::pin(&mut loaded.project, &crate::image::catalogue::Catalogue::embedded()?.version);
+        crate::node::pin(&mut loaded.project, &crate::image::catalogue::embedded_version()?);
         if !self.quiet {
             for warning in &loaded.warnings {
                 eprintln!("warning: {warning}");

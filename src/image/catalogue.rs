@@ -101,14 +101,22 @@ pub fn from_dmp_image(line: &str) -> Option<String> {
 static VERSION_ARG_DECL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"(?im)^\s*ARG\s+{VERSION_ARG}\b")).expect("a valid regex"));
 
+/// The version of the images built into this binary, without the rest of
+/// the catalogue (its digest and Dockerfile parsing take a millisecond,
+/// which every command that loads a project would pay).
+pub fn embedded_version() -> Result<String, CatalogueError> {
+    embedded::FILES
+        .iter()
+        .find(|f| f.path == "VERSION")
+        .map(|f| String::from_utf8_lossy(f.contents).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| CatalogueError::NoVersion { path: "images/VERSION".into() })
+}
+
 impl Catalogue {
     /// The images built into this binary.
     pub fn embedded() -> Result<Self, CatalogueError> {
-        let file = |path: &str| embedded::FILES.iter().find(|f| f.path == path);
-        let version = file("VERSION")
-            .map(|f| String::from_utf8_lossy(f.contents).trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| CatalogueError::NoVersion { path: "images/VERSION".into() })?;
+        let version = embedded_version()?;
         let dockerfiles = embedded::FILES
             .iter()
             .filter_map(|f| {

@@ -66,6 +66,7 @@ impl ProgressMode {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// The project's images (as `docker compose images`); `dmp images build`
     /// builds dmp's base images.

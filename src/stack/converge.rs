@@ -304,11 +304,6 @@ async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
     if action == Action::Unchanged {
         return Ok(Started { action, at: None });
     }
-    let not_started = |dependency: &Dependency, failure: Failure| Failure {
-        reason: format!("was not started because {} {}", dependency.service, failure.reason),
-        logs: failure.logs,
-        refused: false,
-    };
     // Dependencies that only joined their networks yet: their starts are
     // checked once this service's returned.
     let mut joined_only = Vec::new();
@@ -317,7 +312,11 @@ async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
         if dependency.on_join && dependency.joined.clone().await {
             joined_only.push(dependency);
         } else {
-            holds(docker, &dependency, job.deadline).await.map_err(|f| not_started(&dependency, f))?;
+            holds(docker, &dependency, job.deadline).await.map_err(|failure| Failure {
+                reason: format!("was not started because {} {}", dependency.service, failure.reason),
+                logs: failure.logs,
+                refused: false,
+            })?;
         }
     }
     if !job.networks.clone().await {

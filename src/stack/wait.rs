@@ -270,7 +270,7 @@ fn parse_utc(text: &str) -> Option<std::time::SystemTime> {
 /// [`DIRECT_ROUND`], and the caller looks at the container again.
 async fn probe(docker: &Docker, container: &str, look: &Look, http: Option<&HttpProbe>) -> bool {
     let direct = direct_probe(look);
-    let reached = match &direct {
+    let reachable = match &direct {
         Some(probe) => match http_status(&probe.host, probe.port, &probe.path).await {
             Ok(status) if status < 500 => return true,
             Ok(_) => true,
@@ -284,7 +284,7 @@ async fn probe(docker: &Docker, container: &str, look: &Look, http: Option<&Http
     }
     let answered = || async {
         for probe in &quicker {
-            if reached_by(Some(probe)).await {
+            if healthy_by(probe).await {
                 return true;
             }
         }
@@ -299,7 +299,7 @@ async fn probe(docker: &Docker, container: &str, look: &Look, http: Option<&Http
         }
     };
     let checked = async {
-        if reached {
+        if reachable {
             tokio::time::sleep(DIRECT_ROUND).await;
             false
         } else {
@@ -317,8 +317,7 @@ async fn probe(docker: &Docker, container: &str, look: &Look, http: Option<&Http
 const DIRECT_ROUND: Duration = Duration::from_millis(100);
 
 /// Whether `probe` answers now with a status below 500.
-async fn reached_by(probe: Option<&HttpProbe>) -> bool {
-    let Some(probe) = probe else { return false };
+async fn healthy_by(probe: &HttpProbe) -> bool {
     matches!(http_status(&probe.host, probe.port, &probe.path).await, Ok(status) if status < 500)
 }
 

@@ -161,11 +161,11 @@ async fn ports(docker: &bollard::Docker, project: &crate::compose::Project) -> R
     let ours = stack::list_containers(docker, &project.name).await?;
     let services: Vec<&crate::compose::model::Service> = project.services.values().collect();
     let count = services.iter().flat_map(|s| &s.ports).filter(|p| p.protocol == "tcp" && p.published.is_some()).count();
-    let taken: Vec<String> = stack::plan::ports_to_check(&services, &ours)
+    let taken: Vec<String> = stack::ports::ports_to_check(&services, &ours)
         .into_iter()
         .filter_map(|(service, port)| {
             let published = port.published?;
-            stack::plan::port_free(&port.host_ip, published)
+            stack::ports::port_free(&port.host_ip, published)
                 .is_err()
                 .then(|| format!("{}:{published} (service {})", port.host_ip, service.name))
         })

@@ -1,8 +1,9 @@
 //! A project's containers on the Engine: found by dmp's labels, never by
 //! name alone, so nothing dmp did not create is touched.
 //!
-//! `up` orchestrates: `plan` decides without the Engine (selection, ports,
-//! create / keep / start / recreate, orphans), `provision` brings images,
+//! `up` orchestrates: `plan` decides without the Engine (selection,
+//! create / keep / start / recreate, orphans), `ports` checks the host
+//! ports it publishes, `provision` brings images,
 //! networks and volumes, `apply` makes the container calls, `wait` waits
 //! for readiness; `spec` turns a service into the Engine's container
 //! settings and config hash; `exec` runs commands in containers.
@@ -17,6 +18,7 @@ pub mod journal;
 pub mod labels;
 pub mod owner;
 pub mod plan;
+pub mod ports;
 mod preflight;
 pub mod provision;
 pub mod spec;

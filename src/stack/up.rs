@@ -19,7 +19,7 @@ use super::joins::Joins;
 use super::journal::Journal;
 pub use super::plan::Action;
 use super::wait::{Reached, Target};
-use super::{ProjectContainer, container_name, plan, preflight, provision};
+use super::{ProjectContainer, container_name, plan, ports, preflight, provision};
 use crate::compose::Project;
 use crate::compose::model::{Condition, Service};
 use crate::stack::error::{Result, StackError};
@@ -79,7 +79,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let selected = plan::select(project, &options.services)?;
     let _lock = super::ProjectLock::acquire(&project.name).await?;
     let existing = existing_containers(docker, project, &selected, options.adopt, progress).await?;
-    plan::check_ports(&selected, &existing)?;
+    ports::check_ports(&selected, &existing)?;
     preflight::dockerfiles(&selected)?;
     preflight::external_objects(docker, project, &selected).await?;
     let image_ids = provision::ensure_images(docker, project, &selected, options.build, progress).await?;

@@ -105,15 +105,20 @@ pub async fn start(docker: &Docker, name: &str) -> Result<(), EngineError> {
     docker.start_container(name, None::<StartContainerOptions>).named(format_args!("start container {name}")).await
 }
 
-/// Stops (its `stop_signal`, then SIGKILL after its `stop_grace_period`,
-/// 10 s unless set) and removes a container, with its anonymous volumes
-/// when `volumes`; gone already is fine.
-pub async fn remove(docker: &Docker, name: &str, volumes: bool) -> Result<(), EngineError> {
+/// Stops a container (its `stop_signal`, then SIGKILL after its
+/// `stop_grace_period`, 10 s unless set); stopped or gone already is fine.
+pub async fn stop(docker: &Docker, name: &str) -> Result<(), EngineError> {
     let stop = StopContainerOptionsBuilder::default().build();
     match docker.stop_container(name, Some(stop)).timed(format_args!("stop container {name}")).await {
-        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304 | 404, .. }) => {}
-        Err(e) => return Err(EngineError::request(format!("stop container {name}"), e)),
+        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304 | 404, .. }) => Ok(()),
+        Err(e) => Err(EngineError::request(format!("stop container {name}"), e)),
     }
+}
+
+/// Stops (see [`stop`]) and removes a container, with its anonymous volumes
+/// when `volumes`; gone already is fine.
+pub async fn remove(docker: &Docker, name: &str, volumes: bool) -> Result<(), EngineError> {
+    stop(docker, name).await?;
     let options = RemoveContainerOptionsBuilder::default().force(true).v(volumes).build();
     match docker.remove_container(name, Some(options)).timed(format_args!("remove container {name}")).await {
         Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),

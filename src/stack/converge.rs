@@ -325,9 +325,19 @@ async fn converge(job: &mut ConvergeJob<'_>) -> Result<Started, Failure> {
     start(job, &actions, &ids).await?;
     let at = Instant::now();
     for dependency in joined_only {
-        started_and_running(docker, &dependency, job.deadline)
-            .await
-            .map_err(|f| Failure { reason: format!("was started but {} {}", dependency.service, f.reason), ..f })?;
+        if let Err(failure) = started_and_running(docker, &dependency, job.deadline).await {
+            // Left as Compose leaves a dependent whose dependency failed:
+            // not running. Containers this run created go with its undo.
+            for (replica, action) in job.resolved.replicas.iter().zip(&actions) {
+                if matches!(action, Action::Started | Action::Recreated) {
+                    apply::stop(docker, &replica.name).await?;
+                }
+            }
+            return Err(Failure {
+                reason: format!("was stopped again because {} {}", dependency.service, failure.reason),
+                ..failure
+            });
+        }
     }
     Ok(Started { action, at: Some(at) })
 }

@@ -154,9 +154,10 @@ fn scale_runs_numbered_containers_and_changing_it_adds_or_removes_only() {
     assert!(!output.status.success() && stderr.contains("fixed host port"), "{stderr}");
 }
 
-/// `server`, and two services that depend on it with `service_started`:
+/// `server`, and three services that depend on it with `service_started`:
 /// `client` looks its name up the moment it starts (a proxy resolving its
-/// upstream does the same) and `sidecar` shares its network stack.
+/// upstream does the same), `idler` only runs, and `sidecar` shares its
+/// network stack.
 fn started_dependents(server_user: &str) -> String {
     let version = images_version();
     format!(
@@ -169,6 +170,11 @@ fn started_dependents(server_user: &str) -> String {
   client:
     image: dmp/wsgi:{version}
     command: ["sh", "-c", "getent hosts server || {{ echo server-not-found; exit 3; }}; exec dmp-idle"]
+    healthcheck: {{ disable: true }}
+    depends_on: [server]
+  idler:
+    image: dmp/wsgi:{version}
+    command: ["dmp-idle"]
     healthcheck: {{ disable: true }}
     depends_on: [server]
   sidecar:
@@ -241,6 +247,20 @@ fn a_dependency_that_fails_after_joining_its_network_takes_its_dependents_back()
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("no-such-user"), "the cause is named: {stderr}");
     assert!(stderr.contains("server"), "{stderr}");
-    assert!(stderr.contains("dmp removed the 3 containers and 1 network this run had created"), "{stderr}");
+    assert!(stderr.contains("dmp removed the 4 containers and 1 network this run had created"), "{stderr}");
     stack.assert_no_state();
+
+    // A dependent that existed, stopped: started on the join, it is stopped
+    // again, as Compose would have left it.
+    stack.write_stack(&started_dependents("app"));
+    stack.ok(&["up"]);
+    stack.ok(&["stop"]);
+    stack.write_stack(&started_dependents("no-such-user"));
+    let output = stack.dmp(&["up"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no-such-user"), "{stderr}");
+    for service in ["server", "client", "idler", "sidecar"] {
+        assert!(!stack.container(service).running(), "{service} was left running: {stderr}");
+    }
 }

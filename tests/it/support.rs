@@ -407,6 +407,11 @@ impl Container {
         parse_rfc3339(&started).unwrap_or_else(|| panic!("cannot read the time {started}"))
     }
 
+    /// Whether the container's process runs.
+    pub fn running(&self) -> bool {
+        self.inspect().state.and_then(|s| s.running).unwrap_or(false)
+    }
+
     /// The 127.0.0.1 port the container's `port` is published on.
     pub fn host_port(&self, port: u16) -> u16 {
         let inspect = self.inspect();

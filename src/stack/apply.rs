@@ -56,7 +56,7 @@ pub async fn create(
     name: &str,
     body: bollard::models::ContainerCreateBody,
 ) -> Result<String, EngineError> {
-    spec::create_bind_sources(service, spec::host_user(&project.dir)).map_err(|e| {
+    super::mounts::create_bind_sources(service, spec::host_user(&project.dir)).map_err(|e| {
         EngineError::request(
             format!("create the bind mount sources of {name}"),
             bollard::errors::Error::IOError { err: e },
@@ -81,7 +81,7 @@ pub async fn create(
                 .await?;
         }
     }
-    if let Some(files) = spec::injected_files(project, service) {
+    if let Some(files) = super::mounts::injected_files(project, service) {
         let options = UploadToContainerOptionsBuilder::default().path("/").build();
         docker
             .upload_to_container(name, Some(options), bollard::body_full(files.into()))

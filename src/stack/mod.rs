@@ -3,10 +3,11 @@
 //!
 //! `up` orchestrates: `plan` decides without the Engine (selection,
 //! create / keep / start / recreate, orphans), `ports` checks the host
-//! ports it publishes, `provision` brings images,
-//! networks and volumes, `apply` makes the container calls, `wait` waits
-//! for readiness; `spec` turns a service into the Engine's container
-//! settings and config hash; `exec` runs commands in containers.
+//! ports it publishes, `provision` brings images, networks and volumes,
+//! `apply` makes the container calls, `wait` waits for readiness; `spec`
+//! turns a service into the Engine's container settings and config hash,
+//! `mounts` into its mounts and injected files; `lock` keeps one `up` or
+//! `down` of a project at a time; `exec` runs commands in containers.
 
 pub mod apply;
 mod converge;
@@ -16,6 +17,8 @@ pub mod http;
 mod joins;
 pub mod journal;
 pub mod labels;
+mod lock;
+pub mod mounts;
 pub mod owner;
 pub mod plan;
 pub mod ports;
@@ -34,9 +37,9 @@ use serde::Serialize;
 
 use crate::compose::Project;
 pub use error::StackError;
+pub use lock::ProjectLock;
 
 use crate::engine::{EngineError, Request as _};
-use crate::error::IoError;
 
 pub use labels::{CONFIG_HASH as LABEL_CONFIG_HASH, HASH_VERSION as LABEL_HASH_VERSION, PROJECT as LABEL_PROJECT};
 
@@ -374,45 +377,6 @@ pub fn replica_names(project: &Project, service: &crate::compose::model::Service
 /// The name of container `number` of `service` (1: [`container_name`]).
 pub fn replica_name(project: &Project, service: &str, number: u32) -> String {
     if number == 1 { container_name(project, service) } else { format!("{}-{service}-{number}", project.name) }
-}
-
-/// An exclusive lock on a project for commands that change it, so two
-/// `dmp up` at once take turns instead of racing (the second then finds
-/// nothing to do). Released when dropped.
-#[derive(Debug)]
-pub struct ProjectLock {
-    _file: std::fs::File,
-}
-
-impl ProjectLock {
-    /// Waits for the lock, saying so once when another dmp holds it.
-    pub async fn acquire(project: &str) -> Result<Self, IoError> {
-        let dir = std::env::temp_dir().join("dmp-locks");
-        std::fs::create_dir_all(&dir).map_err(IoError::at("create the lock directory", &dir))?;
-        // Shared by every user of the Engine on this machine.
-        let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777));
-        let path = dir.join(format!("{project}.lock"));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(IoError::at("open the project lock", &path))?;
-        let mut said = false;
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(Self { _file: file }),
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    if !said {
-                        eprintln!("waiting for another dmp working on {project}");
-                        said = true;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                Err(std::fs::TryLockError::Error(e)) => return Err(IoError::at("lock", &path)(e)),
-            }
-        }
-    }
 }
 
 /// Containers with the names dmp would give `services` that belong to no

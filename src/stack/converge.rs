@@ -239,7 +239,7 @@ impl<'a> Dependency<'a> {
                     .map_or_else(|| vec![container_name(project, dependency)], |d| super::replica_names(project, d)),
                 condition: d.condition,
                 restart: d.restart,
-                on_join: d.condition == Condition::ServiceStarted && !plan::uses_container_of(service, dependency),
+                on_join: plan::starts_on_join(service, dependency),
                 joined: jobs[dependency.as_str()].joined.clone(),
                 started: jobs[dependency.as_str()].started.clone(),
                 reached: jobs[dependency.as_str()].reached.clone(),

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::ProjectContainer;
 use crate::compose::Project;
-use crate::compose::model::Service;
+use crate::compose::model::{Condition, Service};
 use crate::stack::error::{Result, StackError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -127,6 +127,14 @@ pub fn after_dependencies(action: Action, dependencies: &[(bool, Action)]) -> Ac
         .iter()
         .any(|(restart, done)| *restart && matches!(done, Action::Recreated | Action::Started | Action::Restarted));
     if action == Action::Unchanged && restarting { Action::Restarted } else { action }
+}
+
+/// Whether `service` may start once `dependency` joined its networks,
+/// before that dependency's start returns: it waits for it to be started
+/// (not healthy or completed) and does not use its container itself.
+pub fn starts_on_join(service: &Service, dependency: &str) -> bool {
+    service.depends_on.get(dependency).is_some_and(|d| d.condition == Condition::ServiceStarted)
+        && !uses_container_of(service, dependency)
 }
 
 /// Whether `service` uses `dependency`'s running container itself: its
@@ -433,5 +441,19 @@ pub(super) mod tests {
         assert!(uses(|s| s.links = vec!["db:database".into()]));
         assert!(uses(|s| s.links = vec!["db".into()]));
         assert!(!uses(|s| s.links = vec!["cache:db".into()]), "an alias named like it");
+
+        let on = |condition: Condition, network_mode: Option<&str>| {
+            let dependency = Dependency { condition, restart: false, required: true };
+            let service = Service {
+                depends_on: BTreeMap::from([("db".to_owned(), dependency)]),
+                network_mode: network_mode.map(str::to_owned),
+                ..Service::default()
+            };
+            starts_on_join(&service, "db")
+        };
+        assert!(on(Condition::ServiceStarted, None));
+        assert!(!on(Condition::ServiceHealthy, None));
+        assert!(!on(Condition::ServiceCompletedSuccessfully, None));
+        assert!(!on(Condition::ServiceStarted, Some("service:db")));
     }
 }

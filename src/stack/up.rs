@@ -98,7 +98,8 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
     let journal = Journal::default();
     let joins = Joins::default();
     let mut missing_networks = Vec::new();
-    if services.iter().any(|r| !r.unchanged()) {
+    let changes = services.iter().any(|r| !r.unchanged());
+    if changes {
         preflight::health_checks(docker, &selected, &image_ids).await?;
         missing_networks = provision::missing_networks(docker, project, &selected).await?;
         if let Err(error) = provision::ensure_volumes(docker, project, &selected, &journal).await {
@@ -125,7 +126,7 @@ pub async fn up(docker: &Docker, project: &Project, options: &UpOptions, progres
         .collect();
     // A `service_started` dependent starts once its dependency joined its
     // networks, told by the Engine's events (see `joins`).
-    let follow_joins = services.iter().any(|r| !r.unchanged()) && starts_on_join(&selected);
+    let follow_joins = changes && starts_on_join(&selected);
     let http = http::http_service(project, &selected).map(|s| s.name.as_str());
     let http_probe = http::http_probe(project, &selected);
     let mut jobs: HashMap<&str, ServiceJobs> = HashMap::new();
@@ -260,11 +261,7 @@ async fn reports(
 /// Whether some selected service may start on a dependency's network join.
 fn starts_on_join(selected: &[&Service]) -> bool {
     selected.iter().any(|service| {
-        service.depends_on.iter().any(|(dependency, d)| {
-            d.condition == Condition::ServiceStarted
-                && selected.iter().any(|s| &s.name == dependency)
-                && !plan::uses_container_of(service, dependency)
-        })
+        service.depends_on.keys().any(|d| selected.iter().any(|s| &s.name == d) && plan::starts_on_join(service, d))
     })
 }
 

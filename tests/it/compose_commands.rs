@@ -630,9 +630,7 @@ fn doctor_in_colour_on_a_terminal(stack: &StackDir) {
     let driver = format!(
         "{PTY_DRIVER}{}",
         r#"
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "doctor"])
+pid, fd = spawn(["doctor"])
 seen = read_until(fd, b"inotify")
 os.waitpid(pid, 0)
 print(repr(seen))

@@ -211,10 +211,7 @@ fn dev_on_a_terminal_keeps_a_status_line_under_the_builds_and_ctrl_c_leaves_the_
     let said = drive(
         &stack,
         r#"
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "dev"])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+pid, fd = spawn(["dev"], 24, 200)
 seen = read_until(fd, b"last build: rebuild ok")
 if b"app answers" not in seen[seen.rindex(b"dmp dev"):]:
     seen += read_until(fd, b"app answers")
@@ -274,10 +271,7 @@ fn dev_shows_a_django_traceback_from_a_broken_view_and_q_leaves_the_stack_up_and
     let said = drive(
         &stack,
         r#"
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "dev"])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 200, 0, 0))
+pid, fd = spawn(["dev"], 24, 200)
 read_until(fd, b"q quits")
 try:
     urllib.request.urlopen("http://127.0.0.1:%s/broken" % sys.argv[2])

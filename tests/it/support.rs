@@ -732,10 +732,19 @@ fn parse_rfc3339(text: &str) -> Option<std::time::SystemTime> {
 }
 
 /// The start of a Python pty driver (a person at a terminal, played by
-/// Python's pty module): the modules it needs and `read_until(fd, marker)`,
-/// which reads the screen until `marker` shows or exits with what it saw.
+/// Python's pty module): the modules it needs, `spawn(args, rows, cols)`,
+/// which runs dmp (the script's first argument) with `args` at a terminal
+/// of that size and returns its pid and the terminal, and
+/// `read_until(fd, marker)`, which reads the screen until `marker` shows or
+/// exits with what it saw.
 pub const PTY_DRIVER: &str = r#"
 import os, pty, select, signal, struct, sys, fcntl, termios, time, urllib.request
+def spawn(args, rows=24, cols=80):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.argv[1], [sys.argv[1]] + args)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    return pid, fd
 def read_until(fd, marker, timeout=30):
     seen = b""
     end = time.time() + timeout

@@ -206,10 +206,7 @@ fn an_interactive_shell_on_a_pseudo_terminal_passes_ctrl_c_follows_resizes_and_r
     let driver = format!(
         "{PTY_DRIVER}{}",
         r#"
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "sh"])
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+pid, fd = spawn(["sh"], 24, 80)
 os.write(fd, b"echo typed-$((6*7))\r")
 read_until(fd, b"typed-42")
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
